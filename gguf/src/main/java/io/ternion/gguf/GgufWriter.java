@@ -78,6 +78,11 @@ public final class GgufWriter {
         return this;
     }
 
+    /** The metadata as it will be written (for tests). */
+    Map<String, MetadataValue> asMetadataForTest() {
+        return java.util.Collections.unmodifiableMap(metadata);
+    }
+
     public void write(Path path) throws IOException {
         long alignment = GgufFile.DEFAULT_ALIGNMENT;
         MetadataValue a = metadata.get("general.alignment");
