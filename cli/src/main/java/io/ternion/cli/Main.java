@@ -1,0 +1,73 @@
+package io.ternion.cli;
+
+import io.ternion.gguf.GgufFormatException;
+import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
+@Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
+        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    /** Exit code for a user error: bad flags, a bad or missing file. */
+    public static final int USER_ERROR = 2;
+
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs the CLI with the given streams; returns the exit code. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            err.println("ternion: error: " + userMessage(e));
+            if (main.verbose) e.printStackTrace(err);
+            err.flush();
+            return USER_ERROR;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** One line a user can act on, for the errors a user can cause. */
+    static String userMessage(Throwable e) {
+        return switch (e) {
+            case GgufFormatException g -> g.getMessage();
+            case NoSuchFileException n -> "no such file: " + n.getFile();
+            case AccessDeniedException a -> "permission denied: " + a.getFile();
+            case java.io.IOException io -> io.getClass().getSimpleName() + ": " + io.getMessage();
+            default -> e.getMessage() != null ? e.getMessage() : e.toString();
+        };
+    }
+
+    /**
+     * The model used when {@code -m} is not given: the one bundled with Ternion, found through the
+     * {@code ternion.home} property the launcher sets, else the working directory.
+     */
+    static Path defaultModel() {
+        String home = System.getProperty("ternion.home", ".");
+        return Path.of(home, "models", "stories260K.gguf");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"ternion " + (v != null ? v : "dev") + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}
