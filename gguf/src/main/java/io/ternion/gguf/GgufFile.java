@@ -31,6 +31,8 @@ public final class GgufFile implements AutoCloseable {
     public static final int DEFAULT_ALIGNMENT = 32;
     static final int MAX_DIMS = 4;
     static final int MAX_ARRAY_NESTING = 16;
+    /** The spec's limit on a metadata key. */
+    static final int MAX_KEY_BYTES = 65535;
 
     private final String source;
     private final Arena arena;
@@ -73,7 +75,7 @@ public final class GgufFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment seg = size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return new GgufFile(source, arena, seg);
         } catch (NoSuchFileException e) {
             arena.close();
@@ -159,13 +161,21 @@ public final class GgufFile implements AutoCloseable {
         int u32(String what) { need(4, what); int v = seg.get(Numbers.INT, pos); pos += 4; return v; }
         long u64(String what) { need(8, what); long v = seg.get(Numbers.LONG, pos); pos += 8; return v; }
 
+        /** A string value: any length a Java String can hold. */
         String string(String what) {
+            return string(what, Integer.MAX_VALUE - 8);
+        }
+
+        /** A string of at most {@code maxBytes}: names are echoed in errors, so they must stay short. */
+        String string(String what, int maxBytes) {
             long at = pos;
             long len = u64(what + " length");
             if (len < 0 || len > size - pos) {
                 throw error(at, what + " length " + Long.toUnsignedString(len) + " is larger than the "
                         + (size - pos) + " bytes left in the file");
             }
+            // Checked before reading, so an overlong name costs nothing (and no Java String holds 2 GiB).
+            if (len > maxBytes) throw error(at, what + " length " + len + " is more than the " + maxBytes + " bytes allowed");
             byte[] b = seg.asSlice(pos, len).toArray(Numbers.BYTE);
             pos += len;
             return new String(b, StandardCharsets.UTF_8);
@@ -207,7 +217,7 @@ public final class GgufFile implements AutoCloseable {
         void metadata(Map<String, MetadataValue> values, Map<String, Long> offsets) {
             for (long i = 0; i < kvCount; i++) {
                 long at = pos;
-                String key = string("metadata key " + i);
+                String key = string("metadata key " + i, MAX_KEY_BYTES);
                 long typeAt = pos;
                 int typeId = u32("the type of metadata key '" + key + "'");
                 MetadataType type = MetadataType.byId(typeId & 0xFFFFFFFFL);
@@ -335,7 +345,7 @@ public final class GgufFile implements AutoCloseable {
             java.util.Set<String> names = new java.util.HashSet<>();
             for (long i = 0; i < count; i++) {
                 long at = pos;
-                String name = string("the name of tensor " + i);
+                String name = string("the name of tensor " + i, GgufWriter.MAX_TENSOR_NAME_BYTES);
                 if (!names.add(name)) throw error(at, "tensor '" + name + "' appears twice");
                 long dimsAt = pos;
                 int nDims = u32("the dims of tensor '" + name + "'");
@@ -393,8 +403,9 @@ public final class GgufFile implements AutoCloseable {
                             + ", not a multiple of the alignment " + alignment);
                 }
                 GgmlType type = TypeResolver.resolve(ctx, r.at, r.name, r.typeId, r.elements, span.get(r));
-                if (r.shape.length > 0 && r.shape[0] % type.blockSize != 0) {
-                    throw error(r.at, "tensor '" + r.name + "' of type " + type + " has rows of " + r.shape[0]
+                long rowLength = r.shape.length > 0 ? r.shape[0] : 1; // ggml: missing dims are 1
+                if (rowLength % type.blockSize != 0) {
+                    throw error(r.at, "tensor '" + r.name + "' of type " + type + " has rows of " + rowLength
                             + " elements, not a multiple of its block size " + type.blockSize);
                 }
                 long bytes;
@@ -404,7 +415,8 @@ public final class GgufFile implements AutoCloseable {
                     throw error(r.at, "tensor '" + r.name + "' byte size overflows");
                 }
                 if (r.offset > dataSize || bytes > dataSize - r.offset) {
-                    throw error(dataOffset + r.offset, "tensor '" + r.name + "' (" + type + " " + java.util.Arrays.toString(r.shape)
+                    // Data that would start beyond the file has no byte of its own: point at its info.
+                    throw error(r.offset > dataSize ? r.at : dataOffset + r.offset, "tensor '" + r.name + "' (" + type + " " + java.util.Arrays.toString(r.shape)
                             + ", " + bytes + " bytes at data offset " + r.offset + ") runs past the end of the file ("
                             + dataSize + " data bytes): truncated or corrupt");
                 }

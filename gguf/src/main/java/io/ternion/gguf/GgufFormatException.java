@@ -23,9 +23,26 @@ public final class GgufFormatException extends RuntimeException {
     }
 
     private static String format(String source, long offset, String problem) {
-        return offset >= 0
+        return oneLine(offset >= 0
                 ? source + ": at byte " + offset + ": " + problem
-                : source + ": " + problem;
+                : source + ": " + problem);
+    }
+
+    /** Escapes line breaks and other control characters: names in the problem come from the file. */
+    private static String oneLine(String s) {
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
+            if (control && sb == null) sb = new StringBuilder(s.length() + 16).append(s, 0, i);
+            if (sb == null) continue;
+            if (!control) sb.append(c);
+            else if (c == '\n') sb.append("\\n");
+            else if (c == '\r') sb.append("\\r");
+            else if (c == '\t') sb.append("\\t");
+            else sb.append(String.format("\\u%04x", (int) c));
+        }
+        return sb == null ? s : sb.toString();
     }
 
     /** The file (or other source) name. */
