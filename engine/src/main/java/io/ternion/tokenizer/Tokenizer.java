@@ -32,6 +32,20 @@ public abstract class Tokenizer {
     }
 
     /**
+     * The tokenizer of a GGUF model, or of a Hugging Face {@code tokenizer.json} (also gzipped).
+     * Problems with the tokenizer data are {@link TokenizerException}s that name the file.
+     */
+    public static Tokenizer load(java.nio.file.Path file) throws java.io.IOException {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".json") || name.endsWith(".json.gz")) return of(HfTokenizerJson.read(file).vocabulary());
+        try (io.ternion.gguf.GgufFile f = io.ternion.gguf.GgufFile.open(file)) {
+            return fromGguf(f.metadata());
+        } catch (TokenizerException e) {
+            throw new TokenizerException(file + ": " + e.getMessage());
+        }
+    }
+
+    /**
      * The pre-tokenizer named by the file. The official BitNet 2B4T GGUF names none; its
      * vocabulary is Llama 3's (128256 tokens, {@code <|begin_of_text|>} at 128000), whose regex it
      * needs. Other unnamed BPE vocabularies get llama.cpp's default, said once on stderr.
