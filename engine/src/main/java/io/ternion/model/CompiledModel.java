@@ -1,0 +1,22 @@
+package io.ternion.model;
+
+/** A graph bound to a backend, with its own KV cache. Not thread-safe: one generation at a time. */
+public interface CompiledModel extends AutoCloseable {
+
+    /**
+     * Runs {@code tokens} at positions {@code startPos, startPos+1, ...} (their K/V are stored in the
+     * cache) and writes the logits of the last one into {@code logits}. At most {@code maxBatch}
+     * tokens per call; the positions must be within the context.
+     */
+    void forward(int[] tokens, int startPos, float[] logits);
+
+    int contextLength();
+
+    int maxBatch();
+
+    /** Bytes this model holds beside the mapped weights (KV cache, activations, repacked weights). */
+    long residentBytes();
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,96 @@
+package io.ternion.model;
+
+import io.ternion.gguf.GgufFile;
+import io.ternion.gguf.Tensor;
+import io.ternion.model.Graph.Buf;
+import io.ternion.model.Graph.Op;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds the forward graph of the llama family as ggml runs it. BitNet adds RMSNorms before the
+ * attention output and FFN down projections; Qwen3 adds per-head q/k norms; the RoPE pairing and
+ * the FFN activation come from the config. Tensors are checked for presence and shape here, so a
+ * bad file fails at load with the tensor's name.
+ */
+public final class LlamaGraph {
+    private final GgufFile file;
+    private final ModelConfig c;
+
+    private LlamaGraph(GgufFile file, ModelConfig c) {
+        this.file = file;
+        this.c = c;
+    }
+
+    public static Graph build(GgufFile file, ModelConfig c) {
+        return new LlamaGraph(file, c).build();
+    }
+
+    private Graph build() {
+        Buf x = buf("x", c.dim()), h = buf("h", c.dim()), h2 = buf("h2", c.dim());
+        Buf q = buf("q", c.qDim()), k = buf("k", c.kvDim()), v = buf("v", c.kvDim()), att = buf("att", c.qDim());
+        Buf g = buf("gate", c.ffnDim()), u = buf("up", c.ffnDim()), m = buf("ffn", c.ffnDim());
+        Buf last = new Buf("last", c.dim(), true);
+        Buf logits = new Buf("logits", c.vocabSize(), true);
+        float eps = c.rmsEps();
+
+        Tensor embd = tensor("token_embd.weight", c.dim(), c.vocabSize());
+        List<Op> ops = new ArrayList<>();
+        ops.add(new Op.Embed(embd, x));
+        for (int l = 0; l < c.layers(); l++) {
+            String b = "blk." + l + ".";
+            ops.add(new Op.RmsNorm(x, tensor(b + "attn_norm.weight", c.dim()), h, eps));
+            ops.add(new Op.MatMul(tensor(b + "attn_q.weight", c.dim(), c.qDim()), h, q));
+            ops.add(new Op.MatMul(tensor(b + "attn_k.weight", c.dim(), c.kvDim()), h, k));
+            ops.add(new Op.MatMul(tensor(b + "attn_v.weight", c.dim(), c.kvDim()), h, v));
+            if (c.qkNorm()) {
+                ops.add(new Op.HeadRmsNorm(q, tensor(b + "attn_q_norm.weight", c.headDim()), c.headDim(), eps));
+                ops.add(new Op.HeadRmsNorm(k, tensor(b + "attn_k_norm.weight", c.headDim()), c.headDim(), eps));
+            }
+            ops.add(new Op.Rope(q, c.heads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
+            ops.add(new Op.Rope(k, c.kvHeads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
+            ops.add(new Op.StoreKv(l, k, v));
+            ops.add(new Op.Attention(l, q, att, c.heads(), c.kvHeads(), c.headDim()));
+            if (c.subNorms()) ops.add(new Op.RmsNorm(att, tensor(b + "attn_sub_norm.weight", c.qDim()), att, eps));
+            ops.add(new Op.MatMul(tensor(b + "attn_output.weight", c.qDim(), c.dim()), att, h2));
+            ops.add(new Op.Add(x, h2));
+
+            ops.add(new Op.RmsNorm(x, tensor(b + "ffn_norm.weight", c.dim()), h, eps));
+            ops.add(new Op.MatMul(tensor(b + "ffn_gate.weight", c.dim(), c.ffnDim()), h, g));
+            ops.add(new Op.MatMul(tensor(b + "ffn_up.weight", c.dim(), c.ffnDim()), h, u));
+            ops.add(new Op.Glu(c.activation(), g, u, m));
+            if (c.subNorms()) ops.add(new Op.RmsNorm(m, tensor(b + "ffn_sub_norm.weight", c.ffnDim()), m, eps));
+            ops.add(new Op.MatMul(tensor(b + "ffn_down.weight", c.ffnDim(), c.dim()), m, h2));
+            ops.add(new Op.Add(x, h2));
+        }
+        ops.add(new Op.SelectLast(x, last));
+        ops.add(new Op.RmsNorm(last, tensor("output_norm.weight", c.dim()), last, eps));
+        Tensor head = file.findTensor("output.weight").isPresent() ? tensor("output.weight", c.dim(), c.vocabSize()) : embd;
+        ops.add(new Op.MatMul(head, last, logits));
+        return new Graph(c, List.of(x, h, h2, q, k, v, att, g, u, m, last, logits), List.copyOf(ops), logits);
+    }
+
+    private static Buf buf(String name, int width) {
+        return new Buf(name, width, false);
+    }
+
+    private static long[] trimOnes(long[] s) {
+        int n = s.length;
+        while (n > 1 && s[n - 1] == 1) n--;
+        return Arrays.copyOf(s, n);
+    }
+
+    /** The named tensor, which must exist with this shape (ggml order: row length first). */
+    private Tensor tensor(String name, long... shape) {
+        if (file.findTensor(name).isEmpty()) {
+            throw new ModelException(file.source() + ": tensor '" + name + "' is missing (architecture " + c.architecture() + ")");
+        }
+        Tensor t = file.tensor(name);
+        if (!Arrays.equals(trimOnes(t.shape()), trimOnes(shape))) {
+            throw new ModelException(file.source() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected " + Arrays.toString(shape));
+        }
+        return t;
+    }
+}
