@@ -36,13 +36,9 @@ public final class Session {
     /** Tokens currently in the KV cache. */
     public int position() { return cached.length; }
 
-    /**
-     * Evaluates {@code prompt} (the whole context: earlier turns included) and generates up to
-     * {@code maxTokens} tokens (negative: until end of text or a full context).
-     */
-    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener) {
-        CompiledModel cm = model.compiled();
-        int ctx = cm.contextLength();
+    /** Throws a {@link ModelException} saying why {@code prompt} cannot be evaluated, if it cannot. */
+    public void checkPrompt(int[] prompt) {
+        int ctx = model.compiled().contextLength();
         if (prompt.length == 0) throw new ModelException("the prompt is empty (not even a BOS token)");
         if (prompt.length >= ctx) {
             throw new ModelException("the prompt is " + prompt.length + " tokens but the context holds " + ctx
@@ -51,6 +47,16 @@ public final class Session {
         for (int id : prompt) {
             if (id < 0 || id >= model.config().vocabSize()) throw new ModelException("token id " + id + " is outside the vocabulary");
         }
+    }
+
+    /**
+     * Evaluates {@code prompt} (the whole context: earlier turns included) and generates up to
+     * {@code maxTokens} tokens (negative: until end of text or a full context).
+     */
+    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener) {
+        CompiledModel cm = model.compiled();
+        int ctx = cm.contextLength();
+        checkPrompt(prompt);
         // Reuse the cached prefix; always re-evaluate at least the last prompt token to get its logits.
         int keep = 0;
         while (keep < cached.length && keep < prompt.length - 1 && cached[keep] == prompt[keep]) keep++;

@@ -1,0 +1,70 @@
+package io.ternion.cli;
+
+import io.ternion.model.Model;
+import io.ternion.model.ModelConfig;
+import io.ternion.model.Session;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ternion run}: complete a prompt, streaming tokens to stdout and timings to stderr. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Generate text from a prompt (the bundled stories260K model by default).")
+final class RunCommand implements Callable<Integer> {
+    @Mixin
+    GenerationOptions gen;
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", defaultValue = "", description = "The prompt (default: empty, start from BOS).")
+    String prompt;
+
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
+    Path promptFile;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        var params = gen.sampler();
+        String text = promptFile != null ? TokenizeCommand.readUtf8(promptFile) : prompt;
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        try (Model m = gen.load()) {
+            describe(err, m);
+            int[] tokens = m.tokenizer().encode(text);
+            Session session = m.newSession();
+            session.checkPrompt(tokens);
+            out.print(text);
+            out.flush();
+            Session.Result r = session.generate(tokens, gen.nPredict, params, (id, piece) -> {
+                out.print(piece);
+                out.flush();
+                return true;
+            });
+            out.println();
+            out.flush();
+            timings(err, m, r);
+        }
+        return 0;
+    }
+
+    static void describe(PrintWriter err, Model m) {
+        ModelConfig c = m.config();
+        err.printf(Locale.ROOT, "ternion: %s: %s, %d layers, dim %d, vocab %d; backend %s, context %d%n",
+                m.file().source(), c.architecture(), c.layers(), c.dim(), c.vocabSize(), m.backendName(), m.contextLength());
+        err.flush();
+    }
+
+    static void timings(PrintWriter err, Model m, Session.Result r) {
+        err.printf(Locale.ROOT, "ternion: load %.1f ms | prompt %d tokens in %.1f ms (%.1f tok/s) | generation %d tokens in %.1f ms (%.1f tok/s)%s%n",
+                m.loadNanos() / 1e6, r.evaluatedPromptTokens(), r.promptNanos() / 1e6, r.promptTokensPerSecond(),
+                r.tokens().length, r.generationNanos() / 1e6, r.generationTokensPerSecond(),
+                r.stop() == Session.StopReason.CONTEXT_FULL ? " | stopped: context full (raise -c)" : "");
+        err.flush();
+    }
+}
