@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 /** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
-        subcommands = {RunCommand.class, InfoCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for a user error: bad flags, a bad or missing file. */
     public static final int USER_ERROR = 2;
@@ -36,6 +36,10 @@ public final class Main {
             if (main.verbose) e.printStackTrace(err);
             err.flush();
             return USER_ERROR;
+        });
+        io.ternion.engine.Log.setSink(line -> {
+            err.println(line);
+            err.flush();
         });
         int code = cl.execute(args);
         out.flush();

@@ -1,10 +1,14 @@
 package io.ternion.cli;
 
+import io.ternion.chat.ChatFormat;
+import io.ternion.chat.Message;
 import io.ternion.model.Model;
 import io.ternion.model.ModelConfig;
 import io.ternion.model.Session;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,6 +30,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
     Path promptFile;
 
+    @Option(names = "--chat", description = "Wrap the prompt as a user turn in the model's chat template.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message first.")
+    String system;
+
     @Spec
     CommandSpec spec;
 
@@ -36,10 +46,19 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try (Model m = gen.load()) {
             describe(err, m);
-            int[] tokens = m.tokenizer().encode(text);
+            int[] tokens;
+            if (chat) {
+                List<Message> turns = new ArrayList<>();
+                if (system != null) turns.add(Message.system(system));
+                turns.add(Message.user(text));
+                tokens = ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer()).encode(turns);
+            } else {
+                if (system != null) throw new IllegalArgumentException("--system needs --chat");
+                tokens = m.tokenizer().encode(text);
+            }
             Session session = m.newSession();
             session.checkPrompt(tokens);
-            out.print(text);
+            if (!chat) out.print(text); // echo a completion's prompt, as llama.cpp does; a chat prints only the reply
             out.flush();
             Session.Result r = session.generate(tokens, gen.nPredict, params, (id, piece) -> {
                 out.print(piece);

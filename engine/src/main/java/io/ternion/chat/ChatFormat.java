@@ -22,7 +22,7 @@ public final class ChatFormat {
             + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
     /** For models with no chat training (stories260K): plain turns, so the CLI still works. */
     static final String PLAIN = "{% for message in messages %}{% if loop.first %}{{ bos_token }}{% endif %}"
-            + "{{ message['role'] | capitalize }}: {{ message['content'] }}\\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
+            + "{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
 
     private final ChatTemplate template;
     private final String name;

@@ -1,23 +1,23 @@
 package io.ternion.engine;
 
-import java.io.PrintStream;
+import java.util.function.Consumer;
 
 /**
- * One-line notes for the user on stderr (which tokenizer was picked, why a backend fell back), so
- * stdout carries only a command's output. {@link #setQuiet} silences them.
+ * One-line notes for the user on stderr (which tokenizer or template was picked, why a backend fell
+ * back), so stdout carries only a command's output. The CLI points them at its own error stream.
  */
 public final class Log {
-    private static volatile PrintStream out = System.err;
-    private static volatile boolean quiet;
+    private static final Consumer<String> STDERR = System.err::println;
+    private static volatile Consumer<String> sink = STDERR;
 
     private Log() {}
 
     public static void info(String message) {
-        if (!quiet) out.println("ternion: " + message);
+        sink.accept("ternion: " + message);
     }
 
-    public static void setQuiet(boolean q) { quiet = q; }
-
-    /** Redirects notes (tests). */
-    public static void setStream(PrintStream s) { out = s; }
+    /** Sends notes to {@code s} (null: back to stderr). */
+    public static void setSink(Consumer<String> s) {
+        sink = s != null ? s : STDERR;
+    }
 }

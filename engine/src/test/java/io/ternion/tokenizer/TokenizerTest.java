@@ -83,12 +83,13 @@ class TokenizerTest {
         Vocabulary v = llama.vocabulary();
         Vocabulary noPre = copy(v, null);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Log.setStream(new PrintStream(log, true));
+        PrintStream ps = new PrintStream(log, true);
+        Log.setSink(ps::println);
         try {
             Tokenizer t = Tokenizer.of(noPre);
             assertArrayEquals(llama.encode("Hello world 123456", false, false), t.encode("Hello world 123456", false, false));
         } finally {
-            Log.setStream(System.err);
+            Log.setSink(null);
         }
         assertTrue(log.toString().contains("llama-bpe"), log.toString());
     }

@@ -15,7 +15,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -24,8 +23,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  * every input must give exactly the expected ids.
  */
 class TokenizerVectorsTest {
-    @TempDir
-    static Path tmp;
+    /** Shared by other test classes, so not a JUnit @TempDir (which exists only while this class runs). */
+    private static Path tmp;
+
+    private static synchronized Path tmp() throws IOException {
+        if (tmp == null) {
+            tmp = Files.createTempDirectory("ternion-vocab");
+            tmp.toFile().deleteOnExit();
+        }
+        return tmp;
+    }
 
     private static final Map<String, Tokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
@@ -48,7 +55,8 @@ class TokenizerVectorsTest {
     private static Path writeVocabGguf(String json, String name) throws IOException {
         HfTokenizerJson.Result r = HfTokenizerJson.read(TestData.require("tokenizers/" + json));
         assertEquals(name, r.vocabulary().pre());
-        Path out = tmp.resolve("ggml-vocab-" + name + ".gguf");
+        Path out = tmp().resolve("ggml-vocab-" + name + ".gguf");
+        out.toFile().deleteOnExit();
         GgufWriter w = new GgufWriter().putString("general.architecture", "llama").putString("general.name", name);
         r.vocabulary().writeTo(w);
         if (r.chatTemplate() != null) w.putString("tokenizer.chat_template", r.chatTemplate());

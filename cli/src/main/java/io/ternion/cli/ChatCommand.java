@@ -1,0 +1,78 @@
+package io.ternion.cli;
+
+import io.ternion.chat.ChatFormat;
+import io.ternion.chat.Message;
+import io.ternion.model.Model;
+import io.ternion.model.ModelException;
+import io.ternion.model.SamplerParams;
+import io.ternion.model.Session;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ternion chat}: an interactive conversation in the model's chat template. Each turn re-renders
+ * the whole conversation; the session keeps the KV cache of what it has seen, so only the new turn
+ * is evaluated. Replies go to stdout, the "> " cue and timings to stderr.
+ */
+@Command(name = "chat", mixinStandardHelpOptions = true,
+        description = "Chat with a model in its chat template; /exit or Ctrl-D leaves.")
+final class ChatCommand implements Callable<Integer> {
+    @Mixin
+    GenerationOptions gen;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "A system message to start the conversation.")
+    String system;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        SamplerParams params = gen.sampler();
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try (Model m = gen.load()) {
+            RunCommand.describe(err, m);
+            ChatFormat format = ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
+            Session session = m.newSession();
+            List<Message> turns = new ArrayList<>();
+            if (system != null) turns.add(Message.system(system));
+            while (true) {
+                err.print("> ");
+                err.flush();
+                String line = in.readLine();
+                if (line == null || line.strip().equals("/exit")) break;
+                if (line.isBlank()) continue;
+                turns.add(Message.user(line));
+                int[] tokens = format.encode(turns);
+                try {
+                    session.checkPrompt(tokens);
+                } catch (ModelException e) {
+                    turns.removeLast();
+                    err.println("ternion: " + e.getMessage());
+                    continue;
+                }
+                Session.Result r = session.generate(tokens, gen.nPredict, params, (id, piece) -> {
+                    out.print(piece);
+                    out.flush();
+                    return true;
+                });
+                out.println();
+                out.flush();
+                turns.add(Message.assistant(r.text().strip()));
+                RunCommand.timings(err, m, r);
+            }
+        }
+        return 0;
+    }
+}
