@@ -9,8 +9,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** A prompt evaluated as one batch gives the logits that token-by-token evaluation gives. */
 class BatchConsistencyTest {
-    /** Batched and single-token paths sum in different orders; both are float32 over a 64-wide model. */
-    static final float TOLERANCE = 1e-4f;
+    /**
+     * The batched kernels (matrix-matrix, batched attention) sum in other orders than the
+     * single-token ones; in float32, with logits up to about 15, that moves logits by a few 1e-4
+     * (2.9e-4 measured on the cpu backend). A real bug moves them by whole units.
+     */
+    static final float TOLERANCE = 1e-3f;
 
     @ParameterizedTest
     @ValueSource(strings = {"reference", "cpu"})

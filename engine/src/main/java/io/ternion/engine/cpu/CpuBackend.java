@@ -1,20 +1,148 @@
 package io.ternion.engine.cpu;
 
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.cpu.Attention;
+import io.ternion.kernels.cpu.KvCache;
+import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.Ops;
+import io.ternion.kernels.cpu.WorkerPool;
 import io.ternion.model.Backend;
 import io.ternion.model.CompiledModel;
 import io.ternion.model.Graph;
-import io.ternion.model.ReferenceBackend;
+import io.ternion.model.Graph.Buf;
+import io.ternion.model.Graph.Op;
+import io.ternion.model.ModelConfig;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
-/** Placeholder until the Vector API kernels land: runs the reference. */
+/**
+ * The Vector API backend: weights stay in the mapped file and are read by the kernels-cpu kernels,
+ * multi-threaded over output rows on one persistent worker pool; the KV cache holds F16.
+ */
 public final class CpuBackend implements Backend {
-    private final int threads;
+    private final WorkerPool pool;
 
-    public CpuBackend(int threads) { this.threads = threads; }
+    public CpuBackend(int threads) {
+        this.pool = new WorkerPool(threads);
+    }
 
-    @Override public String name() { return "cpu"; }
+    @Override
+    public String name() { return "cpu"; }
+
+    public int threads() { return pool.threads(); }
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
-        return new ReferenceBackend().compile(graph, contextLength, maxBatch);
+        return new Compiled(graph, contextLength, maxBatch, pool);
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    private static final class Compiled implements CompiledModel {
+        private final Graph graph;
+        private final int context, maxBatch;
+        private final WorkerPool pool;
+        private final Map<Buf, float[]> bufs = new HashMap<>();
+        private final Map<Tensor, float[]> vectors = new IdentityHashMap<>();
+        private final KvCache cache;
+        private final long resident;
+
+        Compiled(Graph graph, int context, int maxBatch, WorkerPool pool) {
+            this.graph = graph;
+            this.context = context;
+            this.maxBatch = maxBatch;
+            this.pool = pool;
+            long bytes = 0;
+            for (Buf b : graph.buffers()) {
+                float[] a = new float[(b.lastOnly() ? 1 : maxBatch) * b.width()];
+                bufs.put(b, a);
+                bytes += 4L * a.length;
+            }
+            // Norm weights are small vectors: decode them once rather than on every token.
+            for (Op op : graph.ops()) {
+                if (op instanceof Op.RmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
+                if (op instanceof Op.HeadRmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
+            }
+            ModelConfig c = graph.config();
+            this.cache = new KvCache(c.layers(), context, c.kvDim(), true);
+            this.resident = bytes + cache.bytes();
+        }
+
+        @Override public int contextLength() { return context; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return resident; }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] logits) {
+            int n = tokens.length;
+            if (n == 0 || n > maxBatch || startPos < 0 || startPos + n > context) {
+                throw new IllegalArgumentException(n + " tokens at position " + startPos + " do not fit (context "
+                        + context + ", batch " + maxBatch + ")");
+            }
+            for (Op op : graph.ops()) run(op, tokens, startPos);
+            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
+        }
+
+        private void run(Op op, int[] tokens, int startPos) {
+            int n = tokens.length;
+            switch (op) {
+                case Op.Embed e -> {
+                    float[] out = bufs.get(e.out());
+                    for (int b = 0; b < n; b++) MatMul.getRow(e.table(), tokens[b], out, b * e.out().width());
+                }
+                case Op.RmsNorm r -> {
+                    float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = vectors.get(r.weight());
+                    int d = r.in().width();
+                    for (int b = 0; b < rows(r.in(), n); b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
+                }
+                case Op.HeadRmsNorm r -> {
+                    float[] x = bufs.get(r.x()), w = vectors.get(r.weight());
+                    int hd = r.headDim();
+                    for (int i = 0; i < n * r.x().width(); i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
+                }
+                case Op.MatMul m -> MatMul.matmul(m.weight(), bufs.get(m.in()), 0, rows(m.in(), n), bufs.get(m.out()), 0, pool);
+                case Op.Rope r -> {
+                    float[] x = bufs.get(r.x());
+                    for (int b = 0; b < n; b++) {
+                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), startPos + b, r.theta(), r.neox());
+                    }
+                }
+                case Op.StoreKv s -> {
+                    float[] k = bufs.get(s.k()), v = bufs.get(s.v());
+                    int d = s.k().width();
+                    for (int b = 0; b < n; b++) cache.store(s.layer(), startPos + b, k, b * d, v, b * d);
+                }
+                case Op.Attention a -> {
+                    float scale = (float) (1.0 / Math.sqrt(a.headDim()));
+                    float[] q = bufs.get(a.q()), out = bufs.get(a.out());
+                    if (n == 1) {
+                        Attention.attend(cache, a.layer(), q, 0, a.heads(), a.kvHeads(), a.headDim(), startPos + 1, out, 0, scale, pool);
+                    } else {
+                        Attention.attendBatch(cache, a.layer(), q, 0, n, startPos, a.heads(), a.kvHeads(), a.headDim(), out, 0, scale, pool);
+                    }
+                }
+                case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, rows(a.acc(), n) * a.acc().width());
+                case Op.Glu g -> {
+                    float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
+                    int len = n * g.out().width();
+                    switch (g.activation()) {
+                        case SILU -> Ops.swiGlu(out, 0, gate, 0, up, 0, len);
+                        case RELU_SQUARED -> Ops.reluSquaredGlu(out, 0, gate, 0, up, 0, len);
+                    }
+                }
+                case Op.SelectLast s -> {
+                    int d = s.in().width();
+                    System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
+                }
+            }
+        }
+
+        private static int rows(Buf b, int n) {
+            return b.lastOnly() ? 1 : n;
+        }
     }
 }

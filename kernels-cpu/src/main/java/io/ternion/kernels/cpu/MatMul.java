@@ -1,0 +1,165 @@
+package io.ternion.kernels.cpu;
+
+import static io.ternion.kernels.cpu.Vec.F;
+import static io.ternion.kernels.cpu.Vec.L;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * y = W·x for a weight tensor W of N rows by K columns, against one vector (decode) or a batch
+ * (prompt). The weights are read where they lie (a mapped file), never copied whole.
+ *
+ * <ul>
+ *   <li>batch 1: each weight type's fused kernel streams the rows once; the work is split over rows.
+ *   <li>batch &gt; 1: a tile of rows is decoded once to floats in a per-thread buffer that stays in
+ *       L2, then multiplied with every vector of the batch, four rows by four vectors at a time so
+ *       each load feeds four FMAs.
+ * </ul>
+ */
+public final class MatMul {
+    private MatMul() {}
+
+    /** The registry: one kernel per weight type. */
+    private static final Map<GgmlType, RowKernel> KERNELS;
+    static {
+        var m = new EnumMap<GgmlType, RowKernel>(GgmlType.class);
+        for (RowKernel k : new RowKernel[] {
+                new F32MatMul(), new F16MatMul(), new Bf16MatMul(),
+                blocks(new Q8_0MatMul()), blocks(new Q4_0MatMul()), blocks(new Q4_KMatMul()), blocks(new Q6_KMatMul())}) {
+            m.put(k.type(), k);
+        }
+        KERNELS = Collections.unmodifiableMap(m);
+    }
+
+    private static RowKernel blocks(RowKernel k) {
+        return Vec.BLOCK_KERNELS ? k : new ScalarKernel(k.type());
+    }
+
+    /** Budget for one thread's decoded tile: a good part of a 1–2 MiB L2, leaving room for x. */
+    private static final int TILE_BYTES = 256 * 1024;
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[0]);
+
+    public static boolean supports(GgmlType type) { return KERNELS.containsKey(type); }
+
+    /** The kernel for a weight type, or UnsupportedOperationException naming it. */
+    public static RowKernel kernel(GgmlType type) {
+        RowKernel k = KERNELS.get(type);
+        if (k == null) throw new UnsupportedOperationException("no CPU matmul kernel for weight type " + type);
+        return k;
+    }
+
+    /**
+     * For b &lt; batch and r &lt; N: {@code y[yOffset + b*N + r] = Σ_k W[r][k]·x[xOffset + b*K + k]}, over
+     * the pool's threads.
+     */
+    public static void matmul(Tensor w, float[] x, int xOffset, int batch, float[] y, int yOffset, WorkerPool pool) {
+        RowKernel kernel = kernel(w.type());
+        int k = Math.toIntExact(w.rowLength()), n = Math.toIntExact(w.rows());
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        checkRange("x", x.length, xOffset, (long) batch * k);
+        checkRange("y", y.length, yOffset, (long) batch * n);
+        MemorySegment data = w.data();
+        if (batch == 1) {
+            pool.parallelFor(n, (from, to) -> kernel.dot(data, k, from, to, x, xOffset, y, yOffset));
+            return;
+        }
+        int tileRows = Math.clamp(TILE_BYTES / (4L * k) / 4 * 4, 4, 64);
+        int tiles = (n + tileRows - 1) / tileRows;
+        pool.parallelFor(tiles, (from, to) -> {
+            float[] tile = TILE.get();
+            if (tile.length < tileRows * k) TILE.set(tile = new float[tileRows * k]);
+            for (int t = from; t < to; t++) {
+                int r0 = t * tileRows, rows = Math.min(tileRows, n - r0);
+                kernel.decode(data, k, r0, r0 + rows, tile, 0);
+                multiplyTile(tile, rows, k, x, xOffset, batch, y, yOffset + r0, n);
+            }
+        });
+    }
+
+    /** y[yOff + b*n + i] = tile row i · x vector b, for i &lt; rows, b &lt; batch. */
+    private static void multiplyTile(float[] tile, int rows, int k, float[] x, int xOff, int batch, float[] y, int yOff, int n) {
+        for (int b = 0; b < batch; b += 4) {
+            int bn = Math.min(4, batch - b);
+            for (int i = 0; i < rows; i += 4) {
+                if (bn == 4 && rows - i >= 4) {
+                    dot4x4(tile, i * k, x, xOff + b * k, k, y, yOff + b * n + i, n);
+                } else {
+                    // Same accumulation order as dot4x4 (one accumulator, then the scalar tail), so a
+                    // row's result does not depend on where the tile boundaries fall.
+                    for (int bb = b; bb < b + bn; bb++) {
+                        for (int ii = i; ii < Math.min(i + 4, rows); ii++) {
+                            y[yOff + bb * n + ii] = Vec.dot(tile, ii * k, x, xOff + bb * k, k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Four rows (w from wOff, stride k) times four vectors (x from xOff, stride k): 16 dot products. */
+    private static void dot4x4(float[] w, int wOff, float[] x, int xOff, int k, float[] y, int yOff, int n) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int j = 0;
+        for (int end = F.loopBound(k); j < end; j += L) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wOff + j), w1 = FloatVector.fromArray(F, w, wOff + k + j);
+            FloatVector w2 = FloatVector.fromArray(F, w, wOff + 2 * k + j), w3 = FloatVector.fromArray(F, w, wOff + 3 * k + j);
+            FloatVector x0 = FloatVector.fromArray(F, x, xOff + j);
+            c00 = w0.fma(x0, c00); c10 = w1.fma(x0, c10); c20 = w2.fma(x0, c20); c30 = w3.fma(x0, c30);
+            FloatVector x1 = FloatVector.fromArray(F, x, xOff + k + j);
+            c01 = w0.fma(x1, c01); c11 = w1.fma(x1, c11); c21 = w2.fma(x1, c21); c31 = w3.fma(x1, c31);
+            FloatVector x2 = FloatVector.fromArray(F, x, xOff + 2 * k + j);
+            c02 = w0.fma(x2, c02); c12 = w1.fma(x2, c12); c22 = w2.fma(x2, c22); c32 = w3.fma(x2, c32);
+            FloatVector x3 = FloatVector.fromArray(F, x, xOff + 3 * k + j);
+            c03 = w0.fma(x3, c03); c13 = w1.fma(x3, c13); c23 = w2.fma(x3, c23); c33 = w3.fma(x3, c33);
+        }
+        // Written out rather than through an array of vectors, which would make C2 allocate them.
+        y[yOff] = finish(c00, w, wOff, x, xOff, j, k);
+        y[yOff + n] = finish(c01, w, wOff, x, xOff + k, j, k);
+        y[yOff + 2 * n] = finish(c02, w, wOff, x, xOff + 2 * k, j, k);
+        y[yOff + 3 * n] = finish(c03, w, wOff, x, xOff + 3 * k, j, k);
+        y[yOff + 1] = finish(c10, w, wOff + k, x, xOff, j, k);
+        y[yOff + 1 + n] = finish(c11, w, wOff + k, x, xOff + k, j, k);
+        y[yOff + 1 + 2 * n] = finish(c12, w, wOff + k, x, xOff + 2 * k, j, k);
+        y[yOff + 1 + 3 * n] = finish(c13, w, wOff + k, x, xOff + 3 * k, j, k);
+        y[yOff + 2] = finish(c20, w, wOff + 2 * k, x, xOff, j, k);
+        y[yOff + 2 + n] = finish(c21, w, wOff + 2 * k, x, xOff + k, j, k);
+        y[yOff + 2 + 2 * n] = finish(c22, w, wOff + 2 * k, x, xOff + 2 * k, j, k);
+        y[yOff + 2 + 3 * n] = finish(c23, w, wOff + 2 * k, x, xOff + 3 * k, j, k);
+        y[yOff + 3] = finish(c30, w, wOff + 3 * k, x, xOff, j, k);
+        y[yOff + 3 + n] = finish(c31, w, wOff + 3 * k, x, xOff + k, j, k);
+        y[yOff + 3 + 2 * n] = finish(c32, w, wOff + 3 * k, x, xOff + 2 * k, j, k);
+        y[yOff + 3 + 3 * n] = finish(c33, w, wOff + 3 * k, x, xOff + 3 * k, j, k);
+    }
+
+    /** The lanes of one accumulator, then the scalar tail from element j: as {@link Vec#dot}. */
+    private static float finish(FloatVector acc, float[] w, int wOff, float[] x, int xOff, int j, int k) {
+        float sum = Vec.sum(acc);
+        for (int t = j; t < k; t++) sum += w[wOff + t] * x[xOff + t];
+        return sum;
+    }
+
+    /** Row {@code row} of {@code w} as floats (an embedding lookup). */
+    public static void getRow(Tensor w, long row, float[] out, int outOffset) {
+        int k = Math.toIntExact(w.rowLength());
+        if (row < 0 || row >= w.rows()) throw new IndexOutOfBoundsException("row " + row + " of " + w);
+        checkRange("out", out.length, outOffset, k);
+        RowKernel kernel = KERNELS.get(w.type());
+        if (kernel != null) kernel.decode(w.data(), k, Math.toIntExact(row), Math.toIntExact(row) + 1, out, outOffset);
+        else w.dequantizeRow(row, out, outOffset);
+    }
+
+    private static void checkRange(String what, int length, int offset, long count) {
+        if (offset < 0 || offset + count > length) {
+            throw new IndexOutOfBoundsException(what + ": " + count + " floats from " + offset + " do not fit in " + length);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.ternion.kernels.cpu;
+
+import static io.ternion.kernels.cpu.Vec.F;
+import static io.ternion.kernels.cpu.Vec.L;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise and per-vector operations of a transformer layer, computed the way ggml computes them
+ * so that our activations track llama.cpp's. The ones run on every hidden vector (rmsNorm, add, mul,
+ * the GLUs) are vectorized; rope and softmax touch few elements per token and stay scalar, which
+ * keeps their ggml-exact float sequence easy to read.
+ */
+public final class Ops {
+    private Ops() {}
+
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+
+    /**
+     * ggml's rms_norm followed by its mul with the weight: the squares are formed in float and summed
+     * in double, {@code scale = 1/sqrt(sum/n + eps)} in float, {@code out = (x·scale)·weight}. A null
+     * weight means no scaling. {@code out} may be {@code x}.
+     */
+    public static void rmsNorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int wOff, int n, float eps) {
+        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            FloatVector sq = v.mul(v);
+            s0 = s0.add(sq.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add(sq.convertShape(VectorOperators.F2D, D, 1));
+        }
+        double sum = Vec.sum(s0.add(s1));
+        for (; i < n; i++) sum += x[xOff + i] * x[xOff + i];
+        float mean = (float) (sum / n);
+        float scale = 1.0f / (float) Math.sqrt(mean + eps);
+        FloatVector vs = FloatVector.broadcast(F, scale);
+        i = 0;
+        if (weight == null) {
+            for (int end = F.loopBound(n); i < end; i += L) FloatVector.fromArray(F, x, xOff + i).mul(vs).intoArray(out, outOff + i);
+            for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale;
+        } else {
+            for (int end = F.loopBound(n); i < end; i += L) {
+                FloatVector.fromArray(F, x, xOff + i).mul(vs).mul(FloatVector.fromArray(F, weight, wOff + i)).intoArray(out, outOff + i);
+            }
+            for (; i < n; i++) out[outOff + i] = x[xOff + i] * scale * weight[wOff + i];
+        }
+    }
+
+    /** acc += x (the residual add). */
+    public static void add(float[] acc, int accOff, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector.fromArray(F, acc, accOff + i).add(FloatVector.fromArray(F, x, xOff + i)).intoArray(acc, accOff + i);
+        }
+        for (; i < n; i++) acc[accOff + i] += x[xOff + i];
+    }
+
+    /** acc *= x, element-wise. */
+    public static void mul(float[] acc, int accOff, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector.fromArray(F, acc, accOff + i).mul(FloatVector.fromArray(F, x, xOff + i)).intoArray(acc, accOff + i);
+        }
+        for (; i < n; i++) acc[accOff + i] *= x[xOff + i];
+    }
+
+    /** In-place softmax over n floats: max subtracted first, the sum of exponentials in double (as ggml). */
+    public static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) x[off + i] *= inv;
+    }
+
+    /** x·sigmoid(x), as ggml's {@code x/(1+expf(-x))}. */
+    public static float silu(float x) {
+        return x / (1.0f + (float) Math.exp(-x));
+    }
+
+    /** out = silu(gate)·up (LLaMA's FFN). {@code out} may be gate or up. */
+    public static void swiGlu(float[] out, int outOff, float[] gate, int gOff, float[] up, int uOff, int n) {
+        FloatVector one = FloatVector.broadcast(F, 1.0f);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+            FloatVector silu = g.div(one.add(g.neg().lanewise(VectorOperators.EXP)));
+            silu.mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = silu(gate[gOff + i]) * up[uOff + i];
+    }
+
+    /** out = max(gate, 0)²·up (BitNet's FFN). {@code out} may be gate or up. */
+    public static void reluSquaredGlu(float[] out, int outOff, float[] gate, int gOff, float[] up, int uOff, int n) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i).max(0f);
+            g.mul(g).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float g = Math.max(gate[gOff + i], 0f);
+            out[outOff + i] = g * g * up[uOff + i];
+        }
+    }
+
+    /**
+     * Rotary position embedding in place over nHeads heads of headDim floats, rotating the first
+     * ropeDims of each head as ggml's rope does: {@code theta_scale = powf(freqBase, -2/ropeDims)},
+     * theta starts at pos and is multiplied by theta_scale after each pair, all in float. Normal
+     * mode rotates pairs (2i, 2i+1); NEOX mode pairs (i, i + ropeDims/2).
+     */
+    public static void rope(float[] x, int off, int nHeads, int headDim, int ropeDims, int pos, float freqBase, boolean neox) {
+        if (ropeDims % 2 != 0 || ropeDims > headDim) {
+            throw new IllegalArgumentException("ropeDims " + ropeDims + " must be even and <= headDim " + headDim);
+        }
+        int pairs = ropeDims / 2;
+        float thetaScale = (float) Math.pow(freqBase, -2.0f / ropeDims);
+        float[] cos = new float[pairs], sin = new float[pairs];
+        float theta = pos;
+        for (int i = 0; i < pairs; i++) {
+            cos[i] = (float) Math.cos(theta);
+            sin[i] = (float) Math.sin(theta);
+            theta *= thetaScale;
+        }
+        for (int h = 0; h < nHeads; h++) {
+            int base = off + h * headDim;
+            for (int i = 0; i < pairs; i++) {
+                int a = neox ? base + i : base + 2 * i;
+                int b = neox ? base + i + pairs : base + 2 * i + 1;
+                float x0 = x[a], x1 = x[b];
+                x[a] = x0 * cos[i] - x1 * sin[i];
+                x[b] = x0 * sin[i] + x1 * cos[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package io.ternion.kernels.cpu;
+
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The vector species every kernel uses and small shared helpers. Float vectors are the widest the
+ * CPU prefers (16 lanes with AVX-512, 8 with AVX2); byte, short and int species have the same lane
+ * count, so one byte or half of the weights maps to one float lane without shuffles.
+ */
+final class Vec {
+    private Vec() {}
+
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    /**
+     * Byte species of L lanes; needs L ≥ 8 (the narrowest vector is 64 bits). With 128-bit vectors
+     * (L = 4, NEON or SSE) the block kernels are not used and {@link ScalarKernel} takes over.
+     */
+    static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    /** Whether the quantized-block kernels can run: L divides their 16- and 32-element groups. */
+    static final boolean BLOCK_KERNELS = L == 8 || L == 16;
+
+    /**
+     * The sum of the lanes, in a fixed order: halves added lane-wise, then quarters, and so on.
+     * {@code reduceLanes(ADD)} may add in any order, and does: C2's intrinsic adds as a tree, the
+     * interpreter's fallback lane by lane, so the same call gave different bits before and after
+     * the JIT compiled it. This costs the same as the intrinsic (measured in matvec).
+     */
+    static float sum(FloatVector v) {
+        for (int half = L / 2; half > 0; half /= 2) v = v.add(v.slice(half));
+        return v.lane(0);
+    }
+
+    /** {@link #sum(FloatVector)} for doubles. */
+    static double sum(DoubleVector v) {
+        for (int half = v.length() / 2; half > 0; half /= 2) v = v.add(v.slice(half));
+        return v.lane(0);
+    }
+
+    /** Σ a[i]·b[i] over n floats: one accumulator per lane, then {@link #sum(FloatVector)}. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = sum(acc);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /** y[i] += a·x[i] over n floats. */
+    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector va = FloatVector.broadcast(F, a);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /**
+     * IEEE binary16 → binary32 for L halves, exactly as {@link Float#float16ToFloat} (subnormals, ±0
+     * and infinities bit for bit; a NaN stays a NaN). The Vector API has no half type, so:
+     * <ul>
+     *   <li>Shifted left by 13, a half's exponent and mantissa fall into a float's places, as a
+     *       float 2¹¹² times too small; multiplying by 2¹¹² rebiases the exponent. This is exact
+     *       for normal and subnormal halves alike (a subnormal half becomes a subnormal float
+     *       first, and Java never flushes those to zero).
+     *   <li>Exponent 31 (infinity, NaN) gets all exponent bits set, keeping the mantissa.
+     *   <li>The sign is or-ed in last, so −0 stays −0.
+     * </ul>
+     * Measured against the alternatives in bench's F16VariantsBenchmark (K = 2560, N = 6912, ms per
+     * matvec at 1 / 2 threads, on an AMD Zen 4 host whose read probe gives 26.7 / 31.9 GB/s):
+     * this 1.9 / 1.1; integer-only, never forming a subnormal float (masked fix-ups, 14 operations
+     * instead of 10) 2.2 / 1.4; blends 2.8 / 1.6; a branch to a rare exact path 16.8 / 8.7 (C2
+     * allocated the vectors); a scalar float16ToFloat loop into a scratch row, which C2 turns into
+     * vcvtph2ps, 2.5 / 1.5; normal halves only (inexact, a bound) 1.6 / 1.1. Some Intel cores take
+     * a microcode assist for subnormal multiply inputs, which about 0.2% of real F16 weights are:
+     * re-measure there before trusting this choice on Intel.
+     */
+    static FloatVector halfToFloat(ShortVector h16) {
+        IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> infNan = h16.and((short) 0x7c00).compare(VectorOperators.EQ, (short) 0x7c00).cast(I);
+        IntVector bits = magnitude.lanewise(VectorOperators.OR, 0x7f800000, infNan);
+        return bits.or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /** bfloat16 → float: the half is the top of the float. */
+    static FloatVector bf16ToFloat(ShortVector b16) {
+        IntVector b = (IntVector) b16.convertShape(VectorOperators.S2I, I, 0);
+        return b.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** L signed bytes → L float lanes. */
+    static FloatVector bytesToFloat(ByteVector b) {
+        return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** L bytes → L int lanes, zero-extended (0..255), so nibbles and bit fields need no sign masking. */
+    static IntVector unsignedBytes(ByteVector b) {
+        return (IntVector) b.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** Sums of x over each group of 32 (a Q4_0/Q4_K sub-block), shared by all rows of a call. */
+    static float[] sumsOf32(float[] x, int xOff, int k) {
+        float[] sums = new float[k / 32];
+        for (int s = 0; s < sums.length; s++) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * s);
+            for (int l = L; l < 32; l += L) v = v.add(FloatVector.fromArray(F, x, xOff + 32 * s + l));
+            sums[s] = sum(v);
+        }
+        return sums;
+    }
+}

@@ -1,0 +1,121 @@
+package io.ternion.kernels.cpu;
+
+import io.ternion.gguf.GgmlType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The conformance table (the idea of ggml's test-backend-ops): every op × type × shape a backend
+ * must compute, with the tolerance it must meet against {@link Reference}. It is data only, so the
+ * GPU backend's tests (through this module's test-jar) run the same rows. A new weight format is a
+ * new kernel plus one line in {@link #MATMUL_TYPES}.
+ *
+ * <p>What k, n and batch mean per op:
+ * <ul>
+ *   <li>{@code matmul}: W is n rows × k columns of {@code type}; {@code batch} input vectors
+ *       (1 = decode, &gt;1 = prompt path).
+ *   <li>{@code get_row}: one row of such a W, decoded (must equal the scalar dequantize exactly).
+ *   <li>{@code rms_norm}, {@code rms_norm_unweighted}, {@code softmax}, {@code swiglu},
+ *       {@code relu2_glu}, {@code add}, {@code mul}: vectors of k floats, {@code batch} of them.
+ *   <li>{@code rope}, {@code rope_neox}: batch heads of headDim k, the first n dims rotated, at
+ *       each of {@link #ROPE_POSITIONS}.
+ *   <li>{@code attention}, {@code attention_gqa4}: {@link #ATTENTION_HEADS} query heads of headDim k
+ *       sharing as many KV heads (ratio 1) or a quarter as many (ratio 4), {@code type} the cache
+ *       (F32 or F16); n positions visible to the last query; batch 1 uses attend, batch &gt; 1
+ *       attendBatch (queries at positions n−batch … n−1).
+ * </ul>
+ *
+ * <p>Tolerances are max|got − ref| / max|ref| over the output. The references run in double, so
+ * the budget is the kernels' float arithmetic:
+ * <ul>
+ *   <li>matmul: float sums of k products in a different order than the reference. The error grows
+ *       like √k·2⁻²⁴·Σ|w·x|, and relative to max|y| it is largest where there are few rows and their
+ *       sums cancel: we measure up to 4.4e-6 (Q4_K, k = 2048, one row), ≤ 1e-6 elsewhere; 5e-5
+ *       leaves a 10× margin and is still far below what a wrong nibble, scale or tail gives
+ *       (≥ 1e-3). Quantized types apply the block scale after the sum (d·Σq·x instead of Σ(d·q)·x)
+ *       and Q4_K subtracts its mins once per sub-block; that changes only roundings.
+ *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6.
+ *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
+ *       1e-5. An F16 cache is compared with a reference that reads the same halves, so it has the
+ *       same budget.
+ * </ul>
+ */
+public final class ConformanceTable {
+    private ConformanceTable() {}
+
+    public record Case(String op, GgmlType type, int k, int n, int batch, double tolerance) {
+        @Override
+        public String toString() {
+            return op + " " + type + " k=" + k + " n=" + n + " batch=" + batch;
+        }
+    }
+
+    /** The weight types of the matmul rows, with the row lengths to test for each. */
+    static final List<TypeShapes> MATMUL_TYPES = List.of(
+            // Element types: odd k catches vector tails; 768 is several full unrolled bodies.
+            new TypeShapes(GgmlType.F32, 1, 67, 128, 768),
+            new TypeShapes(GgmlType.F16, 1, 67, 128, 768),
+            new TypeShapes(GgmlType.BF16, 1, 67, 128, 768),
+            // 32-blocks: one block, an odd number of blocks (the unpaired last block), many.
+            new TypeShapes(GgmlType.Q8_0, 32, 96, 256, 1024),
+            new TypeShapes(GgmlType.Q4_0, 32, 96, 256, 1024),
+            // 256-blocks: one, three, eight.
+            new TypeShapes(GgmlType.Q4_K, 256, 768, 2048),
+            new TypeShapes(GgmlType.Q6_K, 256, 768, 2048));
+
+    record TypeShapes(GgmlType type, int... ks) {}
+
+    /**
+     * Row counts: one, odd, more than 32. Each type also gets 130 rows at k = 256 with batch 7, which
+     * spans three prompt-path tiles of 64 rows and leaves partial 4×4 groups of rows and vectors.
+     */
+    static final int[] MATMUL_ROWS = {1, 7, 33};
+    static final int[] MATMUL_BATCHES = {1, 5};
+
+    static final int[] ROPE_POSITIONS = {0, 1, 37, 4095};
+    static final int ATTENTION_HEADS = 8;
+
+    public static final List<Case> CASES = build();
+
+    private static List<Case> build() {
+        List<Case> c = new ArrayList<>();
+        for (TypeShapes ts : MATMUL_TYPES) {
+            for (int k : ts.ks) {
+                for (int n : MATMUL_ROWS) {
+                    for (int batch : MATMUL_BATCHES) c.add(new Case("matmul", ts.type, k, n, batch, 5e-5));
+                }
+                c.add(new Case("get_row", ts.type, k, 7, 1, 0));
+            }
+            int k = Math.max(256, ts.type.blockSize);
+            c.add(new Case("matmul", ts.type, k, 130, 7, 5e-5));
+        }
+        for (int k : new int[] {1, 17, 2560}) {
+            c.add(new Case("rms_norm", GgmlType.F32, k, 0, 2, 1e-6));
+            c.add(new Case("rms_norm_unweighted", GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case("swiglu", GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case("relu2_glu", GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case("add", GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case("mul", GgmlType.F32, k, 0, 1, 1e-6));
+        }
+        for (int k : new int[] {1, 7, 1000}) c.add(new Case("softmax", GgmlType.F32, k, 0, 2, 1e-5));
+        for (String op : new String[] {"rope", "rope_neox"}) {
+            c.add(new Case(op, GgmlType.F32, 64, 64, 3, 1e-6));
+            c.add(new Case(op, GgmlType.F32, 128, 32, 2, 1e-6));
+            c.add(new Case(op, GgmlType.F32, 6, 6, 1, 1e-6));
+        }
+        for (String op : new String[] {"attention", "attention_gqa4"}) {
+            for (GgmlType cacheType : new GgmlType[] {GgmlType.F32, GgmlType.F16}) {
+                for (int positions : new int[] {1, 7, 100}) c.add(new Case(op, cacheType, 64, positions, 1, 1e-5));
+                c.add(new Case(op, cacheType, 72, 40, 1, 1e-5));
+                c.add(new Case(op, cacheType, 64, 9, 4, 1e-5));
+                c.add(new Case(op, cacheType, 64, 4, 4, 1e-5));
+            }
+        }
+        return List.copyOf(c);
+    }
+
+    /** Rows of one op, for parameterized tests. */
+    public static List<Case> of(String op) {
+        return CASES.stream().filter(c -> c.op().equals(op)).toList();
+    }
+}

@@ -1,0 +1,212 @@
+package io.ternion.kernels.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.cpu.ConformanceTable.Case;
+import io.ternion.kernels.cpu.Inputs.Placement;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Runs every row of the conformance table on the CPU kernels, with 1 and 3 threads. */
+class ConformanceTest {
+    private static WorkerPool one, three;
+
+    @BeforeAll
+    static void pools() {
+        one = new WorkerPool(1);
+        three = new WorkerPool(3);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        three.close();
+    }
+
+    static Stream<Case> cases() {
+        return ConformanceTable.CASES.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void conforms(Case c) {
+        switch (c.op()) {
+            case "matmul" -> matmul(c);
+            case "get_row" -> getRow(c);
+            case "rms_norm", "rms_norm_unweighted" -> rmsNorm(c, c.op().equals("rms_norm"));
+            case "softmax" -> softmax(c);
+            case "swiglu", "relu2_glu" -> glu(c, c.op().equals("swiglu"));
+            case "add", "mul" -> elementwise(c, c.op().equals("add"));
+            case "rope", "rope_neox" -> rope(c, c.op().equals("rope_neox"));
+            case "attention", "attention_gqa4" -> attention(c, c.op().equals("attention") ? 1 : 4);
+            default -> fail("no runner for op " + c.op());
+        }
+    }
+
+    private static void matmul(Case c) {
+        for (Placement placement : Placement.values()) {
+            SplittableRandom rnd = Inputs.random(c.toString());
+            Tensor w = Inputs.weights(rnd, c.type(), c.k(), c.n(), placement);
+            float[] x = Inputs.floats(rnd, c.batch() * c.k() + 3);
+            double[] ref = Reference.matmul(w, Arrays.copyOfRange(x, 3, x.length), c.batch());
+            // Offsets into both arrays, with sentinels around the output.
+            float[] y1 = new float[ref.length + 4], y3 = new float[ref.length + 4];
+            Arrays.fill(y1, 42f);
+            Arrays.fill(y3, 42f);
+            MatMul.matmul(w, x, 3, c.batch(), y1, 2, one);
+            MatMul.matmul(w, x, 3, c.batch(), y3, 2, three);
+            assertArrayEquals(y1, y3, "1 and 3 threads must give the same bits, " + placement);
+            assertEquals(42f, y1[0]);
+            assertEquals(42f, y1[1]);
+            assertEquals(42f, y1[y1.length - 2]);
+            assertEquals(42f, y1[y1.length - 1]);
+            check(c, placement.toString(), Arrays.copyOfRange(y1, 2, 2 + ref.length), ref);
+        }
+    }
+
+    private static void getRow(Case c) {
+        Tensor w = Inputs.weights(Inputs.random(c.toString()), c.type(), c.k(), c.n(), Placement.NATIVE_ODD);
+        float[] want = new float[c.k()], got = new float[c.k() + 1];
+        for (int r = 0; r < c.n(); r++) {
+            w.dequantizeRow(r, want, 0);
+            MatMul.getRow(w, r, got, 1);
+            assertArrayEquals(want, Arrays.copyOfRange(got, 1, got.length), c + " row " + r);
+        }
+    }
+
+    private static void rmsNorm(Case c, boolean weighted) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        for (int b = 0; b < c.batch(); b++) {
+            float[] x = Inputs.floats(rnd, c.k()), w = weighted ? Inputs.floats(rnd, c.k() + 1) : null;
+            float[] out = new float[c.k()];
+            Ops.rmsNorm(out, 0, x, 0, w, 1, c.k(), 1e-6f);
+            double[] ref = Reference.rmsNorm(x, weighted ? Arrays.copyOfRange(w, 1, w.length) : null, 1e-6f);
+            check(c, "", out, ref);
+            Ops.rmsNorm(x, 0, x, 0, w, 1, c.k(), 1e-6f);
+            assertArrayEquals(out, x, "in place");
+        }
+    }
+
+    private static void softmax(Case c) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        for (int b = 0; b < c.batch(); b++) {
+            float[] x = Inputs.floats(rnd, c.k() + 2);
+            // Large logits: without the max subtracted, exp would overflow.
+            for (int i = 0; i < x.length; i++) x[i] = x[i] * 20 + (b == 0 ? 0 : 500);
+            double[] ref = Reference.softmax(Arrays.copyOfRange(x, 2, x.length));
+            Ops.softmax(x, 2, c.k());
+            check(c, "", Arrays.copyOfRange(x, 2, x.length), ref);
+        }
+    }
+
+    private static void glu(Case c, boolean swi) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        float[] g = Inputs.floats(rnd, c.k()), u = Inputs.floats(rnd, c.k());
+        for (int i = 0; i < g.length; i++) g[i] *= 8; // the sigmoid's tails, not only its middle
+        double[] ref = swi ? Reference.swiGlu(g, u) : Reference.reluSquaredGlu(g, u);
+        float[] out = new float[c.k() + 1];
+        if (swi) Ops.swiGlu(out, 1, g, 0, u, 0, c.k());
+        else Ops.reluSquaredGlu(out, 1, g, 0, u, 0, c.k());
+        check(c, "", Arrays.copyOfRange(out, 1, out.length), ref);
+        if (swi) {
+            for (int i = 0; i < g.length; i++) assertEquals(Reference.silu(g[i]), Ops.silu(g[i]), 1e-6 * Math.max(1, Math.abs(g[i])));
+        }
+    }
+
+    private static void elementwise(Case c, boolean add) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        float[] acc = Inputs.floats(rnd, c.k()), x = Inputs.floats(rnd, c.k() + 5);
+        double[] ref = new double[c.k()];
+        for (int i = 0; i < c.k(); i++) ref[i] = add ? (double) acc[i] + x[i + 5] : (double) acc[i] * x[i + 5];
+        if (add) Ops.add(acc, 0, x, 5, c.k());
+        else Ops.mul(acc, 0, x, 5, c.k());
+        check(c, "", acc, ref);
+    }
+
+    private static void rope(Case c, boolean neox) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int heads = c.batch(), headDim = c.k(), ropeDims = c.n();
+        for (int pos : ConformanceTable.ROPE_POSITIONS) {
+            float[] x = Inputs.floats(rnd, heads * headDim);
+            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
+            float[] got = new float[x.length + 1];
+            System.arraycopy(x, 0, got, 1, x.length);
+            Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox);
+            check(c, "pos " + pos, Arrays.copyOfRange(got, 1, got.length), ref);
+            for (int h = 0; h < heads; h++) {
+                for (int i = ropeDims; i < headDim; i++) assertEquals(x[h * headDim + i], got[1 + h * headDim + i], "dims past ropeDims");
+            }
+        }
+    }
+
+    private static void attention(Case c, int ratio) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int heads = ConformanceTable.ATTENTION_HEADS, kvHeads = heads / ratio, headDim = c.k();
+        int positions = c.n(), batch = c.batch(), kvDim = kvHeads * headDim, qDim = heads * headDim;
+        boolean f16 = c.type() == GgmlType.F16;
+        KvCache cache = new KvCache(2, positions + 3, kvDim, f16);
+        float[][] keys = new float[positions][], values = new float[positions][];
+        for (int t = 0; t < positions; t++) {
+            float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+            cache.store(1, t, k, 0, v, 0);
+            keys[t] = f16 ? roundToHalf(k) : k;
+            values[t] = f16 ? roundToHalf(v) : v;
+        }
+        float[] q = Inputs.floats(rnd, batch * qDim + 1);
+        for (int i = 0; i < q.length; i++) q[i] *= 3; // sharper softmax than uniform inputs give
+        float scale = (float) (1 / Math.sqrt(headDim));
+        double[] ref = new double[batch * qDim];
+        int start = positions - batch;
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                double[] o = Reference.attendHead(q, 1 + b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
+                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
+            }
+        }
+        float[] out1 = new float[ref.length + 2], out3 = new float[ref.length + 2];
+        for (WorkerPool pool : new WorkerPool[] {one, three}) {
+            float[] out = pool == one ? out1 : out3;
+            if (batch == 1) Attention.attend(cache, 1, q, 1, heads, kvHeads, headDim, positions, out, 2, scale, pool);
+            else Attention.attendBatch(cache, 1, q, 1, batch, start, heads, kvHeads, headDim, out, 2, scale, pool);
+        }
+        assertArrayEquals(out1, out3, "1 and 3 threads must give the same bits");
+        check(c, "", Arrays.copyOfRange(out1, 2, out1.length), ref);
+    }
+
+    private static float[] roundToHalf(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        return r;
+    }
+
+    /** max|got − ref| / max|ref| within the case's tolerance (absolute when ref is all zeros). */
+    static void check(Case c, String where, float[] got, double[] ref) {
+        assertEquals(ref.length, got.length);
+        double maxRef = 0, maxErr = 0;
+        int worst = -1;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            assertTrue(Float.isFinite(got[i]), () -> c + " " + where + ": not finite");
+            double e = Math.abs(got[i] - ref[i]);
+            if (e > maxErr) {
+                maxErr = e;
+                worst = i;
+            }
+        }
+        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
+        if (rel > c.tolerance()) {
+            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
+                    + ", want " + ref[worst] + ", max|ref| " + maxRef + ")");
+        }
+    }
+}
