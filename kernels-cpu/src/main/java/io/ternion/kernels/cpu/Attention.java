@@ -17,12 +17,19 @@ public final class Attention {
     private Attention() {}
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Below this many multiply-adds (2 per position and dim), the caller does it alone. */
+    private static final long PARALLEL_MIN_WORK = 1 << 16;
+
+    private static void run(WorkerPool pool, int n, long work, WorkerPool.RangeTask task) {
+        if (work < PARALLEL_MIN_WORK) task.run(0, n);
+        else pool.parallelFor(n, task);
+    }
 
     /** One query (nHeads·headDim floats) over positions 0..positions−1 of {@code layer}; parallel over heads. */
     public static void attend(KvCache cache, int layer, float[] q, int qOff, int nHeads, int nKvHeads, int headDim,
             int positions, float[] out, int outOff, float scale, WorkerPool pool) {
         check(cache, nHeads, nKvHeads, headDim, positions);
-        pool.parallelFor(nHeads, (from, to) -> {
+        run(pool, nHeads, 2L * nHeads * headDim * positions, (from, to) -> {
             for (int h = from; h < to; h++) {
                 head(cache, layer, q, qOff + h * headDim, h / (nHeads / nKvHeads), headDim, positions, out, outOff + h * headDim, scale);
             }
@@ -38,7 +45,7 @@ public final class Attention {
             int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool) {
         check(cache, nHeads, nKvHeads, headDim, startPos + batch);
         int qDim = nHeads * headDim;
-        pool.parallelFor(batch * nHeads, (from, to) -> {
+        run(pool, batch * nHeads, 2L * batch * nHeads * headDim * (startPos + batch), (from, to) -> {
             for (int i = from; i < to; i++) {
                 int b = i / nHeads, h = i % nHeads;
                 head(cache, layer, q, qOff + b * qDim + h * headDim, h / (nHeads / nKvHeads), headDim, startPos + b + 1,

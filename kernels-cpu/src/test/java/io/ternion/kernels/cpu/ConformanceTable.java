@@ -30,14 +30,16 @@ import java.util.List;
  * <ul>
  *   <li>matmul: float sums of k products in a different order than the reference. The error grows
  *       like √k·2⁻²⁴·Σ|w·x|, and relative to max|y| it is largest where there are few rows and their
- *       sums cancel: we measure up to 4.4e-6 (Q4_K, k = 2048, one row), ≤ 1e-6 elsewhere; 5e-5
- *       leaves a 10× margin and is still far below what a wrong nibble, scale or tail gives
- *       (≥ 1e-3). Quantized types apply the block scale after the sum (d·Σq·x instead of Σ(d·q)·x)
- *       and Q4_K subtracts its mins once per sub-block; that changes only roundings.
- *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6.
+ *       sums cancel: we measure up to 3e-6 (Q4_K, k = 2048, one row; F16, k = 67, one row) and
+ *       ≤ 1e-6 elsewhere; 5e-5 leaves a 15× margin and is still far below what a wrong nibble,
+ *       scale or tail gives (≥ 1e-3). Quantized types apply the block scale after the sum
+ *       (d·Σq·x instead of Σ(d·q)·x), and Q4_0 and Q4_K apply their offsets and mins once per
+ *       block through sums of x; that changes only roundings.
+ *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6 (we
+ *       measure ≤ 1e-7).
  *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
- *       1e-5. An F16 cache is compared with a reference that reads the same halves, so it has the
- *       same budget.
+ *       1e-5 (we measure ≤ 5e-7). An F16 cache is compared with a reference that reads the same
+ *       halves, so it has the same budget.
  * </ul>
  */
 public final class ConformanceTable {

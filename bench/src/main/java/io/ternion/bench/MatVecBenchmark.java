@@ -1,0 +1,81 @@
+package io.ternion.bench;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.WorkerPool;
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Decode matvec (batch 1) at the BitNet 2B4T FFN shape, K = 2560, N = 6912, weights off-heap at a
+ * GGUF-like 32-byte alignment, in enough copies to overflow the L3 (see {@link BenchWeights}). The
+ * {@code weightBytes} counter is the weight-streaming rate in bytes/s; compare it with
+ * {@link BandwidthProbe}'s {@code bytes} at the same thread count, run in the same invocation:
+ * {@code java -jar bench/target/benchmarks.jar 'MatVec|Bandwidth'}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class MatVecBenchmark {
+    static final int K = 2560, N = 6912;
+
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    String type;
+
+    @Param({"1", "2"})
+    int threads;
+
+    private Arena arena;
+    private Tensor[] weights;
+    private WorkerPool pool;
+    private final float[] x = BenchWeights.activations(K, 7);
+    private final float[] y = new float[N];
+    private int next;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        arena = Arena.ofShared();
+        weights = BenchWeights.copies(arena, GgmlType.parse(type), K, N, 42);
+        pool = new WorkerPool(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    /** Bytes of weights read, reported per second. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Streamed {
+        public long weightBytes;
+    }
+
+    @Benchmark
+    public float[] matvec(Streamed streamed) {
+        Tensor w = weights[next];
+        next = next + 1 == weights.length ? 0 : next + 1;
+        MatMul.matmul(w, x, 0, 1, y, 0, pool);
+        streamed.weightBytes += w.data().byteSize();
+        return y;
+    }
+}
