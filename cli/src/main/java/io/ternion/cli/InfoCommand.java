@@ -41,7 +41,7 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile f = GgufFile.open(path)) {
             Map<String, Object> info = describe(f, path.toString());
-            if (json) out.print(Json.write(info));
+            if (json) out.println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(info));
             else printText(out, f, info);
         }
         out.flush();

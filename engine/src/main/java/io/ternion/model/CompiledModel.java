@@ -12,6 +12,14 @@ public interface CompiledModel extends AutoCloseable {
 
     int contextLength();
 
+    /** The argument check every backend's {@link #forward} makes. */
+    static void checkForward(int tokens, int startPos, int contextLength, int maxBatch) {
+        if (tokens == 0 || tokens > maxBatch || startPos < 0 || startPos + tokens > contextLength) {
+            throw new IllegalArgumentException(tokens + " tokens at position " + startPos + " do not fit (context "
+                    + contextLength + ", batch " + maxBatch + ")");
+        }
+    }
+
     int maxBatch();
 
     /** Bytes this model holds beside the mapped weights (KV cache, activations, repacked weights). */

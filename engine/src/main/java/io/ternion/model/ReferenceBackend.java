@@ -68,11 +68,7 @@ public final class ReferenceBackend implements Backend {
 
         @Override
         public void forward(int[] tokens, int startPos, float[] logits) {
-            int n = tokens.length;
-            if (n == 0 || n > maxBatch || startPos < 0 || startPos + n > context) {
-                throw new IllegalArgumentException(n + " tokens at position " + startPos + " do not fit (context "
-                        + context + ", batch " + maxBatch + ")");
-            }
+            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
             for (Op op : graph.ops()) run(op, tokens, startPos);
             System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
         }
