@@ -69,8 +69,13 @@ public final class Model implements AutoCloseable {
             Graph graph = LlamaGraph.build(file, config);
             int ctx = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
             Backend backend = Backends.create(options.backend(), options.threads());
-            CompiledModel compiled = backend.compile(graph, ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
-            return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
+            try {
+                CompiledModel compiled = backend.compile(graph, ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
+                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                backend.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
             file.close();
             throw e;
