@@ -68,11 +68,20 @@ public final class Model implements AutoCloseable {
             }
             Graph graph = LlamaGraph.build(file, config);
             int ctx = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
+            long kvBytes = 2L * 2 * config.layers() * ctx * config.kvDim(); // K and V, F16
+            if (kvBytes > Runtime.getRuntime().maxMemory()) {
+                throw new ModelException(String.format(java.util.Locale.ROOT,
+                        "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
+                        ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
+            }
             Backend backend = Backends.create(options.backend(), options.threads());
             try {
                 CompiledModel compiled = backend.compile(graph, ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
                 return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
-            } catch (RuntimeException | OutOfMemoryError e) {
+            } catch (OutOfMemoryError e) {
+                backend.close();
+                throw new ModelException("not enough memory for the model's buffers at a context of " + ctx + " (lower -c)");
+            } catch (RuntimeException e) {
                 backend.close();
                 throw e;
             }
