@@ -29,6 +29,8 @@ public record Graph(ModelConfig config, List<Buf> buffers, List<Op> ops, Buf log
         record StoreKv(int layer, Buf k, Buf v) implements Op {}
         /** Causal GQA attention of each row's query over the layer's cache up to its position. */
         record Attention(int layer, Buf q, Buf out, int heads, int kvHeads, int headDim) implements Op {}
+        /** x *= the one value of {@code factor} (upstream BitNet's optional per-matrix {@code .scale} tensors). */
+        record Scale(Buf x, Tensor factor) implements Op {}
         /** acc += x. */
         record Add(Buf acc, Buf x) implements Op {}
         /** out = act(gate) * up. */

@@ -41,9 +41,9 @@ public final class LlamaGraph {
         for (int l = 0; l < c.layers(); l++) {
             String b = "blk." + l + ".";
             ops.add(new Op.RmsNorm(x, tensor(b + "attn_norm.weight", c.dim()), h, eps));
-            ops.add(new Op.MatMul(tensor(b + "attn_q.weight", c.dim(), c.qDim()), h, q));
-            ops.add(new Op.MatMul(tensor(b + "attn_k.weight", c.dim(), c.kvDim()), h, k));
-            ops.add(new Op.MatMul(tensor(b + "attn_v.weight", c.dim(), c.kvDim()), h, v));
+            matmul(ops, b + "attn_q.weight", h, q, c.dim(), c.qDim());
+            matmul(ops, b + "attn_k.weight", h, k, c.dim(), c.kvDim());
+            matmul(ops, b + "attn_v.weight", h, v, c.dim(), c.kvDim());
             if (c.qkNorm()) {
                 ops.add(new Op.HeadRmsNorm(q, tensor(b + "attn_q_norm.weight", c.headDim()), c.headDim(), eps));
                 ops.add(new Op.HeadRmsNorm(k, tensor(b + "attn_k_norm.weight", c.headDim()), c.headDim(), eps));
@@ -53,15 +53,15 @@ public final class LlamaGraph {
             ops.add(new Op.StoreKv(l, k, v));
             ops.add(new Op.Attention(l, q, att, c.heads(), c.kvHeads(), c.headDim()));
             if (c.subNorms()) ops.add(new Op.RmsNorm(att, tensor(b + "attn_sub_norm.weight", c.qDim()), att, eps));
-            ops.add(new Op.MatMul(tensor(b + "attn_output.weight", c.qDim(), c.dim()), att, h2));
+            matmul(ops, b + "attn_output.weight", att, h2, c.qDim(), c.dim());
             ops.add(new Op.Add(x, h2));
 
             ops.add(new Op.RmsNorm(x, tensor(b + "ffn_norm.weight", c.dim()), h, eps));
-            ops.add(new Op.MatMul(tensor(b + "ffn_gate.weight", c.dim(), c.ffnDim()), h, g));
-            ops.add(new Op.MatMul(tensor(b + "ffn_up.weight", c.dim(), c.ffnDim()), h, u));
+            matmul(ops, b + "ffn_gate.weight", h, g, c.dim(), c.ffnDim());
+            matmul(ops, b + "ffn_up.weight", h, u, c.dim(), c.ffnDim());
             ops.add(new Op.Glu(c.activation(), g, u, m));
             if (c.subNorms()) ops.add(new Op.RmsNorm(m, tensor(b + "ffn_sub_norm.weight", c.ffnDim()), m, eps));
-            ops.add(new Op.MatMul(tensor(b + "ffn_down.weight", c.ffnDim(), c.dim()), m, h2));
+            matmul(ops, b + "ffn_down.weight", m, h2, c.ffnDim(), c.dim());
             ops.add(new Op.Add(x, h2));
         }
         ops.add(new Op.SelectLast(x, last));
@@ -69,6 +69,13 @@ public final class LlamaGraph {
         Tensor head = file.findTensor("output.weight").isPresent() ? tensor("output.weight", c.dim(), c.vocabSize()) : embd;
         ops.add(new Op.MatMul(head, last, logits));
         return new Graph(c, List.of(x, h, h2, q, k, v, att, g, u, m, last, logits), List.copyOf(ops), logits);
+    }
+
+    /** out = W · in, then times W's optional {@code .scale} tensor (one value) when the file has one. */
+    private void matmul(List<Op> ops, String weight, Buf in, Buf out, long... shape) {
+        ops.add(new Op.MatMul(tensor(weight, shape), in, out));
+        String scale = weight.replace(".weight", ".scale");
+        if (file.findTensor(scale).isPresent()) ops.add(new Op.Scale(out, tensor(scale, 1)));
     }
 
     private static Buf buf(String name, int width) {

@@ -42,6 +42,7 @@ public final class ReferenceBackend implements Backend {
                     case Op.MatMul m -> halves.computeIfAbsent(m.weight(), Compiled::toHalves);
                     case Op.RmsNorm n -> floats.computeIfAbsent(n.weight(), Tensor::dequantize);
                     case Op.HeadRmsNorm n -> floats.computeIfAbsent(n.weight(), Tensor::dequantize);
+                    case Op.Scale sc -> floats.computeIfAbsent(sc.factor(), Tensor::dequantize);
                     default -> { }
                 }
             }
@@ -135,6 +136,11 @@ public final class ReferenceBackend implements Backend {
                     System.arraycopy(v, 0, values[s.layer()], startPos * d, n * d);
                 }
                 case Op.Attention a -> attention(a, n, startPos);
+                case Op.Scale sc -> {
+                    float[] x = bufs.get(sc.x());
+                    float f = floats.get(sc.factor())[0];
+                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
+                }
                 case Op.Add a -> {
                     float[] acc = bufs.get(a.acc()), x = bufs.get(a.x());
                     for (int i = 0; i < rows(a.acc(), n) * a.acc().width(); i++) acc[i] += x[i];

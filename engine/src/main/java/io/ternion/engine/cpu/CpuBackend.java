@@ -66,6 +66,7 @@ public final class CpuBackend implements Backend {
             for (Op op : graph.ops()) {
                 if (op instanceof Op.RmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
                 if (op instanceof Op.HeadRmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
+                if (op instanceof Op.Scale sc) vectors.computeIfAbsent(sc.factor(), Tensor::dequantize);
             }
             ModelConfig c = graph.config();
             this.cache = new KvCache(c.layers(), context, c.kvDim(), true);
@@ -120,6 +121,11 @@ public final class CpuBackend implements Backend {
                     } else {
                         Attention.attendBatch(cache, a.layer(), q, 0, n, startPos, a.heads(), a.kvHeads(), a.headDim(), out, 0, scale, pool);
                     }
+                }
+                case Op.Scale sc -> {
+                    float[] x = bufs.get(sc.x());
+                    float f = vectors.get(sc.factor())[0];
+                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
                 }
                 case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, rows(a.acc(), n) * a.acc().width());
                 case Op.Glu g -> {
