@@ -34,6 +34,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        for (Op op : graph.ops()) {
+            if (op instanceof Op.MatMul m && !MatMul.supports(m.weight().type())) {
+                throw new UnsupportedOperationException("the cpu backend has no kernel for " + m.weight().type() + " weights (tensor '"
+                        + m.weight().name() + "'); --backend reference runs it");
+            }
+        }
         return new Compiled(graph, contextLength, maxBatch, pool);
     }
 
