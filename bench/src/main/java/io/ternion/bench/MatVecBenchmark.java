@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class MatVecBenchmark {
     static final int K = 2560, N = 6912;
 
-    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
     String type;
 
     @Param({"1", "2"})

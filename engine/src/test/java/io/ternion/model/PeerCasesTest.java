@@ -24,7 +24,7 @@ class PeerCasesTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String backend : new String[] {"reference"}) {
+        for (String backend : new String[] {"reference", "cpu"}) {
             for (String c : new String[] {"public-bitnet-tq2_0", "public-bitnet-tq1_0", "public-bitnet158-i2_s",
                     "public-qwen3-q1_0", "public-llama-tq2_0"}) {
                 out.add(Arguments.of(c, backend));

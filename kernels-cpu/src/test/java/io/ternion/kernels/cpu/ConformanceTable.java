@@ -35,6 +35,13 @@ import java.util.List;
  *       scale or tail gives (≥ 1e-3). Quantized types apply the block scale after the sum
  *       (d·Σq·x instead of Σ(d·q)·x), and Q4_0 and Q4_K apply their offsets and mins once per
  *       block through sums of x; that changes only roundings.
+ *   <li>matmul of I2_S, TQ2_0, TQ1_0, Q1_0: the reference ({@link QuantizedReference}) quantizes x
+ *       the way the format's reference engine does, so codes × activations are the same integers
+ *       in both and exact; what differs is the engines' float arithmetic after them (I2_S: three
+ *       roundings, (S − Σq)/s·w; TQ: one float product and add per 256-block; Q1_0: two per
+ *       32-block). A few blocks of float sums cancel far less than the float-x path does, so the
+ *       same 5e-5 applies with more margin; a wrong code, lane order, rounding of halves or scale
+ *       moves single outputs by ≥ 1e-3 of max|y|.
  *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6 (we
  *       measure ≤ 1e-7).
  *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
@@ -63,7 +70,13 @@ public final class ConformanceTable {
             new TypeShapes(GgmlType.Q4_0, 32, 96, 256, 1024),
             // 256-blocks: one, three, eight.
             new TypeShapes(GgmlType.Q4_K, 256, 768, 2048),
-            new TypeShapes(GgmlType.Q6_K, 256, 768, 2048));
+            new TypeShapes(GgmlType.Q6_K, 256, 768, 2048),
+            // Quantized activations: one block, an odd number of blocks (I2_S's scalar tail past the
+            // last whole vector), the BitNet 2B4T width.
+            new TypeShapes(GgmlType.I2_S, 128, 384, 2560),
+            new TypeShapes(GgmlType.Q1_0, 128, 384, 2560),
+            new TypeShapes(GgmlType.TQ2_0, 256, 512, 2560),
+            new TypeShapes(GgmlType.TQ1_0, 256, 512, 2560));
 
     record TypeShapes(GgmlType type, int... ks) {}
 

@@ -41,7 +41,8 @@ public final class Inputs {
     public static Tensor weights(SplittableRandom rnd, GgmlType type, int k, int n, Placement placement) {
         long[] shape = {k, n};
         byte[] bytes = switch (type) {
-            case F32, F16, BF16, Q8_0 -> type.quantize(floats(rnd, k * n));
+            case F32, F16, BF16, Q8_0, Q1_0 -> type.quantize(floats(rnd, k * n));
+            case I2_S, TQ2_0, TQ1_0 -> type.quantize(ternary(rnd, k * n, type != GgmlType.I2_S));
             case Q4_0 -> blocks(rnd, type, k * n, (b, o) -> setHalf(b, o, rnd.nextDouble(-0.15, 0.15)));
             case Q4_K -> blocks(rnd, type, k * n, (b, o) -> {
                 setHalf(b, o, rnd.nextDouble(0, 0.02));
@@ -51,6 +52,19 @@ public final class Inputs {
             default -> throw new IllegalArgumentException("no random generator for " + type);
         };
         return new Tensor("w", type, shape, place(bytes, placement));
+    }
+
+    /**
+     * Values in {−s, 0, +s}, what a BitNet converter hands the ternary quantizers (which keep only
+     * signs and one magnitude): with {@code perBlock}, s changes every 256 elements, else one s.
+     */
+    static float[] ternary(SplittableRandom rnd, int n, boolean perBlock) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            float s = perBlock ? 0.02f + 0.01f * (i / 256 % 7) : 0.3f;
+            a[i] = (rnd.nextInt(3) - 1) * s;
+        }
+        return a;
     }
 
     interface BlockScales {

@@ -12,13 +12,11 @@ import org.junit.jupiter.api.Test;
 class MatMulTest {
 
     @Test
-    void aTypeWithoutAKernelIsNamed() {
+    void everyTypeTheReaderKnowsHasAKernel() {
+        // Since the ternary and binary kernels, none is left without one; the registry's error path
+        // (UnsupportedOperationException naming the type) has nothing to be exercised with.
+        for (GgmlType t : GgmlType.values()) assertTrue(MatMul.supports(t), t + " has no kernel");
         Tensor w = new Tensor("w", GgmlType.TQ2_0, new long[] {256, 2}, MemorySegment.ofArray(new byte[2 * 66]));
-        try (WorkerPool pool = new WorkerPool(1)) {
-            var e = assertThrows(UnsupportedOperationException.class, () -> MatMul.matmul(w, new float[256], 0, 1, new float[2], 0, pool));
-            assertTrue(e.getMessage().contains("TQ2_0"), e.getMessage());
-        }
-        // The embedding lookup falls back to the scalar decode for any type.
         MatMul.getRow(w, 1, new float[256], 0);
     }
 

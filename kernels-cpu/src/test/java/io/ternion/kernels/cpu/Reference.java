@@ -9,8 +9,12 @@ import io.ternion.gguf.Tensor;
 public final class Reference {
     private Reference() {}
 
-    /** y[b·n + r] = Σ_j W[r][j]·x[b·k + j]. */
+    /**
+     * y[b·n + r] = Σ_j W[r][j]·x[b·k + j]; for the formats that quantize the activations too, with x
+     * quantized as their reference engine does ({@link QuantizedReference}).
+     */
     public static double[] matmul(Tensor w, float[] x, int batch) {
+        if (QuantizedReference.applies(w.type())) return QuantizedReference.matmul(w, x, batch);
         int k = (int) w.rowLength(), n = (int) w.rows();
         double[] y = new double[batch * n];
         float[] row = new float[k];

@@ -1,0 +1,61 @@
+package io.ternion.kernels.cpu;
+
+/**
+ * llama.cpp's Q8_K activations for TQ1_0 and TQ2_0 ({@code quantize_row_q8_K_ref}): blocks of 256.
+ * The element of largest |x| (the first one on ties) sets {@code iscale = −127/max} with its sign,
+ * so that element becomes −127; {@code q = min(127, nearest_int(iscale·x))}, where ggml's
+ * nearest_int rounds halves to even; {@code d = 1/iscale}. An all-zero block gets d = 0 and q = 0.
+ * Σq per block is kept so a kernel can sum codes 0..2 and subtract it: Σ(c − 1)·q = Σc·q − Σq.
+ *
+ * <p>Values are stored as shorts, within each block in the order {@code order} gives (position p
+ * holds element order[p] of the block; natural when null).
+ */
+final class Q8KActivations {
+    static final int QK = 256;
+    final int k;
+    /** batch × k values, block by block. */
+    final short[] q;
+    /** Per block, batch × k/256 of them. */
+    final float[] d;
+    final int[] sum;
+
+    private Q8KActivations(int k, int batch) {
+        this.k = k;
+        q = new short[batch * k];
+        d = new float[batch * k / QK];
+        sum = new int[d.length];
+    }
+
+    static Q8KActivations quantize(float[] x, int xOff, int k, int batch, int[] order) {
+        if (k % QK != 0) throw new IllegalArgumentException("Q8_K needs rows of a multiple of 256, got " + k);
+        Q8KActivations a = new Q8KActivations(k, batch);
+        byte[] block = new byte[QK];
+        for (int i = 0; i < a.d.length; i++) {
+            a.d[i] = quantizeBlock(x, xOff + i * QK, block);
+            int s = 0;
+            for (int j = 0; j < QK; j++) s += block[j];
+            a.sum[i] = s;
+            for (int p = 0; p < QK; p++) a.q[i * QK + p] = block[order == null ? p : order[p]];
+        }
+        return a;
+    }
+
+    /** One block of 256 into {@code out}, natural order; returns d. */
+    static float quantizeBlock(float[] x, int off, byte[] out) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK; j++) {
+            float ax = Math.abs(x[off + j]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[off + j];
+            }
+        }
+        if (amax == 0) {
+            java.util.Arrays.fill(out, 0, QK, (byte) 0);
+            return 0;
+        }
+        float iscale = -127f / max;
+        for (int j = 0; j < QK; j++) out[j] = (byte) Math.min(127, (int) Math.rint(iscale * x[off + j]));
+        return 1 / iscale;
+    }
+}
