@@ -61,6 +61,7 @@ public final class Session {
         int keep = 0;
         while (keep < cached.length && keep < prompt.length - 1 && cached[keep] == prompt[keep]) keep++;
 
+        cached = Arrays.copyOf(prompt, keep); // all that stays valid while the rest is rewritten
         long t0 = System.nanoTime();
         int batch = cm.maxBatch();
         for (int pos = keep; pos < prompt.length; pos += batch) {
@@ -70,7 +71,7 @@ public final class Session {
         long t1 = System.nanoTime();
         int[] history = Arrays.copyOf(prompt, ctx);
         int len = prompt.length;
-        cached = Arrays.copyOf(prompt, prompt.length);
+        cached = prompt.clone();
 
         Sampler sampler = new Sampler(params);
         StreamingDecoder decoder = model.tokenizer().newDecoder();
@@ -78,19 +79,22 @@ public final class Session {
         int[] out = new int[Math.max(16, Math.min(maxTokens < 0 ? ctx : maxTokens, ctx))];
         int generated = 0;
         StopReason stop;
-        while (true) {
-            if (maxTokens >= 0 && generated >= maxTokens) { stop = StopReason.MAX_TOKENS; break; }
-            int id = sampler.sample(logits, history, len);
-            if (model.isStopToken(id)) { stop = StopReason.END_OF_TEXT; break; }
-            if (generated == out.length) out = Arrays.copyOf(out, out.length * 2);
-            out[generated++] = id;
-            String piece = decoder.next(id);
-            text.append(piece);
-            if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
-            if (len >= ctx) { stop = StopReason.CONTEXT_FULL; break; }
-            history[len] = id;
-            cm.forward(new int[] {id}, len, logits);
-            len++;
+        try {
+            while (true) {
+                if (maxTokens >= 0 && generated >= maxTokens) { stop = StopReason.MAX_TOKENS; break; }
+                int id = sampler.sample(logits, history, len);
+                if (model.isStopToken(id)) { stop = StopReason.END_OF_TEXT; break; }
+                if (generated == out.length) out = Arrays.copyOf(out, out.length * 2);
+                out[generated++] = id;
+                String piece = decoder.next(id);
+                text.append(piece);
+                if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
+                if (len >= ctx) { stop = StopReason.CONTEXT_FULL; break; }
+                history[len] = id;
+                cm.forward(new int[] {id}, len, logits);
+                len++;
+            }
+        } finally {
             cached = Arrays.copyOf(history, len);
         }
         String rest = decoder.flush();
