@@ -195,7 +195,8 @@ class ChatTemplateTest {
 
         @Test
         void emptyConversationFailsLikeJinja() throws IOException {
-            TemplateException e = assertThrows(TemplateException.class, () -> qwen().render(List.of(), true, Map.of()));
+            ChatTemplate template = qwen(); // outside assertThrows: a skip for missing test data must stay a skip
+            TemplateException e = assertThrows(TemplateException.class, () -> template.render(List.of(), true, Map.of()));
             assertEquals("list object has no element 0", e.reason());
             assertTrue(e.line() > 0, e.getMessage());
         }
