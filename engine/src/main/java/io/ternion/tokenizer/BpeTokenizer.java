@@ -39,8 +39,6 @@ final class BpeTokenizer extends Tokenizer {
         }
     }
 
-    PreTokenizer preTokenizer() { return pre; }
-
     @Override
     protected boolean defaultAddBos() {
         return ignoreMerges; // Llama 3 adds BOS; GPT-2 style vocabularies do not

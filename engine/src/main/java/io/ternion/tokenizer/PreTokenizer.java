@@ -59,9 +59,6 @@ public final class PreTokenizer {
 
     public String name() { return name; }
 
-    /** Whether text is NFC-normalized first (Qwen2's tokenizer.json says so). */
-    boolean normalizesNfc() { return nfc; }
-
     /** Splits {@code text} into words. */
     public List<String> split(String text) {
         if (nfc && !Normalizer.isNormalized(text, Normalizer.Form.NFC)) text = Normalizer.normalize(text, Normalizer.Form.NFC);

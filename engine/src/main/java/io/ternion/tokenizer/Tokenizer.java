@@ -2,7 +2,6 @@ package io.ternion.tokenizer;
 
 import io.ternion.engine.Log;
 import io.ternion.gguf.Metadata;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -134,9 +133,5 @@ public abstract class Tokenizer {
 
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static byte[] concat(ByteArrayOutputStream out) {
-        return out.toByteArray();
     }
 }
