@@ -54,8 +54,12 @@ final class GenerationOptions {
     int batchSize;
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
-            description = "auto, cpu or reference (the FP16 reference) (default: ${DEFAULT-VALUE}).")
+            description = "auto, opencl, cpu or reference (the FP16 reference) (default: ${DEFAULT-VALUE}).")
     String backend;
+
+    @Option(names = "--device", paramLabel = "N", defaultValue = "-1",
+            description = "GPU device index as `ternion devices` lists them; -1 picks the best (default: ${DEFAULT-VALUE}).")
+    int device;
 
     SamplerParams sampler() {
         if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
@@ -66,6 +70,6 @@ final class GenerationOptions {
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
-        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend, threads, contextSize, batchSize), tok);
+        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend, threads, contextSize, batchSize, device), tok);
     }
 }

@@ -8,6 +8,9 @@ package io.ternion.model;
 public interface Backend extends AutoCloseable {
     String name();
 
+    /** What it runs on, in words: the CPU and its threads, or the GPU's name and driver. */
+    default String device() { return name(); }
+
     /** Prepares the graph for up to {@code contextLength} positions and batches of up to {@code maxBatch} tokens. */
     CompiledModel compile(Graph graph, int contextLength, int maxBatch);
 

@@ -25,6 +25,9 @@ public interface CompiledModel extends AutoCloseable {
     /** Bytes this model holds beside the mapped weights (KV cache, activations, repacked weights). */
     long residentBytes();
 
+    /** Bytes this model holds in a device's own memory (weights, KV cache, activations); 0 on the CPU. */
+    default long deviceBytes() { return 0; }
+
     @Override
     default void close() {}
 }

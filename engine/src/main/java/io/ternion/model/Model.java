@@ -24,13 +24,18 @@ public final class Model implements AutoCloseable {
     public static final int DEFAULT_MAX_CONTEXT = 4096;
 
     /**
-     * @param backend       "cpu", "reference" (or "auto")
+     * @param backend       "auto", "opencl", "cpu" or "reference"
      * @param threads       worker threads; 0 means all available cores
      * @param contextLength positions of KV cache; 0 means the model's, capped at {@value #DEFAULT_MAX_CONTEXT}
      * @param batchSize     prompt tokens per forward call
+     * @param device        the GPU device index (as {@code ternion devices} lists them); -1 lets the backend pick
      */
-    public record Options(String backend, int threads, int contextLength, int batchSize) {
+    public record Options(String backend, int threads, int contextLength, int batchSize, int device) {
         public static final Options DEFAULTS = new Options("auto", 0, 0, 512);
+
+        public Options(String backend, int threads, int contextLength, int batchSize) {
+            this(backend, threads, contextLength, batchSize, -1);
+        }
     }
 
     private final GgufFile file;
@@ -74,7 +79,7 @@ public final class Model implements AutoCloseable {
                         "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
                         ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
-            Backend backend = Backends.create(options.backend(), options.threads());
+            Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             try {
                 CompiledModel compiled = backend.compile(graph, ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
                 return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
@@ -109,6 +114,11 @@ public final class Model implements AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
     public GgufFile file() { return file; }
     public String backendName() { return backend.name(); }
+    /** What the backend runs on, in words (the CPU and its threads, or the GPU's name). */
+    public String backendDevice() { return backend.device(); }
+    /** Bytes the backend holds beside the mapped file, on the host and on a device. */
+    public long hostBytes() { return compiled.residentBytes(); }
+    public long deviceBytes() { return compiled.deviceBytes(); }
     public int contextLength() { return compiled.contextLength(); }
     public long loadNanos() { return loadNanos; }
     CompiledModel compiled() { return compiled; }

@@ -18,6 +18,9 @@ public final class ReferenceBackend implements Backend {
     public String name() { return "reference"; }
 
     @Override
+    public String device() { return "CPU, plain Java loops over FP16 weights (one thread)"; }
+
+    @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
         return new Compiled(graph, contextLength, maxBatch);
     }

@@ -33,6 +33,11 @@ public final class CpuBackend implements Backend {
     public int threads() { return pool.threads(); }
 
     @Override
+    public String device() {
+        return "CPU, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, " + pool.threads() + " threads";
+    }
+
+    @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
         for (Op op : graph.ops()) {
             if (op instanceof Op.MatMul m && !MatMul.supports(m.weight().type())) {
