@@ -1,0 +1,186 @@
+package io.ternion.kernels.gpu;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.I2_SCodec;
+import io.ternion.gguf.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The kernels of {@code ternion.cl} built for one device, and a factory for bound {@link Launch}es
+ * of each op. Activations are float rows in device buffers, one row per token; for a batch of n
+ * tokens each launch covers the first n rows (or just one row for a buffer that holds only the
+ * last token). Nothing here knows about models.
+ */
+public final class ClOps {
+    /** Weight types with a matvec kernel here; they are also the embedding table types. */
+    public static final Set<GgmlType> TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+            GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.TQ1_0, GgmlType.Q1_0);
+
+    /** How a weight type's reference engine quantizes the activations it multiplies (none: float). */
+    public enum Activations {
+        FLOAT(0), I8_S(1), Q8_K(256), Q8_0(32);
+
+        /** Elements per activation scale; 0 for one scale per row. */
+        final int block;
+
+        Activations(int block) { this.block = block; }
+
+        public static Activations of(GgmlType t) {
+            return switch (t) {
+                case I2_S -> I8_S;
+                case TQ1_0, TQ2_0 -> Q8_K;
+                case Q1_0 -> Q8_0;
+                default -> FLOAT;
+            };
+        }
+
+        /** Floats of scales for {@code rows} rows of {@code k}. */
+        public long scales(int k, int rows) {
+            return this == FLOAT ? 0 : (block == 0 ? rows : (long) rows * (k / block));
+        }
+    }
+
+    private final ClContext ctx;
+    private final ClProgram program;
+    private final int lanes;
+
+    public ClOps(ClContext ctx) {
+        this.ctx = ctx;
+        this.lanes = lanes(ctx.device());
+        String options = "-DLWS=" + lanes + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
+        this.program = ctx.build(source(), options.strip());
+    }
+
+    /** The work-group size: the device's preferred lane count, a power of two within its limit. */
+    static int lanes(ClDevice d) {
+        int l = (int) Math.min(d.preferredLanes(), Math.max(1, d.maxWorkGroupSize()));
+        return Integer.highestOneBit(l);
+    }
+
+    public int lanes() { return lanes; }
+
+    public ClContext context() { return ctx; }
+
+    static String source() {
+        try (InputStream in = ClOps.class.getResourceAsStream("ternion.cl")) {
+            if (in == null) throw new IllegalStateException("ternion.cl is missing from the jar");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static boolean supports(GgmlType t) {
+        return TYPES.contains(t);
+    }
+
+    /** Uploads a weight matrix in its own layout (the bytes are copied from the mapped file). */
+    public ClWeights upload(Tensor t) {
+        if (!supports(t.type())) throw new OpenClException("the opencl backend has no kernel for " + t.type() + " (tensor '" + t.name() + "')");
+        int k = Math.toIntExact(t.rowLength());
+        if (k % t.type().blockSize != 0) throw new IllegalArgumentException(t + ": rows are not whole blocks");
+        float scale = t.type() == GgmlType.I2_S ? I2_SCodec.scale(t.data()) : 1f;
+        return new ClWeights(ctx.upload(t.data()), t.type(), k, Math.toIntExact(t.rows()), t.type().rowBytes(k), scale);
+    }
+
+    private static String suffix(GgmlType t) {
+        return t.name().toLowerCase(Locale.ROOT);
+    }
+
+    private Launch launch(ClKernel k, long[] global, long[] local, int batchDim) {
+        return new Launch(k, global, local, batchDim);
+    }
+
+    private static int batchDim(boolean perToken, int dim) {
+        return perToken ? dim : -1;
+    }
+
+    /** out[b] = row step[2 + b] of the table, as floats. */
+    public Launch embed(ClWeights table, ClBuffer step, ClBuffer out) {
+        ClKernel k = program.kernel("embed_" + suffix(table.type()))
+                .arg(0, table.buffer()).arg(1, table.rowBytes()).arg(2, table.tensorScale()).arg(3, step).arg(4, out).arg(5, table.k());
+        return launch(k, new long[] {table.k(), 1}, null, 1);
+    }
+
+    /** Quantizes the first n rows of {@code x} (rows of k) into {@code q} (bytes) and {@code qd} (scales). */
+    public Launch quantize(Activations a, ClBuffer x, ClBuffer q, ClBuffer qd, int k, boolean perToken) {
+        ClKernel kernel = program.kernel("quant_" + a.name().toLowerCase(Locale.ROOT)).arg(0, x).arg(1, q).arg(2, qd).arg(3, k);
+        return switch (a) {
+            case I8_S -> launch(kernel, new long[] {lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
+            case Q8_K, Q8_0 -> launch(kernel, new long[] {k / a.block, 1}, null, batchDim(perToken, 1));
+            case FLOAT -> throw new IllegalArgumentException("float activations are not quantized");
+        };
+    }
+
+    /** y[b] = W · x[b] for float-activation types. */
+    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, boolean perToken) {
+        if (Activations.of(w.type()) != Activations.FLOAT) throw new IllegalArgumentException(w.type() + " needs quantized activations");
+        ClKernel k = program.kernel("mv_" + suffix(w.type()))
+                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x).arg(4, y).arg(5, w.k()).arg(6, w.rows());
+        return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
+    }
+
+    /** y[b] = W · x[b] over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
+    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, boolean perToken) {
+        ClKernel k = program.kernel("mv_" + suffix(w.type()))
+                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, q).arg(4, qd).arg(5, y).arg(6, w.k()).arg(7, w.rows());
+        return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
+    }
+
+    /** out = in / rms(in) · w for rows of {@code dim}; {@code rowsPerToken} > 1 normalises each head. */
+    public Launch rmsNorm(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, int rowsPerToken, boolean perToken) {
+        ClKernel k = program.kernel("rms_norm").arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps);
+        return launch(k, new long[] {lanes, rowsPerToken}, new long[] {lanes, 1}, batchDim(perToken, 1));
+    }
+
+    /** ggml's RoPE at positions step[1] + b, with the CPU backend's theta recurrence. */
+    public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
+        float thetaScale = (float) Math.pow(freqBase, -2.0f / dims);
+        ClKernel k = program.kernel("rope").arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
+                .arg(5, thetaScale).arg(6, neox ? 1 : 0);
+        return launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1);
+    }
+
+    /** Stores K and V rows into F16 caches ({@code layerOffset} in elements) at their positions. */
+    public Launch storeKv(ClBuffer kIn, ClBuffer vIn, ClBuffer kCache, ClBuffer vCache, ClBuffer step, long layerOffset, int kvDim) {
+        ClKernel k = program.kernel("store_kv").arg(0, kIn).arg(1, vIn).arg(2, kCache).arg(3, vCache).arg(4, step)
+                .arg(5, layerOffset).arg(6, kvDim);
+        return launch(k, new long[] {kvDim, 1}, null, 1);
+    }
+
+    /** Causal GQA attention over the cache; {@code scores} holds maxBatch × heads × ctx floats. */
+    public Launch attention(ClBuffer q, ClBuffer kCache, ClBuffer vCache, ClBuffer scores, ClBuffer out, ClBuffer step,
+                            long layerOffset, int heads, int kvHeads, int headDim, int ctxLength, float scale) {
+        ClKernel k = program.kernel("attention").arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
+                .arg(6, layerOffset).arg(7, heads).arg(8, kvHeads).arg(9, headDim).arg(10, ctxLength).arg(11, scale);
+        return launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1);
+    }
+
+    /** acc += x over rows of {@code width}. */
+    public Launch add(ClBuffer acc, ClBuffer x, int width, boolean perToken) {
+        return launch(program.kernel("add").arg(0, acc).arg(1, x), new long[] {width}, null, batchDim(perToken, 0));
+    }
+
+    /** x *= f over rows of {@code width}. */
+    public Launch scale(ClBuffer x, float f, int width, boolean perToken) {
+        return launch(program.kernel("scale").arg(0, x).arg(1, f), new long[] {width}, null, batchDim(perToken, 0));
+    }
+
+    /** out = act(gate) · up, act SiLU or squared ReLU. */
+    public Launch glu(boolean silu, ClBuffer gate, ClBuffer up, ClBuffer out, int width) {
+        ClKernel k = program.kernel(silu ? "glu_silu" : "glu_relu2").arg(0, gate).arg(1, up).arg(2, out);
+        return launch(k, new long[] {width}, null, 0);
+    }
+
+    /** out = row n − 1 of in. */
+    public Launch selectLast(ClBuffer in, ClBuffer out, ClBuffer step, int width) {
+        ClKernel k = program.kernel("select_last").arg(0, in).arg(1, out).arg(2, step).arg(3, width);
+        return launch(k, new long[] {width}, null, -1);
+    }
+}

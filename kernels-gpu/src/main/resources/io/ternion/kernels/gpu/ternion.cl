@@ -1,0 +1,418 @@
+// Ternion's OpenCL C kernels (OpenCL C 1.2: no fp16 or subgroup extension needed; halves are read
+// and written with vload_half/vstore_half, which are core). Built with -DLWS=<work-group size>, a
+// power of two chosen per device, and -cl-fp32-correctly-rounded-divide-sqrt so the activation
+// quantizers' divisions round exactly as Java's do.
+//
+// Conventions: activations are float rows, one per token of the batch (dimension 1 of the range).
+// `step` holds {n, pos, token_0 .. token_n-1}: the only data that goes up per forward call.
+
+#pragma OPENCL FP_CONTRACT OFF
+
+#if defined(cl_khr_fp64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double acc_t; // the CPU backend sums RMSNorm squares in double
+#else
+typedef float acc_t;
+#endif
+
+// ---- work-group reductions (LWS lanes, local scratch of LWS) ----
+
+float wg_sum_f(local float* s, float v) {
+    int l = get_local_id(0);
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LWS / 2; h > 0; h >>= 1) {
+        if (l < h) s[l] += s[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = s[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+float wg_max_f(local float* s, float v) {
+    int l = get_local_id(0);
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LWS / 2; h > 0; h >>= 1) {
+        if (l < h) s[l] = fmax(s[l], s[l + h]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = s[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+int wg_sum_i(local int* s, int v) {
+    int l = get_local_id(0);
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LWS / 2; h > 0; h >>= 1) {
+        if (l < h) s[l] += s[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    int r = s[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+#if defined(cl_khr_fp64)
+double wg_sum_d(local double* s, double v) {
+    int l = get_local_id(0);
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LWS / 2; h > 0; h >>= 1) {
+        if (l < h) s[l] += s[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    double r = s[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+#define wg_sum_acc wg_sum_d
+#else
+#define wg_sum_acc wg_sum_f
+#endif
+
+// ---- weights: element i of a row, one function per format (as gguf's scalar decoders) ----
+
+float half_at(global const uchar* p) { return vload_half(0, (global const half*) p); }
+
+float dq_f32(global const uchar* r, int i, float ts) { return ((global const float*) r)[i]; }
+float dq_f16(global const uchar* r, int i, float ts) { return vload_half(i, (global const half*) r); }
+float dq_bf16(global const uchar* r, int i, float ts) { return as_float(((uint) ((global const ushort*) r)[i]) << 16); }
+
+float dq_q8_0(global const uchar* r, int i, float ts) {
+    global const uchar* b = r + (i / 32) * 34;
+    return half_at(b) * (float) ((global const char*) b)[2 + i % 32];
+}
+
+float dq_q4_0(global const uchar* r, int i, float ts) {
+    global const uchar* b = r + (i / 32) * 18;
+    int j = i % 32;
+    int q = j < 16 ? (b[2 + j] & 0xF) : (b[2 + j - 16] >> 4);
+    return (float) (q - 8) * half_at(b);
+}
+
+void q4k_scale_min(global const uchar* s, int j, int* sc, int* m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+float dq_q4_k(global const uchar* r, int i, float ts) {
+    global const uchar* b = r + (i / 256) * 144;
+    int j = i % 256, c = j / 64, hi = (j % 64) / 32, l = j % 32;
+    int sc, m;
+    q4k_scale_min(b + 4, 2 * c + hi, &sc, &m);
+    int q = b[16 + 32 * c + l];
+    q = hi ? q >> 4 : q & 0xF;
+    return half_at(b) * (float) sc * (float) q - half_at(b + 2) * (float) m;
+}
+
+float dq_q6_k(global const uchar* r, int i, float ts) {
+    global const uchar* b = r + (i / 256) * 210;
+    int j = i % 256, half_ = j / 128, jj = j % 128, quarter = jj / 32, l = jj % 32;
+    global const uchar* ql = b + 64 * half_;
+    global const uchar* qh = b + 128 + 32 * half_;
+    global const char* sc = (global const char*) (b + 192 + 8 * half_);
+    int low = quarter & 1 ? ql[l + 32] : ql[l];
+    low = quarter >= 2 ? low >> 4 : low & 0xF;
+    int q = (low | (((qh[l] >> (2 * quarter)) & 3) << 4)) - 32;
+    return half_at(b + 208) * (float) sc[l / 16 + 2 * quarter] * (float) q;
+}
+
+// Ternary and binary formats: the weight in -1..1 (codes), and as a float times its scale.
+int code_i2_s(global const uchar* r, int i) {
+    int blk = i / 128, j = i % 128;
+    return ((r[blk * 32 + j % 32] >> (6 - 2 * (j / 32))) & 3) - 1;
+}
+
+int code_tq2_0(global const uchar* r, int i) {
+    global const uchar* b = r + (i / 256) * 66;
+    int j = i % 256, h = j / 128, n = (j % 128) / 32, m = j % 32;
+    return ((b[32 * h + m] >> (2 * n)) & 3) - 1;
+}
+
+constant uchar POW3[6] = {1, 3, 9, 27, 81, 243};
+
+int trit(uchar q, int n) {
+    return ((((uint) q * POW3[n]) & 0xFF) * 3) >> 8;
+}
+
+int code_tq1_0(global const uchar* r, int i) {
+    global const uchar* b = r + (i / 256) * 54;
+    int j = i % 256;
+    if (j < 160) return trit(b[j % 32], j / 32) - 1;
+    if (j < 240) return trit(b[32 + (j - 160) % 16], (j - 160) / 16) - 1;
+    return trit(b[48 + (j - 240) % 4], (j - 240) / 4) - 1;
+}
+
+int code_q1_0(global const uchar* r, int i) {
+    global const uchar* b = r + (i / 128) * 18;
+    int j = i % 128;
+    return ((b[2 + j / 8] >> (j % 8)) & 1) ? 1 : -1;
+}
+
+// Per-block weight scales (the I2_S scale is one per tensor, passed in as ts).
+float wscale_tq2_0(global const uchar* r, int i) { return half_at(r + (i / 256) * 66 + 64); }
+float wscale_tq1_0(global const uchar* r, int i) { return half_at(r + (i / 256) * 54 + 52); }
+float wscale_q1_0(global const uchar* r, int i) { return half_at(r + (i / 128) * 18); }
+
+float dq_i2_s(global const uchar* r, int i, float ts) { return (float) code_i2_s(r, i) * ts; }
+float dq_tq2_0(global const uchar* r, int i, float ts) { return (float) code_tq2_0(r, i) * wscale_tq2_0(r, i); }
+float dq_tq1_0(global const uchar* r, int i, float ts) { return (float) code_tq1_0(r, i) * wscale_tq1_0(r, i); }
+float dq_q1_0(global const uchar* r, int i, float ts) { return code_q1_0(r, i) > 0 ? wscale_q1_0(r, i) : -wscale_q1_0(r, i); }
+
+// ---- embedding lookup: out[b] = row step[2+b] of the table, for every format ----
+
+#define EMBED(T) \
+kernel void embed_##T(global const uchar* table, ulong rowBytes, float ts, global const int* step, global float* out, int dim) { \
+    int i = get_global_id(0), b = get_global_id(1); \
+    if (i >= dim) return; \
+    out[(size_t) b * dim + i] = dq_##T(table + (size_t) step[2 + b] * rowBytes, i, ts); \
+}
+EMBED(f32) EMBED(f16) EMBED(bf16) EMBED(q8_0) EMBED(q4_0) EMBED(q4_k) EMBED(q6_k)
+EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0)
+
+// ---- matrix-vector products with float activations: one work-group per output row ----
+// Range: (rows * LWS, batch), local (LWS, 1). y[b][row] = W[row] . x[b].
+
+#define MATVEC_FLOAT(T) \
+kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m) { \
+    local float scratch[LWS]; \
+    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0); \
+    global const uchar* wr = w + (size_t) row * rowBytes; \
+    global const float* xb = x + (size_t) b * k; \
+    float s = 0; \
+    for (int i = l; i < k; i += LWS) s += dq_##T(wr, i, ts) * xb[i]; \
+    s = wg_sum_f(scratch, s); \
+    if (l == 0) y[(size_t) b * m + row] = s; \
+}
+MATVEC_FLOAT(f32) MATVEC_FLOAT(f16) MATVEC_FLOAT(bf16) MATVEC_FLOAT(q8_0) MATVEC_FLOAT(q4_0) MATVEC_FLOAT(q4_k) MATVEC_FLOAT(q6_k)
+
+// ---- activation quantizers, each as its format's reference engine does it ----
+
+// bitnet.cpp quantize_row_i8_s: s = 127 / max(max|x|, 1e-5); q = clamp(round(x*s), -128, 127).
+// Range: (LWS, batch), local (LWS, 1). qd[b] = s.
+kernel void quant_i8_s(global const float* x, global char* q, global float* qd, int k) {
+    local float scratch[LWS];
+    int b = get_global_id(1), l = get_local_id(0);
+    global const float* xb = x + (size_t) b * k;
+    float mx = 0;
+    for (int i = l; i < k; i += LWS) mx = fmax(mx, fabs(xb[i]));
+    mx = fmax(wg_max_f(scratch, mx), 1e-5f);
+    float s = 127.0f / mx;
+    for (int i = l; i < k; i += LWS) q[(size_t) b * k + i] = (char) clamp(round(xb[i] * s), -128.0f, 127.0f);
+    if (l == 0) qd[b] = s;
+}
+
+// llama.cpp quantize_row_q8_K_ref: per 256, the first element of largest |x| becomes -127.
+// Range: (k/256, batch). qd[b * k/256 + blk] = d.
+kernel void quant_q8_k(global const float* x, global char* q, global float* qd, int k) {
+    int blk = get_global_id(0), b = get_global_id(1), nb = k / 256;
+    global const float* xb = x + (size_t) b * k + blk * 256;
+    global char* qb = q + (size_t) b * k + blk * 256;
+    float amax = 0, mx = 0;
+    for (int j = 0; j < 256; j++) {
+        float ax = fabs(xb[j]);
+        if (ax > amax) { amax = ax; mx = xb[j]; }
+    }
+    if (amax == 0) {
+        for (int j = 0; j < 256; j++) qb[j] = 0;
+        qd[b * nb + blk] = 0;
+        return;
+    }
+    float iscale = -127.0f / mx;
+    for (int j = 0; j < 256; j++) qb[j] = (char) min(127, (int) rint(iscale * xb[j]));
+    qd[b * nb + blk] = 1.0f / iscale;
+}
+
+// llama.cpp quantize_row_q8_0_ref: per 32, d = amax/127 rounded to fp16, q = round(x/d).
+// Range: (k/32, batch). qd[b * k/32 + blk] = fp16(d) as float.
+kernel void quant_q8_0(global const float* x, global char* q, global float* qd, int k) {
+    int blk = get_global_id(0), b = get_global_id(1), nb = k / 32;
+    global const float* xb = x + (size_t) b * k + blk * 32;
+    global char* qb = q + (size_t) b * k + blk * 32;
+    float amax = 0;
+    for (int j = 0; j < 32; j++) amax = fmax(amax, fabs(xb[j]));
+    float d = amax / 127;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    for (int j = 0; j < 32; j++) qb[j] = (char) (int) round(xb[j] * id);
+    ushort h;
+    vstore_half_rte(d, 0, (private half*) &h);
+    qd[b * nb + blk] = vload_half(0, (private half*) &h);
+}
+
+// ---- ternary and binary matvec over quantized activations: exact integer sums per 32 ----
+// Range: (rows * LWS, batch), local (LWS, 1). Each lane takes units of 32 elements.
+
+// I2_S: one integer sum over the row, then (S / act_scale) * w_scale as bitnet.cpp's mul_mat.
+kernel void mv_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
+                    global float* y, int k, int m) {
+    local int scratch[LWS];
+    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
+    global const uchar* wr = w + (size_t) row * rowBytes;
+    global const char* qb = q + (size_t) b * k;
+    int s = 0;
+    for (int i = l * 4; i < k / 4; i += LWS * 4) {
+        // Four code bytes: 16 elements, each byte's four codes 32 apart within its block of 128.
+        for (int t = 0; t < 4 && i + t < k / 4; t++) {
+            int byte = i + t, blk = byte / 32, mm = byte % 32;
+            uchar c = wr[byte];
+            global const char* qe = qb + blk * 128 + mm;
+            s += (((c >> 6) & 3) - 1) * qe[0] + (((c >> 4) & 3) - 1) * qe[32]
+               + (((c >> 2) & 3) - 1) * qe[64] + ((c & 3) - 1) * qe[96];
+        }
+    }
+    s = wg_sum_i(scratch, s);
+    if (l == 0) y[(size_t) b * m + row] = (float) s / qd[b] * ts;
+}
+
+#define MATVEC_Q8K(T) \
+kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
+                   global float* y, int k, int m) { \
+    local float scratch[LWS]; \
+    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 256; \
+    global const uchar* wr = w + (size_t) row * rowBytes; \
+    global const char* qb = q + (size_t) b * k; \
+    float s = 0; \
+    for (int u = l; u < k / 32; u += LWS) { \
+        int i0 = u * 32, si = 0; \
+        for (int j = 0; j < 32; j++) si += code_##T(wr, i0 + j) * qb[i0 + j]; \
+        s += (float) si * (wscale_##T(wr, i0) * qd[b * nb + i0 / 256]); \
+    } \
+    s = wg_sum_f(scratch, s); \
+    if (l == 0) y[(size_t) b * m + row] = s; \
+}
+MATVEC_Q8K(tq2_0) MATVEC_Q8K(tq1_0)
+
+kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
+                    global float* y, int k, int m) {
+    local float scratch[LWS];
+    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 32;
+    global const uchar* wr = w + (size_t) row * rowBytes;
+    global const char* qb = q + (size_t) b * k;
+    float s = 0;
+    for (int u = l; u < nb; u += LWS) {
+        int i0 = u * 32, si = 0;
+        for (int j = 0; j < 32; j++) si += code_q1_0(wr, i0 + j) * qb[i0 + j];
+        s += wscale_q1_0(wr, i0) * (qd[b * nb + u] * (float) si);
+    }
+    s = wg_sum_f(scratch, s);
+    if (l == 0) y[(size_t) b * m + row] = s;
+}
+
+// ---- element-wise and per-row ops ----
+
+// out = in / rms(in) * w per row of `dim`; rows = tokens (or tokens x heads for Qwen3's q/k norms).
+// Range: (LWS, rows), local (LWS, 1).
+kernel void rms_norm(global const float* in, global const float* w, global float* out, int dim, float eps) {
+    local acc_t scratch[LWS];
+    int r = get_global_id(1), l = get_local_id(0);
+    global const float* x = in + (size_t) r * dim;
+    acc_t s = 0;
+    for (int i = l; i < dim; i += LWS) s += (acc_t) (x[i] * x[i]);
+    s = wg_sum_acc(scratch, s);
+    float mean = (float) (s / dim);
+    float scale = 1.0f / sqrt(mean + eps);
+    for (int i = l; i < dim; i += LWS) out[(size_t) r * dim + i] = x[i] * scale * w[i];
+}
+
+// ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it.
+// Range: (heads * dims/2, batch).
+kernel void rope(global float* x, global const int* step, int heads, int headDim, int dims, float thetaScale, int neox) {
+    int id = get_global_id(0), b = get_global_id(1), pairs = dims / 2;
+    int h = id / pairs, i = id % pairs;
+    if (h >= heads) return;
+    float theta = (float) (step[1] + b);
+    for (int j = 0; j < i; j++) theta *= thetaScale;
+    float c = cos(theta), s = sin(theta);
+    global float* base = x + (size_t) b * heads * headDim + h * headDim;
+    int a = neox ? i : 2 * i, o = neox ? i + pairs : 2 * i + 1;
+    float x0 = base[a], x1 = base[o];
+    base[a] = x0 * c - x1 * s;
+    base[o] = x0 * s + x1 * c;
+}
+
+// K and V rows into the layer's F16 cache at their positions. Range: (kvDim, batch).
+kernel void store_kv(global const float* k, global const float* v, global half* kc, global half* vc, global const int* step,
+                     ulong layerOffset, int kvDim) {
+    int i = get_global_id(0), b = get_global_id(1);
+    if (i >= kvDim) return;
+    size_t at = layerOffset + (size_t) (step[1] + b) * kvDim + i;
+    vstore_half_rte(k[(size_t) b * kvDim + i], at, kc);
+    vstore_half_rte(v[(size_t) b * kvDim + i], at, vc);
+}
+
+// Causal GQA attention: one work-group per (head, token); scores go through `att` (heads x ctx per
+// token) in global memory so any context length fits. Range: (heads * LWS, batch), local (LWS, 1).
+kernel void attention(global const float* q, global const half* kc, global const half* vc, global float* att,
+                      global float* out, global const int* step, ulong layerOffset, int heads, int kvHeads,
+                      int headDim, int ctx, float scale) {
+    local float scratch[LWS];
+    int h = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
+    int kvDim = kvHeads * headDim, kvh = h / (heads / kvHeads), len = step[1] + b + 1;
+    global const float* qh = q + (size_t) b * heads * headDim + h * headDim;
+    global float* sc = att + ((size_t) b * heads + h) * ctx;
+    global const half* kbase = kc + layerOffset + kvh * headDim;
+    global const half* vbase = vc + layerOffset + kvh * headDim;
+    float mx = -INFINITY;
+    for (int t = l; t < len; t += LWS) {
+        global const half* kt = kbase + (size_t) t * kvDim;
+        float s = 0;
+        for (int d = 0; d < headDim; d++) s += qh[d] * vload_half(d, kt);
+        s *= scale;
+        sc[t] = s;
+        mx = fmax(mx, s);
+    }
+    mx = wg_max_f(scratch, mx);
+    float sum = 0;
+    for (int t = l; t < len; t += LWS) {
+        float e = exp(sc[t] - mx);
+        sc[t] = e;
+        sum += e;
+    }
+    sum = wg_sum_f(scratch, sum);
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    float inv = 1.0f / sum;
+    global float* o = out + (size_t) b * heads * headDim + h * headDim;
+    for (int d = l; d < headDim; d += LWS) {
+        float acc = 0;
+        for (int t = 0; t < len; t++) acc += sc[t] * vload_half(d, vbase + (size_t) t * kvDim);
+        o[d] = acc * inv;
+    }
+}
+
+// Range: (count). The rows in use are the first n, so count = n * width is set per call.
+kernel void add(global float* acc, global const float* x) {
+    size_t i = get_global_id(0);
+    acc[i] += x[i];
+}
+
+kernel void scale(global float* x, float f) {
+    size_t i = get_global_id(0);
+    x[i] *= f;
+}
+
+kernel void glu_silu(global const float* gate, global const float* up, global float* out) {
+    size_t i = get_global_id(0);
+    float g = gate[i];
+    out[i] = g / (1.0f + exp(-g)) * up[i];
+}
+
+kernel void glu_relu2(global const float* gate, global const float* up, global float* out) {
+    size_t i = get_global_id(0);
+    float g = fmax(gate[i], 0.0f);
+    out[i] = g * g * up[i];
+}
+
+// out = row n-1 of in. Range: (width).
+kernel void select_last(global const float* in, global float* out, global const int* step, int width) {
+    int i = get_global_id(0);
+    if (i < width) out[i] = in[(size_t) (step[0] - 1) * width + i];
+}

@@ -1,0 +1,232 @@
+package io.ternion.kernels.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.cpu.ConformanceTable;
+import io.ternion.kernels.cpu.ConformanceTable.Case;
+import io.ternion.kernels.cpu.Inputs;
+import io.ternion.kernels.cpu.Inputs.Placement;
+import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.Reference;
+import io.ternion.kernels.cpu.WorkerPool;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every row of the shared conformance table that has an OpenCL kernel, run on the test device and
+ * held to the same tolerance against the same references as the CPU kernels. Quantized-activation
+ * matmuls are also compared with the CPU kernel directly: their integer sums are exact, so the two
+ * backends may differ only by float roundings. Ops the GPU backend does not have as kernels of their
+ * own (softmax, mul: inside attention and nowhere) and the F32 KV cache (the GPU cache is F16) are
+ * not rows here.
+ */
+class ClConformanceTest {
+    private static final Set<String> OPS = Set.of("matmul", "get_row", "rms_norm", "swiglu", "relu2_glu", "add", "rope", "rope_neox",
+            "attention", "attention_gqa4");
+    private static ClContext ctx;
+    private static ClOps ops;
+    private static WorkerPool pool;
+
+    @BeforeAll
+    static void open() {
+        ctx = ClContext.create(OpenClTestDevice.require());
+        ops = new ClOps(ctx);
+        pool = new WorkerPool(2);
+    }
+
+    @AfterAll
+    static void close() {
+        if (ctx != null) ctx.close();
+        if (pool != null) pool.close();
+    }
+
+    static Stream<Case> cases() {
+        return ConformanceTable.CASES.stream()
+                .filter(c -> OPS.contains(c.op()))
+                .filter(c -> !c.op().startsWith("attention") || c.type() == GgmlType.F16);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void conforms(Case c) {
+        switch (c.op()) {
+            case "matmul" -> matmul(c);
+            case "get_row" -> getRow(c);
+            case "rms_norm" -> rmsNorm(c);
+            case "swiglu", "relu2_glu" -> glu(c, c.op().equals("swiglu"));
+            case "add" -> add(c);
+            case "rope", "rope_neox" -> rope(c, c.op().equals("rope_neox"));
+            case "attention", "attention_gqa4" -> attention(c, c.op().equals("attention") ? 1 : 4);
+            default -> fail("no runner for op " + c.op());
+        }
+        ctx.finish();
+    }
+
+    /** step = {n, pos, tokens...}, as the backend writes it. */
+    private static ClBuffer step(int n, int pos, int... tokens) {
+        int[] s = new int[2 + Math.max(n, tokens.length)];
+        s[0] = n;
+        s[1] = pos;
+        System.arraycopy(tokens, 0, s, 2, tokens.length);
+        ClBuffer b = ctx.buffer(4L * s.length);
+        ctx.write(b, 0, MemorySegment.ofArray(s));
+        return b;
+    }
+
+    private static void matmul(Case c) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        Tensor w = Inputs.weights(rnd, c.type(), c.k(), c.n(), Placement.HEAP);
+        float[] x = Inputs.floats(rnd, c.batch() * c.k());
+        double[] ref = Reference.matmul(w, x, c.batch());
+        ClWeights dw = ops.upload(w);
+        ClBuffer xb = ctx.upload(x), y = ctx.buffer(4L * ref.length);
+        ClOps.Activations a = ClOps.Activations.of(c.type());
+        if (a == ClOps.Activations.FLOAT) {
+            ops.matVec(dw, xb, y, true).run(c.batch());
+        } else {
+            ClBuffer q = ctx.buffer(x.length), qd = ctx.buffer(4 * Math.max(1, a.scales(c.k(), c.batch())));
+            ops.quantize(a, xb, q, qd, c.k(), true).run(c.batch());
+            ops.matVecQuantized(dw, q, qd, y, true).run(c.batch());
+        }
+        float[] got = ctx.readFloats(y, ref.length);
+        check(c, "vs reference", got, ref);
+        if (a != ClOps.Activations.FLOAT) {
+            float[] cpu = new float[ref.length];
+            MatMul.matmul(w, x, 0, c.batch(), cpu, 0, pool);
+            double[] cpuAsRef = new double[cpu.length];
+            for (int i = 0; i < cpu.length; i++) cpuAsRef[i] = cpu[i];
+            check(c, "vs the cpu kernel", got, cpuAsRef);
+        }
+    }
+
+    private static void getRow(Case c) {
+        Tensor w = Inputs.weights(Inputs.random(c.toString()), c.type(), c.k(), c.n(), Placement.HEAP);
+        ClWeights dw = ops.upload(w);
+        int[] rows = {c.n() - 1, 0, c.n() / 2};
+        ClBuffer out = ctx.buffer(4L * rows.length * c.k());
+        ops.embed(dw, step(rows.length, 0, rows), out).run(rows.length);
+        float[] got = ctx.readFloats(out, rows.length * c.k()), want = new float[c.k()];
+        for (int i = 0; i < rows.length; i++) {
+            w.dequantizeRow(rows[i], want, 0);
+            assertArrayEquals(want, Arrays.copyOfRange(got, i * c.k(), (i + 1) * c.k()), c + " row " + rows[i]);
+        }
+    }
+
+    private static void rmsNorm(Case c) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        float[] x = Inputs.floats(rnd, c.batch() * c.k()), w = Inputs.floats(rnd, c.k());
+        ClBuffer xb = ctx.upload(x), out = ctx.buffer(4L * x.length);
+        ops.rmsNorm(xb, ctx.upload(w), out, c.k(), 1e-6f, 1, true).run(c.batch());
+        float[] got = ctx.readFloats(out, x.length);
+        for (int b = 0; b < c.batch(); b++) {
+            double[] ref = Reference.rmsNorm(Arrays.copyOfRange(x, b * c.k(), (b + 1) * c.k()), w, 1e-6f);
+            check(c, "row " + b, Arrays.copyOfRange(got, b * c.k(), (b + 1) * c.k()), ref);
+        }
+    }
+
+    private static void glu(Case c, boolean silu) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        float[] g = Inputs.floats(rnd, c.k()), u = Inputs.floats(rnd, c.k());
+        for (int i = 0; i < g.length; i++) g[i] *= 8;
+        double[] ref = silu ? Reference.swiGlu(g, u) : Reference.reluSquaredGlu(g, u);
+        ClBuffer out = ctx.buffer(4L * c.k());
+        ops.glu(silu, ctx.upload(g), ctx.upload(u), out, c.k()).run(1);
+        check(c, "", ctx.readFloats(out, c.k()), ref);
+    }
+
+    private static void add(Case c) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        float[] acc = Inputs.floats(rnd, c.k()), x = Inputs.floats(rnd, c.k());
+        double[] ref = new double[c.k()];
+        for (int i = 0; i < c.k(); i++) ref[i] = (double) acc[i] + x[i];
+        ClBuffer a = ctx.upload(acc);
+        ops.add(a, ctx.upload(x), c.k(), true).run(1);
+        check(c, "", ctx.readFloats(a, c.k()), ref);
+    }
+
+    private static void rope(Case c, boolean neox) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int heads = c.batch(), headDim = c.k(), ropeDims = c.n();
+        for (int pos : new int[] {0, 1, 37, 4095}) {
+            float[] x = Inputs.floats(rnd, heads * headDim);
+            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
+            ClBuffer xb = ctx.upload(x);
+            ops.rope(xb, step(1, pos), heads, headDim, ropeDims, 10000f, neox).run(1);
+            check(c, "pos " + pos, ctx.readFloats(xb, x.length), ref);
+        }
+    }
+
+    /** Keys and values go in through store_kv (one batch of all positions), queries at the last positions. */
+    private static void attention(Case c, int ratio) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int heads = 8, kvHeads = heads / ratio, headDim = c.k(), positions = c.n(), batch = c.batch();
+        int kvDim = kvHeads * headDim, qDim = heads * headDim, ctxLen = positions + 3;
+        float[][] keys = new float[positions][], values = new float[positions][];
+        float[] kAll = new float[positions * kvDim], vAll = new float[positions * kvDim];
+        for (int t = 0; t < positions; t++) {
+            float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+            System.arraycopy(k, 0, kAll, t * kvDim, kvDim);
+            System.arraycopy(v, 0, vAll, t * kvDim, kvDim);
+            keys[t] = roundToHalf(k);
+            values[t] = roundToHalf(v);
+        }
+        float[] q = Inputs.floats(rnd, batch * qDim);
+        for (int i = 0; i < q.length; i++) q[i] *= 3;
+        float scale = (float) (1 / Math.sqrt(headDim));
+        int start = positions - batch;
+        double[] ref = new double[batch * qDim];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
+                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
+            }
+        }
+        // Layer 1 of a two-layer cache, so the layer offset is exercised.
+        long layer = (long) ctxLen * kvDim;
+        ClBuffer kc = ctx.buffer(2 * 2 * layer), vc = ctx.buffer(2 * 2 * layer);
+        ops.storeKv(ctx.upload(kAll), ctx.upload(vAll), kc, vc, step(positions, 0), layer, kvDim).run(positions);
+        ClBuffer out = ctx.buffer(4L * batch * qDim), scores = ctx.buffer(4L * batch * heads * ctxLen);
+        ops.attention(ctx.upload(q), kc, vc, scores, out, step(batch, start), layer, heads, kvHeads, headDim, ctxLen, scale).run(batch);
+        check(c, "", ctx.readFloats(out, batch * qDim), ref);
+    }
+
+    private static float[] roundToHalf(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        return r;
+    }
+
+    /** max|got − ref| / max|ref| within the case's tolerance, as the CPU conformance test checks. */
+    private static void check(Case c, String where, float[] got, double[] ref) {
+        assertEquals(ref.length, got.length);
+        double maxRef = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            assertTrue(Float.isFinite(got[i]), c + " " + where + ": not finite at " + i);
+            double e = Math.abs(got[i] - ref[i]);
+            if (e > maxErr) {
+                maxErr = e;
+                worst = i;
+            }
+        }
+        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
+        if (rel > c.tolerance()) {
+            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
+                    + ", want " + ref[worst] + ")");
+        }
+    }
+
+}
