@@ -1,6 +1,9 @@
 package io.ternion.model;
 
-/** Creates a backend by name; {@code auto} picks the best available (the CPU until GPU backends exist). */
+import io.ternion.engine.cpu.CpuBackend;
+import io.ternion.engine.opencl.OpenClBackend;
+
+/** Creates a backend by name: {@code auto} (an OpenCL GPU when usable, else the CPU), {@code opencl}, {@code cpu}, {@code reference}. */
 public final class Backends {
     private Backends() {}
 
@@ -8,13 +11,21 @@ public final class Backends {
         return create(name, threads, -1);
     }
 
-    /** @param device the GPU device index for GPU backends, -1 to let the backend pick */
+    /** @param device the OpenCL device index ({@code ternion devices}), -1 to let the backend pick */
     public static Backend create(String name, int threads, int device) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {
+            case "auto" -> new FallbackBackend(t, device);
+            case "opencl" -> {
+                try {
+                    yield OpenClBackend.open(device, false);
+                } catch (BackendUnavailableException e) {
+                    throw new ModelException("--backend opencl: " + e.getMessage());
+                }
+            }
+            case "cpu" -> new CpuBackend(t);
             case "reference" -> new ReferenceBackend();
-            case "cpu", "auto" -> new io.ternion.engine.cpu.CpuBackend(t);
-            default -> throw new ModelException("unknown backend '" + name + "' (use auto, cpu or reference)");
+            default -> throw new ModelException("unknown backend '" + name + "' (use auto, opencl, cpu or reference)");
         };
     }
 }

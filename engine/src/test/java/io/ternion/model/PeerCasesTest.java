@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The tiny models llama.cpp, bitnet.cpp and PrismML's fork ran (peer-cases README): their greedy
  * ids exactly, and their logits within 0.25 at the first generated position (all 512) and at each
- * step's top five, fed the peer's own tokens.
+ * step's top five, fed the peer's own tokens; on every backend, the OpenCL one on the test device
+ * (PoCL in CI).
  */
 class PeerCasesTest {
     /** The README's tolerance: peers differ from a float64 run by up to ~0.11 through their own activation quantization. */
@@ -24,7 +25,7 @@ class PeerCasesTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String backend : new String[] {"reference", "cpu"}) {
+        for (String backend : new String[] {"reference", "cpu", "opencl"}) {
             for (String c : new String[] {"public-bitnet-tq2_0", "public-bitnet-tq1_0", "public-bitnet158-i2_s",
                     "public-qwen3-q1_0", "public-llama-tq2_0"}) {
                 out.add(Arguments.of(c, backend));
@@ -36,6 +37,7 @@ class PeerCasesTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void reproducesThePeer(String name, String backend) throws IOException {
+        if (backend.equals("opencl")) io.ternion.kernels.gpu.OpenClTestDevice.require();
         JsonNode json = new ObjectMapper().readTree(TestData.require("peer-cases/cases/" + name + ".expected.json").toFile());
         try (Model m = Model.load(TestData.require("peer-cases/models/" + name + ".gguf"), new Model.Options(backend, 2, 512, 64))) {
             for (JsonNode run : json.get("runs")) {

@@ -13,8 +13,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class StoriesReferenceTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"reference", "cpu"})
+    @ValueSource(strings = {"reference", "cpu", "opencl"})
     void greedyTwoHundredTokensMatchLlama2c(String backend) throws IOException {
+        if (backend.equals("opencl")) io.ternion.kernels.gpu.OpenClTestDevice.require();
         JsonNode expected = new ObjectMapper().readTree(TestData.require("models/stories260K.expected.json").toFile());
         int[] ids = new int[expected.get("greedy_token_ids_excluding_bos").size()];
         for (int i = 0; i < ids.length; i++) ids[i] = expected.get("greedy_token_ids_excluding_bos").get(i).asInt();

@@ -34,8 +34,8 @@ public final class OpenCl {
     static final int PROFILING_COMMAND_START = 0x1282, PROFILING_COMMAND_END = 0x1283;
 
     private static final String LIBRARY_PROPERTY = "ternion.opencl.library";
-    private static volatile OpenCl instance;
-    private static volatile String loadFailure;
+    /** Loaded bindings by library name; a name that failed to load is tried again next time (it is cheap). */
+    private static final java.util.Map<String, OpenCl> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
 
     final MethodHandle getPlatformIDs, getPlatformInfo, getDeviceIDs, getDeviceInfo, createContext, createCommandQueue,
             createBuffer, enqueueWriteBuffer, enqueueReadBuffer, enqueueCopyBuffer, createProgramWithSource, buildProgram,
@@ -73,21 +73,15 @@ public final class OpenCl {
         releaseContext = h(l, lib, "clReleaseContext", ADDRESS);
     }
 
-    /** The bindings, loading the library on first use. */
+    /** The bindings of the library {@link #libraryName} names, loading it on first use. */
     public static OpenCl get() {
-        OpenCl cl = instance;
+        String name = libraryName();
+        OpenCl cl = LOADED.get(name);
         if (cl != null) return cl;
-        synchronized (OpenCl.class) {
-            if (instance != null) return instance;
-            if (loadFailure != null) throw new OpenClException(loadFailure);
-            String name = libraryName();
-            try {
-                instance = new OpenCl(SymbolLookup.libraryLookup(name, Arena.global()));
-                return instance;
-            } catch (IllegalArgumentException | IllegalStateException e) {
-                loadFailure = "no OpenCL library (" + name + " could not be loaded: " + e.getMessage() + ")";
-                throw new OpenClException(loadFailure);
-            }
+        try {
+            return LOADED.computeIfAbsent(name, n -> new OpenCl(SymbolLookup.libraryLookup(n, Arena.global())));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new OpenClException("no OpenCL library (" + name + " could not be loaded: " + e.getMessage() + ")");
         }
     }
 
@@ -99,12 +93,6 @@ public final class OpenCl {
         if (os.contains("mac")) return "/System/Library/Frameworks/OpenCL.framework/OpenCL";
         if (os.contains("win")) return "OpenCL.dll";
         return "libOpenCL.so.1";
-    }
-
-    /** Forgets a failed or successful load, so a test can change {@code ternion.opencl.library}. */
-    static synchronized void resetForTests() {
-        instance = null;
-        loadFailure = null;
     }
 
     private static MethodHandle h(Linker l, SymbolLookup lib, String name, java.lang.foreign.MemoryLayout... args) {

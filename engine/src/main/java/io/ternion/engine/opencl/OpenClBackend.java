@@ -1,0 +1,282 @@
+package io.ternion.engine.opencl;
+
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.gpu.ClBuffer;
+import io.ternion.kernels.gpu.ClContext;
+import io.ternion.kernels.gpu.ClDevice;
+import io.ternion.kernels.gpu.ClOps;
+import io.ternion.kernels.gpu.ClOps.Activations;
+import io.ternion.kernels.gpu.ClWeights;
+import io.ternion.kernels.gpu.Launch;
+import io.ternion.kernels.gpu.OpenClException;
+import io.ternion.model.Backend;
+import io.ternion.model.BackendUnavailableException;
+import io.ternion.model.CompiledModel;
+import io.ternion.model.Graph;
+import io.ternion.model.Graph.Buf;
+import io.ternion.model.Graph.Op;
+import io.ternion.model.ModelConfig;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
+ * file's packed layout; activations, quantized activations and the F16 KV cache live on the device.
+ * Compiling records every kernel launch with its buffers bound; a forward call writes only
+ * {n, pos, tokens} and reads back only the logits.
+ */
+public final class OpenClBackend implements Backend {
+    /**
+     * Prompt tokens per device batch: a batch's attention scores take batch × heads × context
+     * floats of device memory, and 64 tokens already fill a GPU's cores.
+     */
+    static final int MAX_BATCH = 64;
+    /** Caps the device memory the backend may plan for, in bytes (to leave room for other programs). */
+    static final String MEMORY_LIMIT_PROPERTY = "ternion.opencl.maxMemory";
+
+    private final ClDevice device;
+
+    public OpenClBackend(ClDevice device) {
+        this.device = device;
+    }
+
+    /**
+     * The device {@code --device index} names, or with index −1 the best one: for {@code auto} only
+     * GPUs count (a CPU OpenCL device is slower than the CPU backend); an explicit {@code opencl}
+     * takes a CPU device such as PoCL when there is no GPU.
+     */
+    public static OpenClBackend open(int index, boolean gpuOnly) {
+        List<ClDevice> all;
+        try {
+            all = ClDevice.list();
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        if (index >= 0) {
+            if (index >= all.size()) {
+                throw new BackendUnavailableException("there is no OpenCL device " + index + " (" + all.size() + " found; see ternion devices)", null);
+            }
+            return new OpenClBackend(all.get(index));
+        }
+        return new OpenClBackend(best(all, gpuOnly).orElseThrow(() -> new BackendUnavailableException(
+                all.isEmpty() ? "no OpenCL device" : "no OpenCL GPU (only " + all.stream().map(ClDevice::name).toList() + ")", null)));
+    }
+
+    /** GPUs before other devices, then the most memory; unavailable devices and ones without a compiler never. */
+    public static Optional<ClDevice> best(List<ClDevice> all, boolean gpuOnly) {
+        return all.stream()
+                .filter(d -> d.available() && d.compilerAvailable() && (!gpuOnly || d.isGpu()))
+                .min(Comparator.comparing((ClDevice d) -> !d.isGpu()).thenComparing(Comparator.comparingLong(ClDevice::globalMemory).reversed()));
+    }
+
+    @Override public String name() { return "opencl"; }
+
+    @Override
+    public String device() {
+        return device.name() + " (" + device.platform() + ", " + device.type() + ")";
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        for (Op op : graph.ops()) {
+            Tensor w = op instanceof Op.MatMul m ? m.weight() : op instanceof Op.Embed e ? e.table() : null;
+            if (w != null && !ClOps.supports(w.type())) {
+                throw new UnsupportedOperationException("the opencl backend has no kernel for " + w.type() + " weights (tensor '" + w.name() + "')");
+            }
+        }
+        int batch = Math.min(maxBatch, MAX_BATCH);
+        long need = Plan.deviceBytes(graph, contextLength, batch), limit = memoryLimit();
+        if (need > limit) {
+            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d, and %s has %.2f GiB",
+                    need / 1073741824.0, contextLength, device.name(), limit / 1073741824.0), null);
+        }
+        ClContext ctx;
+        try {
+            ctx = ClContext.create(device);
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        try {
+            return new Compiled(ctx, graph, contextLength, batch);
+        } catch (OpenClException e) {
+            ctx.close();
+            throw new BackendUnavailableException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+    }
+
+    private long memoryLimit() {
+        String p = System.getProperty(MEMORY_LIMIT_PROPERTY);
+        long limit = device.globalMemory();
+        if (p != null && !p.isBlank()) limit = Math.min(limit, Long.parseLong(p.strip()));
+        return limit;
+    }
+
+    /** Device memory the compiled graph takes, counted before anything is allocated. */
+    static final class Plan {
+        private Plan() {}
+
+        static long deviceBytes(Graph g, int ctx, int batch) {
+            ModelConfig c = g.config();
+            Map<Tensor, Boolean> seen = new IdentityHashMap<>();
+            long bytes = 4L * (2 + batch);
+            int maxK = 0;
+            for (Op op : g.ops()) {
+                switch (op) {
+                    case Op.Embed e -> { if (seen.put(e.table(), true) == null) bytes += e.table().data().byteSize(); }
+                    case Op.MatMul m -> {
+                        if (seen.put(m.weight(), true) == null) bytes += m.weight().data().byteSize();
+                        if (Activations.of(m.weight().type()) != Activations.FLOAT) maxK = Math.max(maxK, m.in().width());
+                    }
+                    case Op.RmsNorm r -> { if (seen.put(r.weight(), true) == null) bytes += 4 * r.weight().elementCount(); }
+                    case Op.HeadRmsNorm r -> { if (seen.put(r.weight(), true) == null) bytes += 4 * r.weight().elementCount(); }
+                    default -> { }
+                }
+            }
+            for (Buf b : g.buffers()) bytes += 4L * (b.lastOnly() ? 1 : batch) * b.width();
+            bytes += 2L * 2 * c.layers() * ctx * c.kvDim();
+            bytes += 4L * batch * c.heads() * ctx;
+            bytes += (long) batch * maxK + 4L * batch * Math.max(1, maxK / 32);
+            return bytes;
+        }
+    }
+
+    private static final class Compiled implements CompiledModel {
+        private final ClContext ctx;
+        private final int context, maxBatch, vocab;
+        private long embedRows;
+        private final List<Launch> launches = new ArrayList<>();
+        private final ClBuffer step, logits;
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment stepHost, logitsHost;
+
+        Compiled(ClContext ctx, Graph g, int context, int maxBatch) {
+            this.ctx = ctx;
+            this.context = context;
+            this.maxBatch = maxBatch;
+            ModelConfig c = g.config();
+            ClOps ops = new ClOps(ctx);
+            Map<Buf, ClBuffer> bufs = new HashMap<>();
+            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
+            Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
+            Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
+            step = ctx.buffer(4L * (2 + maxBatch));
+            long layerElems = (long) context * c.kvDim();
+            ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
+            ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
+            int maxK = 1;
+            for (Op op : g.ops()) {
+                if (op instanceof Op.MatMul m && Activations.of(m.weight().type()) != Activations.FLOAT) maxK = Math.max(maxK, m.in().width());
+            }
+            ClBuffer q = ctx.buffer((long) maxBatch * maxK), qd = ctx.buffer(4L * maxBatch * Math.max(1, maxK / 32));
+
+            Buf quantized = null; // the buffer whose quantized copy is in q, while nothing has written to it since
+            Activations quantizedAs = null;
+            for (Op op : g.ops()) {
+                switch (op) {
+                    case Op.Embed e -> {
+                        embedRows = e.table().rows();
+                        launches.add(ops.embed(weights.computeIfAbsent(e.table(), ops::upload), step, bufs.get(e.out())));
+                    }
+                    case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
+                            r.in().width(), r.eps(), 1, !r.in().lastOnly()));
+                    case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
+                            r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
+                    case Op.MatMul m -> {
+                        ClWeights w = weights.computeIfAbsent(m.weight(), ops::upload);
+                        Activations a = Activations.of(w.type());
+                        boolean perToken = !m.in().lastOnly();
+                        if (a == Activations.FLOAT) {
+                            launches.add(ops.matVec(w, bufs.get(m.in()), bufs.get(m.out()), perToken));
+                        } else {
+                            if (quantized != m.in() || quantizedAs != a) {
+                                launches.add(ops.quantize(a, bufs.get(m.in()), q, qd, w.k(), perToken));
+                                quantized = m.in();
+                                quantizedAs = a;
+                            }
+                            launches.add(ops.matVecQuantized(w, q, qd, bufs.get(m.out()), perToken));
+                        }
+                    }
+                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
+                    case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
+                            s.layer() * layerElems, s.k().width()));
+                    case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
+                            a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
+                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), !sc.x().lastOnly()));
+                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), !a.acc().lastOnly()));
+                    case Op.Glu gl -> launches.add(ops.glu(gl.activation() == ModelConfig.Activation.SILU, bufs.get(gl.gate()), bufs.get(gl.up()),
+                            bufs.get(gl.out()), gl.out().width()));
+                    case Op.SelectLast s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
+                }
+                if (written(op) == quantized) quantized = null;
+            }
+            logits = bufs.get(g.logits());
+            vocab = g.logits().width();
+            stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
+            logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
+            ctx.finish(); // uploads done before the first token
+        }
+
+        private static ClBuffer vector(ClContext ctx, Map<Tensor, ClBuffer> vectors, Tensor t) {
+            return vectors.computeIfAbsent(t, x -> ctx.upload(x.dequantize()));
+        }
+
+        /** The buffer an op writes (null: only the KV cache). */
+        private static Buf written(Op op) {
+            return switch (op) {
+                case Op.Embed e -> e.out();
+                case Op.RmsNorm r -> r.out();
+                case Op.HeadRmsNorm r -> r.x();
+                case Op.MatMul m -> m.out();
+                case Op.Rope r -> r.x();
+                case Op.StoreKv s -> null;
+                case Op.Attention a -> a.out();
+                case Op.Scale s -> s.x();
+                case Op.Add a -> a.acc();
+                case Op.Glu g -> g.out();
+                case Op.SelectLast s -> s.out();
+            };
+        }
+
+        @Override public int contextLength() { return context; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return arena.scope().isAlive() ? stepHost.byteSize() + logitsHost.byteSize() : 0; }
+        @Override public long deviceBytes() { return ctx.allocatedBytes(); }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] out) {
+            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+            int n = tokens.length;
+            // The device reads table rows by these ids with no bounds check of its own.
+            for (int t : tokens) if (t < 0 || t >= embedRows) throw new IllegalArgumentException("token id " + t + " is outside the vocabulary");
+            stepHost.setAtIndex(ValueLayout.JAVA_INT, 0, n);
+            stepHost.setAtIndex(ValueLayout.JAVA_INT, 1, startPos);
+            MemorySegment.copy(tokens, 0, stepHost, ValueLayout.JAVA_INT, 8, n);
+            try {
+                ctx.write(step, 0, stepHost.asSlice(0, 4L * (2 + n)));
+                for (Launch l : launches) l.run(n);
+                ctx.read(logits, 0, logitsHost);
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, vocab);
+        }
+
+        @Override
+        public void close() {
+            ctx.close();
+            arena.close();
+        }
+    }
+}

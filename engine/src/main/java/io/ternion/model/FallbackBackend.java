@@ -1,0 +1,115 @@
+package io.ternion.model;
+
+import io.ternion.engine.Log;
+import io.ternion.engine.cpu.CpuBackend;
+import io.ternion.engine.opencl.OpenClBackend;
+import java.util.Arrays;
+
+/**
+ * {@code --backend auto}: the best OpenCL GPU when there is one and the model runs on it, else the
+ * CPU backend. Whatever goes wrong on the GPU side (no library, no GPU, too little memory, a program
+ * that does not build, a kernel that fails mid-generation) becomes one log line and the CPU
+ * backend; after a failure mid-generation the positions so far are replayed on the CPU, so the
+ * output continues unchanged.
+ */
+final class FallbackBackend implements Backend {
+    private final CpuBackend cpu;
+    private Backend gpu;
+    private String active = "cpu";
+
+    FallbackBackend(int threads, int device) {
+        this.cpu = new CpuBackend(threads);
+        try {
+            this.gpu = OpenClBackend.open(device, device < 0);
+        } catch (BackendUnavailableException e) {
+            Log.info("no GPU backend: " + e.getMessage() + "; running on the cpu backend");
+        }
+    }
+
+    /** For tests: a given primary backend in front of the CPU. */
+    FallbackBackend(Backend primary, int threads) {
+        this.cpu = new CpuBackend(threads);
+        this.gpu = primary;
+    }
+
+    @Override public String name() { return active; }
+
+    @Override
+    public String device() {
+        return active.equals("cpu") ? cpu.device() : gpu.device();
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        if (gpu != null) {
+            try {
+                CompiledModel m = gpu.compile(graph, contextLength, maxBatch);
+                active = gpu.name();
+                return new Model(m, graph, contextLength);
+            } catch (BackendUnavailableException | UnsupportedOperationException e) {
+                Log.info(gpu.name() + " backend unusable: " + e.getMessage() + "; running on the cpu backend");
+                gpu.close();
+                gpu = null;
+            }
+        }
+        active = "cpu";
+        return cpu.compile(graph, contextLength, maxBatch);
+    }
+
+    @Override
+    public void close() {
+        if (gpu != null) gpu.close();
+        cpu.close();
+    }
+
+    /** The GPU's compiled model, replaced by the CPU's on the first failure. */
+    private final class Model implements CompiledModel {
+        private final Graph graph;
+        private final int maxBatch;
+        /** The token at each position so far, to rebuild the KV cache on the CPU. */
+        private final int[] history;
+        private CompiledModel current;
+        private boolean onGpu = true;
+
+        Model(CompiledModel gpuModel, Graph graph, int contextLength) {
+            this.current = gpuModel;
+            this.graph = graph;
+            this.maxBatch = gpuModel.maxBatch();
+            this.history = new int[contextLength];
+        }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] logits) {
+            CompiledModel.checkForward(tokens.length, startPos, history.length, maxBatch);
+            System.arraycopy(tokens, 0, history, startPos, tokens.length);
+            if (!onGpu) {
+                current.forward(tokens, startPos, logits);
+                return;
+            }
+            try {
+                current.forward(tokens, startPos, logits);
+            } catch (BackendUnavailableException e) {
+                Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
+                current.close();
+                current = cpu.compile(graph, history.length, maxBatch);
+                onGpu = false;
+                active = "cpu";
+                int end = startPos + tokens.length;
+                for (int p = 0; p < end; p += maxBatch) {
+                    int to = Math.min(end, p + maxBatch);
+                    current.forward(Arrays.copyOfRange(history, p, to), p, logits);
+                }
+            }
+        }
+
+        @Override public int contextLength() { return history.length; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return current.residentBytes(); }
+        @Override public long deviceBytes() { return current.deviceBytes(); }
+
+        @Override
+        public void close() {
+            current.close();
+        }
+    }
+}
