@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 /** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
-        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for a user error: bad flags, a bad or missing file. */
     public static final int USER_ERROR = 2;

@@ -71,6 +71,22 @@ public final class OpenClBackend implements Backend {
                 all.isEmpty() ? "no OpenCL device" : "no OpenCL GPU (only " + all.stream().map(ClDevice::name).toList() + ")", null)));
     }
 
+    /** Every OpenCL device, and the index {@code auto} would pick (−1: none, so the CPU backend). */
+    public record Listing(List<io.ternion.model.DeviceInfo> devices, int autoChoice) {}
+
+    public static Listing list() {
+        List<ClDevice> all;
+        try {
+            all = ClDevice.list();
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        List<io.ternion.model.DeviceInfo> out = all.stream().map(d -> new io.ternion.model.DeviceInfo(d.index(), d.name(), d.vendor(),
+                d.platform(), d.type(), d.version(), d.driver(), d.globalMemory(), d.maxAllocation(), d.computeUnits(),
+                d.maxWorkGroupSize(), d.fp16(), d.subgroups(), d.available() && d.compilerAvailable())).toList();
+        return new Listing(out, best(all, true).map(ClDevice::index).orElse(-1));
+    }
+
     /** GPUs before other devices, then the most memory; unavailable devices and ones without a compiler never. */
     public static Optional<ClDevice> best(List<ClDevice> all, boolean gpuOnly) {
         return all.stream()
