@@ -148,7 +148,9 @@ public final class OpenClBackend implements Backend {
             Map<Tensor, Boolean> seen = new IdentityHashMap<>();
             long bytes = 4L * (2 + batch);
             int maxK = 0;
-            for (Op op : g.ops()) {
+            List<Op> graphOps = g.ops();
+            for (int i = 0; i < graphOps.size(); i++) {
+                Op op = graphOps.get(i);
                 switch (op) {
                     case Op.Embed e -> { if (seen.put(e.table(), true) == null) bytes += e.table().data().byteSize(); }
                     case Op.MatMul m -> {
@@ -199,7 +201,9 @@ public final class OpenClBackend implements Backend {
 
             Buf quantized = null; // the buffer whose quantized copy is in q, while nothing has written to it since
             Activations quantizedAs = null;
-            for (Op op : g.ops()) {
+            List<Op> graphOps = g.ops();
+            for (int i = 0; i < graphOps.size(); i++) {
+                Op op = graphOps.get(i);
                 switch (op) {
                     case Op.Embed e -> {
                         embedRows = e.table().rows();
@@ -213,16 +217,25 @@ public final class OpenClBackend implements Backend {
                         ClWeights w = weights.computeIfAbsent(m.weight(), ops::upload);
                         Activations a = Activations.of(w.type());
                         boolean perToken = !m.in().lastOnly();
+                        // out = W·in followed by acc += out becomes acc += W·in when nothing else reads out.
+                        Buf target = m.out();
+                        boolean fused = i + 1 < graphOps.size() && graphOps.get(i + 1) instanceof Op.Add add && add.x() == m.out()
+                                && add.acc() != m.in() && add.acc().lastOnly() == m.out().lastOnly() && !readBeforeWritten(graphOps, i + 2, m.out());
+                        if (fused) {
+                            target = ((Op.Add) graphOps.get(i + 1)).acc();
+                            i++;
+                        }
                         if (a == Activations.FLOAT) {
-                            launches.add(ops.matVec(w, bufs.get(m.in()), bufs.get(m.out()), perToken));
+                            launches.add(ops.matVec(w, bufs.get(m.in()), bufs.get(target), perToken, fused));
                         } else {
                             if (quantized != m.in() || quantizedAs != a) {
                                 launches.add(ops.quantize(a, bufs.get(m.in()), q, qd, w.k(), perToken));
                                 quantized = m.in();
                                 quantizedAs = a;
                             }
-                            launches.add(ops.matVecQuantized(w, q, qd, bufs.get(m.out()), perToken));
+                            launches.add(ops.matVecQuantized(w, q, qd, bufs.get(target), perToken, fused));
                         }
+                        if (target == quantized) quantized = null;
                     }
                     case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
                     case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
@@ -242,6 +255,32 @@ public final class OpenClBackend implements Backend {
             stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
             logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
             ctx.finish(); // uploads done before the first token
+        }
+
+        /** Whether an op from {@code from} on reads {@code b} before one overwrites it. */
+        private static boolean readBeforeWritten(List<Op> ops, int from, Buf b) {
+            for (int i = from; i < ops.size(); i++) {
+                Op op = ops.get(i);
+                if (reads(op).contains(b)) return true;
+                if (written(op) == b) return false;
+            }
+            return false;
+        }
+
+        private static List<Buf> reads(Op op) {
+            return switch (op) {
+                case Op.Embed e -> List.of();
+                case Op.RmsNorm r -> List.of(r.in());
+                case Op.HeadRmsNorm r -> List.of(r.x());
+                case Op.MatMul m -> List.of(m.in());
+                case Op.Rope r -> List.of(r.x());
+                case Op.StoreKv s -> List.of(s.k(), s.v());
+                case Op.Attention a -> List.of(a.q());
+                case Op.Scale s -> List.of(s.x());
+                case Op.Add a -> List.of(a.acc(), a.x());
+                case Op.Glu g -> List.of(g.gate(), g.up());
+                case Op.SelectLast s -> List.of(s.in());
+            };
         }
 
         private static ClBuffer vector(ClContext ctx, Map<Tensor, ClBuffer> vectors, Tensor t) {

@@ -118,18 +118,18 @@ public final class ClOps {
         };
     }
 
-    /** y[b] = W · x[b] for float-activation types. */
-    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, boolean perToken) {
+    /** y[b] = W · x[b] for float-activation types; with {@code accumulate}, y[b] += W · x[b]. */
+    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, boolean perToken, boolean accumulate) {
         if (Activations.of(w.type()) != Activations.FLOAT) throw new IllegalArgumentException(w.type() + " needs quantized activations");
         ClKernel k = program.kernel("mv_" + suffix(w.type()))
-                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x).arg(4, y).arg(5, w.k()).arg(6, w.rows());
+                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x).arg(4, y).arg(5, w.k()).arg(6, w.rows()).arg(7, accumulate ? 1 : 0);
         return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
     }
 
     /** y[b] = W · x[b] over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
-    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, boolean perToken) {
+    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, boolean perToken, boolean accumulate) {
         ClKernel k = program.kernel("mv_" + suffix(w.type()))
-                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, q).arg(4, qd).arg(5, y).arg(6, w.k()).arg(7, w.rows());
+                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, q).arg(4, qd).arg(5, y).arg(6, w.k()).arg(7, w.rows()).arg(8, accumulate ? 1 : 0);
         return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
     }
 

@@ -180,10 +180,11 @@ EMBED(f32) EMBED(f16) EMBED(bf16) EMBED(q8_0) EMBED(q4_0) EMBED(q4_k) EMBED(q6_k
 EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0)
 
 // ---- matrix-vector products with float activations: one work-group per output row ----
-// Range: (rows * LWS, batch), local (LWS, 1). y[b][row] = W[row] . x[b].
+// Range: (rows * LWS, batch), local (LWS, 1). y[b][row] = W[row] . x[b], or with acc != 0
+// y[b][row] += W[row] . x[b]: the residual add fused into the matvec, saving a pass and a launch.
 
 #define MATVEC_FLOAT(T) \
-kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m) { \
+kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m, int acc) { \
     local float scratch[LWS]; \
     int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0); \
     global const uchar* wr = w + (size_t) row * rowBytes; \
@@ -191,7 +192,7 @@ kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const
     float s = 0; \
     for (int i = l; i < k; i += LWS) s += dq_##T(wr, i, ts) * xb[i]; \
     s = wg_sum_f(scratch, s); \
-    if (l == 0) y[(size_t) b * m + row] = s; \
+    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
 }
 MATVEC_FLOAT(f32) MATVEC_FLOAT(f16) MATVEC_FLOAT(bf16) MATVEC_FLOAT(q8_0) MATVEC_FLOAT(q4_0) MATVEC_FLOAT(q4_k) MATVEC_FLOAT(q6_k)
 
@@ -253,7 +254,7 @@ kernel void quant_q8_0(global const float* x, global char* q, global float* qd, 
 
 // I2_S: one integer sum over the row, then (S / act_scale) * w_scale as bitnet.cpp's mul_mat.
 kernel void mv_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
-                    global float* y, int k, int m) {
+                    global float* y, int k, int m, int acc) {
     local int scratch[LWS];
     int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
     global const uchar* wr = w + (size_t) row * rowBytes;
@@ -270,12 +271,13 @@ kernel void mv_i2_s(global const uchar* w, ulong rowBytes, float ts, global cons
         }
     }
     s = wg_sum_i(scratch, s);
-    if (l == 0) y[(size_t) b * m + row] = (float) s / qd[b] * ts;
+    float r = (float) s / qd[b] * ts;
+    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + r : r;
 }
 
 #define MATVEC_Q8K(T) \
 kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
-                   global float* y, int k, int m) { \
+                   global float* y, int k, int m, int acc) { \
     local float scratch[LWS]; \
     int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 256; \
     global const uchar* wr = w + (size_t) row * rowBytes; \
@@ -287,12 +289,12 @@ kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const
         s += (float) si * (wscale_##T(wr, i0) * qd[b * nb + i0 / 256]); \
     } \
     s = wg_sum_f(scratch, s); \
-    if (l == 0) y[(size_t) b * m + row] = s; \
+    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
 }
 MATVEC_Q8K(tq2_0) MATVEC_Q8K(tq1_0)
 
 kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
-                    global float* y, int k, int m) {
+                    global float* y, int k, int m, int acc) {
     local float scratch[LWS];
     int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 32;
     global const uchar* wr = w + (size_t) row * rowBytes;
@@ -304,7 +306,7 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
         s += wscale_q1_0(wr, i0) * (qd[b * nb + u] * (float) si);
     }
     s = wg_sum_f(scratch, s);
-    if (l == 0) y[(size_t) b * m + row] = s;
+    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
 }
 
 // ---- element-wise and per-row ops ----

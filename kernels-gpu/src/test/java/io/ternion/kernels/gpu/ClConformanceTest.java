@@ -91,17 +91,23 @@ class ClConformanceTest {
         float[] x = Inputs.floats(rnd, c.batch() * c.k());
         double[] ref = Reference.matmul(w, x, c.batch());
         ClWeights dw = ops.upload(w);
-        ClBuffer xb = ctx.upload(x), y = ctx.buffer(4L * ref.length);
+        // The fused residual form accumulates into y, which starts at 1 + i.
+        float[] start = new float[ref.length];
+        for (int i = 0; i < start.length; i++) start[i] = 1 + i;
+        ClBuffer xb = ctx.upload(x), y = ctx.buffer(4L * ref.length), yAcc = ctx.upload(start);
         ClOps.Activations a = ClOps.Activations.of(c.type());
         if (a == ClOps.Activations.FLOAT) {
-            ops.matVec(dw, xb, y, true).run(c.batch());
+            ops.matVec(dw, xb, y, true, false).run(c.batch());
+            ops.matVec(dw, xb, yAcc, true, true).run(c.batch());
         } else {
             ClBuffer q = ctx.buffer(x.length), qd = ctx.buffer(4 * Math.max(1, a.scales(c.k(), c.batch())));
             ops.quantize(a, xb, q, qd, c.k(), true).run(c.batch());
-            ops.matVecQuantized(dw, q, qd, y, true).run(c.batch());
+            ops.matVecQuantized(dw, q, qd, y, true, false).run(c.batch());
+            ops.matVecQuantized(dw, q, qd, yAcc, true, true).run(c.batch());
         }
-        float[] got = ctx.readFloats(y, ref.length);
+        float[] got = ctx.readFloats(y, ref.length), accumulated = ctx.readFloats(yAcc, ref.length);
         check(c, "vs reference", got, ref);
+        for (int i = 0; i < got.length; i++) assertEquals(start[i] + got[i], accumulated[i], c + ": accumulated output " + i);
         if (a != ClOps.Activations.FLOAT) {
             float[] cpu = new float[ref.length];
             MatMul.matmul(w, x, 0, c.batch(), cpu, 0, pool);
