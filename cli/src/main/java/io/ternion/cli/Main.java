@@ -41,6 +41,10 @@ public final class Main {
             err.println(line);
             err.flush();
         });
+        io.ternion.engine.Log.setProgressSink(text -> {
+            err.print(text);
+            err.flush();
+        });
         int code = cl.execute(args);
         out.flush();
         err.flush();

@@ -9,11 +9,31 @@ import java.util.function.Consumer;
 public final class Log {
     private static final Consumer<String> STDERR = System.err::println;
     private static volatile Consumer<String> sink = STDERR;
+    private static volatile Consumer<String> progressSink = s -> {
+        System.err.print(s);
+        System.err.flush();
+    };
 
     private Log() {}
 
     public static void info(String message) {
         sink.accept("ternion: " + message);
+    }
+
+    /**
+     * A progress line that redraws itself ({@code \r}), ended with a newline when {@code done}. Only
+     * for work long enough to watch, such as uploading gigabytes of weights to a GPU.
+     */
+    public static void progress(String message, boolean done) {
+        progressSink.accept("\rternion: " + message + (done ? "\n" : ""));
+    }
+
+    /** Sends progress lines to {@code s} (null: back to stderr). */
+    public static void setProgressSink(Consumer<String> s) {
+        progressSink = s != null ? s : text -> {
+            System.err.print(text);
+            System.err.flush();
+        };
     }
 
     /** Sends notes to {@code s} (null: back to stderr). */

@@ -1,5 +1,6 @@
 package io.ternion.engine.opencl;
 
+import io.ternion.engine.Log;
 import io.ternion.gguf.Tensor;
 import io.ternion.kernels.gpu.ClBuffer;
 import io.ternion.kernels.gpu.ClContext;
@@ -7,6 +8,7 @@ import io.ternion.kernels.gpu.ClDevice;
 import io.ternion.kernels.gpu.ClOps;
 import io.ternion.kernels.gpu.ClOps.Activations;
 import io.ternion.kernels.gpu.ClWeights;
+import io.ternion.kernels.gpu.KernelProfile;
 import io.ternion.kernels.gpu.Launch;
 import io.ternion.kernels.gpu.OpenClException;
 import io.ternion.model.Backend;
@@ -42,6 +44,8 @@ public final class OpenClBackend implements Backend {
     static final int MAX_BATCH = 64;
     /** Caps the device memory the backend may plan for, in bytes (to leave room for other programs). */
     static final String MEMORY_LIMIT_PROPERTY = "ternion.opencl.maxMemory";
+    /** Set to true to time every kernel on the device and log a table per kernel when the model closes. */
+    static final String PROFILE_PROPERTY = "ternion.opencl.profile";
 
     private final ClDevice device;
 
@@ -170,6 +174,42 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    /** Uploads weights, showing progress on stderr when there are enough bytes to wait for. */
+    private static final class Upload {
+        private static final long SHOW_ABOVE = 256L << 20;
+        private final long total;
+        private final String device;
+        private long done;
+        private int shownPercent = -1;
+
+        Upload(Graph g, String device) {
+            Map<Tensor, Boolean> seen = new IdentityHashMap<>();
+            long t = 0;
+            for (Op op : g.ops()) {
+                Tensor w = op instanceof Op.MatMul m ? m.weight() : op instanceof Op.Embed e ? e.table() : null;
+                if (w != null && seen.put(w, true) == null) t += w.data().byteSize();
+            }
+            this.total = t;
+            this.device = device;
+        }
+
+        ClWeights of(ClOps ops, Tensor t) {
+            ClWeights w = ops.upload(t);
+            done += t.data().byteSize();
+            int percent = (int) (100 * done / Math.max(1, total));
+            if (total > SHOW_ABOVE && percent != shownPercent) {
+                shownPercent = percent;
+                Log.progress(String.format(Locale.ROOT, "uploading weights to %s: %3d%% (%.2f of %.2f GiB)", device, percent,
+                        done / 1073741824.0, total / 1073741824.0), false);
+            }
+            return w;
+        }
+
+        void finish() {
+            if (total > SHOW_ABOVE) Log.progress(String.format(Locale.ROOT, "uploaded %.2f GiB of weights to %s", total / 1073741824.0, device), true);
+        }
+    }
+
     private static final class Compiled implements CompiledModel {
         private final ClContext ctx;
         private final int context, maxBatch, vocab;
@@ -178,16 +218,20 @@ public final class OpenClBackend implements Backend {
         private final ClBuffer step, logits;
         private final Arena arena = Arena.ofShared();
         private final MemorySegment stepHost, logitsHost;
+        /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
+        private final KernelProfile profile;
 
         Compiled(ClContext ctx, Graph g, int context, int maxBatch) {
             this.ctx = ctx;
             this.context = context;
             this.maxBatch = maxBatch;
+            this.profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new KernelProfile(ctx) : null;
             ModelConfig c = g.config();
             ClOps ops = new ClOps(ctx);
             Map<Buf, ClBuffer> bufs = new HashMap<>();
             for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
             Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
+            Upload upload = new Upload(g, ctx.device().name());
             Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
             step = ctx.buffer(4L * (2 + maxBatch));
             long layerElems = (long) context * c.kvDim();
@@ -207,14 +251,14 @@ public final class OpenClBackend implements Backend {
                 switch (op) {
                     case Op.Embed e -> {
                         embedRows = e.table().rows();
-                        launches.add(ops.embed(weights.computeIfAbsent(e.table(), ops::upload), step, bufs.get(e.out())));
+                        launches.add(ops.embed(weights.computeIfAbsent(e.table(), t -> upload.of(ops, t)), step, bufs.get(e.out())));
                     }
                     case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
                             r.in().width(), r.eps(), 1, !r.in().lastOnly()));
                     case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
                             r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
                     case Op.MatMul m -> {
-                        ClWeights w = weights.computeIfAbsent(m.weight(), ops::upload);
+                        ClWeights w = weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t));
                         Activations a = Activations.of(w.type());
                         boolean perToken = !m.in().lastOnly();
                         // out = W·in followed by acc += out becomes acc += W·in when nothing else reads out.
@@ -250,6 +294,7 @@ public final class OpenClBackend implements Backend {
                 }
                 if (written(op) == quantized) quantized = null;
             }
+            upload.finish();
             logits = bufs.get(g.logits());
             vocab = g.logits().width();
             stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
@@ -320,8 +365,9 @@ public final class OpenClBackend implements Backend {
             MemorySegment.copy(tokens, 0, stepHost, ValueLayout.JAVA_INT, 8, n);
             try {
                 ctx.write(step, 0, stepHost.asSlice(0, 4L * (2 + n)));
-                for (Launch l : launches) l.run(n);
+                for (Launch l : launches) l.run(n, profile);
                 ctx.read(logits, 0, logitsHost);
+                if (profile != null) profile.collect();
             } catch (OpenClException e) {
                 throw new BackendUnavailableException(e.getMessage(), e);
             }
@@ -330,6 +376,10 @@ public final class OpenClBackend implements Backend {
 
         @Override
         public void close() {
+            if (profile != null) {
+                Log.info("opencl kernel time on " + ctx.device().name() + ":");
+                profile.report().forEach(line -> Log.info("  " + line));
+            }
             ctx.close();
             arena.close();
         }

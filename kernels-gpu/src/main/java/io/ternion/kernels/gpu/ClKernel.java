@@ -75,13 +75,20 @@ public final class ClKernel {
 
     /** Enqueues the kernel with its bound arguments and range. */
     public void launch() {
+        launch(null);
+    }
+
+    /** As {@link #launch()}, timing it into {@code profile} when one is given. */
+    public void launch(KernelProfile profile) {
+        MemorySegment event = profile != null ? profile.slot(name) : MemorySegment.NULL;
         int status;
         try {
             status = (int) ctx.cl.enqueueNDRangeKernel.invokeExact(ctx.queue, handle, dims, MemorySegment.NULL, global,
-                    (MemorySegment) (hasLocal ? local : MemorySegment.NULL), 0, MemorySegment.NULL, MemorySegment.NULL);
+                    (MemorySegment) (hasLocal ? local : MemorySegment.NULL), 0, MemorySegment.NULL, event);
         } catch (Throwable t) {
             throw new OpenClException("clEnqueueNDRangeKernel(" + name + ") failed: " + t);
         }
         check(status, "clEnqueueNDRangeKernel(" + name + ")");
+        if (profile != null) profile.pending(event);
     }
 }

@@ -48,12 +48,18 @@ public final class ClOps {
 
     private final ClContext ctx;
     private final ClProgram program;
-    private final int lanes;
+    private final int lanes, lanesPerRow, rowsPerGroup;
 
     public ClOps(ClContext ctx) {
         this.ctx = ctx;
         this.lanes = lanes(ctx.device());
-        String options = "-DLWS=" + lanes + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
+        // GPUs: a warp or wavefront per matvec row, reading consecutive weights together. CPU devices:
+        // a row per work-item, 16 rows per group, so there are no barriers and few groups to schedule.
+        boolean gpu = ctx.device().isGpu();
+        this.lanesPerRow = gpu ? lanes : 1;
+        this.rowsPerGroup = gpu ? 1 : lanes;
+        String options = "-DLWS=" + lanes + " -DLPR=" + lanesPerRow + " -DRPW=" + rowsPerGroup
+                + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
         this.program = ctx.build(source(), options.strip());
     }
 
@@ -123,14 +129,19 @@ public final class ClOps {
         if (Activations.of(w.type()) != Activations.FLOAT) throw new IllegalArgumentException(w.type() + " needs quantized activations");
         ClKernel k = program.kernel("mv_" + suffix(w.type()))
                 .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x).arg(4, y).arg(5, w.k()).arg(6, w.rows()).arg(7, accumulate ? 1 : 0);
-        return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
+        return matVecLaunch(k, w, perToken);
+    }
+
+    private Launch matVecLaunch(ClKernel k, ClWeights w, boolean perToken) {
+        long groups = (w.rows() + rowsPerGroup - 1) / rowsPerGroup, size = (long) rowsPerGroup * lanesPerRow;
+        return launch(k, new long[] {groups * size, 1}, new long[] {size, 1}, batchDim(perToken, 1));
     }
 
     /** y[b] = W · x[b] over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
     public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, boolean perToken, boolean accumulate) {
         ClKernel k = program.kernel("mv_" + suffix(w.type()))
                 .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, q).arg(4, qd).arg(5, y).arg(6, w.k()).arg(7, w.rows()).arg(8, accumulate ? 1 : 0);
-        return launch(k, new long[] {(long) w.rows() * lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
+        return matVecLaunch(k, w, perToken);
     }
 
     /** out = in / rms(in) · w for rows of {@code dim}; {@code rowsPerToken} > 1 normalises each head. */

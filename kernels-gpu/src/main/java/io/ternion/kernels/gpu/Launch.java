@@ -23,10 +23,15 @@ public final class Launch {
 
     /** Enqueues the kernel for a batch of {@code n} tokens. */
     public void run(int n) {
+        run(n, null);
+    }
+
+    /** As {@link #run(int)}, timing it into {@code profile} when one is given. */
+    public void run(int n, KernelProfile profile) {
         if (batchDim >= 0 && n != lastN) {
             kernel.globalSize(batchDim, perToken * n);
             lastN = n;
         }
-        kernel.launch();
+        kernel.launch(profile);
     }
 }

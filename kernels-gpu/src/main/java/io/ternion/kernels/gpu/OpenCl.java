@@ -28,7 +28,6 @@ public final class OpenCl {
             DEVICE_AVAILABLE = 0x1027, DEVICE_COMPILER_AVAILABLE = 0x1028, DEVICE_NAME = 0x102B, DEVICE_VENDOR = 0x102C,
             DRIVER_VERSION = 0x102D, DEVICE_VERSION = 0x102F, DEVICE_EXTENSIONS = 0x1030;
     static final int PROGRAM_BUILD_LOG = 0x1183;
-    static final int KERNEL_WORK_GROUP_SIZE = 0x11B0;
     static final long MEM_READ_WRITE = 1, MEM_READ_ONLY = 1 << 2, MEM_COPY_HOST_PTR = 1 << 5;
     static final long QUEUE_PROFILING_ENABLE = 1 << 1;
     static final int PROFILING_COMMAND_START = 0x1282, PROFILING_COMMAND_END = 0x1283;
@@ -38,9 +37,9 @@ public final class OpenCl {
     private static final java.util.Map<String, OpenCl> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
 
     final MethodHandle getPlatformIDs, getPlatformInfo, getDeviceIDs, getDeviceInfo, createContext, createCommandQueue,
-            createBuffer, enqueueWriteBuffer, enqueueReadBuffer, enqueueCopyBuffer, createProgramWithSource, buildProgram,
-            getProgramBuildInfo, createKernel, setKernelArg, getKernelWorkGroupInfo, enqueueNDRangeKernel, finish,
-            waitForEvents, getEventProfilingInfo, releaseEvent, releaseMemObject, releaseKernel, releaseProgram,
+            createBuffer, enqueueWriteBuffer, enqueueReadBuffer, createProgramWithSource, buildProgram,
+            getProgramBuildInfo, createKernel, setKernelArg, enqueueNDRangeKernel, finish,
+            getEventProfilingInfo, releaseEvent, releaseMemObject, releaseKernel, releaseProgram,
             releaseCommandQueue, releaseContext;
 
     private OpenCl(SymbolLookup lib) {
@@ -54,16 +53,13 @@ public final class OpenCl {
         createBuffer = p(l, lib, "clCreateBuffer", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
         enqueueWriteBuffer = h(l, lib, "clEnqueueWriteBuffer", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         enqueueReadBuffer = h(l, lib, "clEnqueueReadBuffer", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-        enqueueCopyBuffer = h(l, lib, "clEnqueueCopyBuffer", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
         createProgramWithSource = p(l, lib, "clCreateProgramWithSource", ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         buildProgram = h(l, lib, "clBuildProgram", ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         getProgramBuildInfo = h(l, lib, "clGetProgramBuildInfo", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS);
         createKernel = p(l, lib, "clCreateKernel", ADDRESS, ADDRESS, ADDRESS);
         setKernelArg = h(l, lib, "clSetKernelArg", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS);
-        getKernelWorkGroupInfo = h(l, lib, "clGetKernelWorkGroupInfo", ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS);
         enqueueNDRangeKernel = h(l, lib, "clEnqueueNDRangeKernel", ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         finish = h(l, lib, "clFinish", ADDRESS);
-        waitForEvents = h(l, lib, "clWaitForEvents", JAVA_INT, ADDRESS);
         getEventProfilingInfo = h(l, lib, "clGetEventProfilingInfo", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS);
         releaseEvent = h(l, lib, "clReleaseEvent", ADDRESS);
         releaseMemObject = h(l, lib, "clReleaseMemObject", ADDRESS);

@@ -1,7 +1,11 @@
 // Ternion's OpenCL C kernels (OpenCL C 1.2: no fp16 or subgroup extension needed; halves are read
-// and written with vload_half/vstore_half, which are core). Built with -DLWS=<work-group size>, a
-// power of two chosen per device, and -cl-fp32-correctly-rounded-divide-sqrt so the activation
-// quantizers' divisions round exactly as Java's do.
+// and written with vload_half/vstore_half, which are core). Built with -DLWS=<work-group size> for
+// the per-row ops, and for the matvecs -DLPR=<lanes per row> and -DRPW=<rows per work-group>
+// (powers of two chosen per device: a GPU gives each row a warp or wavefront, LPR = 32 or 64,
+// RPW = 1, so the lanes read consecutive weights; a CPU device such as PoCL gives each work-item a
+// whole row, LPR = 1, RPW = 16, so there are no barriers and few work-groups); and with
+// -cl-fp32-correctly-rounded-divide-sqrt so the activation quantizers' divisions round exactly as
+// Java's do.
 //
 // Conventions: activations are float rows, one per token of the batch (dimension 1 of the range).
 // `step` holds {n, pos, token_0 .. token_n-1}: the only data that goes up per forward call.
@@ -73,6 +77,44 @@ double wg_sum_d(local double* s, double v) {
 #else
 #define wg_sum_acc wg_sum_f
 #endif
+
+// Sum over the LPR lanes of one row (every lane gets it). Without lanes to combine, no barriers.
+#if LPR > 1
+float row_sum_f(local float* s, float v) {
+    int l = get_local_id(0), sub = l % LPR;
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LPR / 2; h > 0; h >>= 1) {
+        if (sub < h) s[l] += s[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = s[l - sub];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+int row_sum_i(local int* s, int v) {
+    int l = get_local_id(0), sub = l % LPR;
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LPR / 2; h > 0; h >>= 1) {
+        if (sub < h) s[l] += s[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    int r = s[l - sub];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+#else
+#define row_sum_f(s, v) (v)
+#define row_sum_i(s, v) (v)
+#endif
+
+// The lane's row and its place among the row's lanes, for the matvec kernels.
+#define MATVEC_LANE \
+    int l = get_local_id(0), sub = l % LPR, row = get_group_id(0) * RPW + l / LPR, b = get_global_id(1); \
+    bool live = row < m; \
+    global const uchar* wr = w + (size_t) (live ? row : 0) * rowBytes;
 
 // ---- weights: element i of a row, one function per format (as gguf's scalar decoders) ----
 
@@ -180,19 +222,42 @@ EMBED(f32) EMBED(f16) EMBED(bf16) EMBED(q8_0) EMBED(q4_0) EMBED(q4_k) EMBED(q6_k
 EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0)
 
 // ---- matrix-vector products with float activations: one work-group per output row ----
-// Range: (rows * LWS, batch), local (LWS, 1). y[b][row] = W[row] . x[b], or with acc != 0
+// Range: (ceil(rows / RPW) * RPW * LPR, batch), local (RPW * LPR, 1). y[b][row] = W[row] . x[b], or with acc != 0
 // y[b][row] += W[row] . x[b]: the residual add fused into the matvec, saving a pass and a launch.
+
+// One lane's part of a float row dot product. Lanes of a row take every LPR-th element so that
+// together they read consecutive weights; a lone lane (LPR = 1) sums blocks of 32 first, which keeps
+// the rounding error of a long sequential sum near that of the CPU's vector lanes.
+#if LPR > 1
+#define DOT_FLOAT(T) \
+float dot_##T(global const uchar* wr, float ts, global const float* xb, int k, int sub) { \
+    float d = 0; \
+    for (int i = sub; i < k; i += LPR) d += dq_##T(wr, i, ts) * xb[i]; \
+    return d; \
+}
+#else
+#define DOT_FLOAT(T) \
+float dot_##T(global const uchar* wr, float ts, global const float* xb, int k, int sub) { \
+    float d = 0; \
+    for (int i0 = 0; i0 < k; i0 += 32) { \
+        float c = 0; \
+        for (int i = i0; i < min(k, i0 + 32); i++) c += dq_##T(wr, i, ts) * xb[i]; \
+        d += c; \
+    } \
+    return d; \
+}
+#endif
+DOT_FLOAT(f32) DOT_FLOAT(f16) DOT_FLOAT(bf16) DOT_FLOAT(q8_0) DOT_FLOAT(q4_0) DOT_FLOAT(q4_k) DOT_FLOAT(q6_k)
 
 #define MATVEC_FLOAT(T) \
 kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m, int acc) { \
-    local float scratch[LWS]; \
-    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0); \
-    global const uchar* wr = w + (size_t) row * rowBytes; \
+    local float scratch[LPR * RPW]; \
+    MATVEC_LANE \
     global const float* xb = x + (size_t) b * k; \
     float s = 0; \
-    for (int i = l; i < k; i += LWS) s += dq_##T(wr, i, ts) * xb[i]; \
-    s = wg_sum_f(scratch, s); \
-    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
+    if (live) s = dot_##T(wr, ts, xb, k, sub); \
+    s = row_sum_f(scratch, s); \
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
 }
 MATVEC_FLOAT(f32) MATVEC_FLOAT(f16) MATVEC_FLOAT(bf16) MATVEC_FLOAT(q8_0) MATVEC_FLOAT(q4_0) MATVEC_FLOAT(q4_k) MATVEC_FLOAT(q6_k)
 
@@ -250,63 +315,74 @@ kernel void quant_q8_0(global const float* x, global char* q, global float* qd, 
 }
 
 // ---- ternary and binary matvec over quantized activations: exact integer sums per 32 ----
-// Range: (rows * LWS, batch), local (LWS, 1). Each lane takes units of 32 elements.
+// Range and lanes as the float matvecs. Each lane takes units of 32 elements.
 
 // I2_S: one integer sum over the row, then (S / act_scale) * w_scale as bitnet.cpp's mul_mat.
 kernel void mv_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
                     global float* y, int k, int m, int acc) {
-    local int scratch[LWS];
-    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
-    global const uchar* wr = w + (size_t) row * rowBytes;
+    local int scratch[LPR * RPW];
+    MATVEC_LANE
     global const char* qb = q + (size_t) b * k;
     int s = 0;
-    for (int i = l * 4; i < k / 4; i += LWS * 4) {
-        // Four code bytes: 16 elements, each byte's four codes 32 apart within its block of 128.
-        for (int t = 0; t < 4 && i + t < k / 4; t++) {
-            int byte = i + t, blk = byte / 32, mm = byte % 32;
-            uchar c = wr[byte];
+    // Each code byte holds four elements 32 apart within its block of 128.
+    if (live) {
+        for (int byte = sub; byte < k / 4; byte += LPR) {
+            int blk = byte / 32, mm = byte % 32;
+            uint c = wr[byte];
             global const char* qe = qb + blk * 128 + mm;
-            s += (((c >> 6) & 3) - 1) * qe[0] + (((c >> 4) & 3) - 1) * qe[32]
-               + (((c >> 2) & 3) - 1) * qe[64] + ((c & 3) - 1) * qe[96];
+            s += (int) ((c >> 6) & 3) * qe[0] + (int) ((c >> 4) & 3) * qe[32] + (int) ((c >> 2) & 3) * qe[64] + (int) (c & 3) * qe[96]
+               - (qe[0] + qe[32] + qe[64] + qe[96]);
         }
     }
-    s = wg_sum_i(scratch, s);
+    s = row_sum_i(scratch, s);
     float r = (float) s / qd[b] * ts;
-    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + r : r;
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + r : r;
 }
 
 #define MATVEC_Q8K(T) \
 kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
                    global float* y, int k, int m, int acc) { \
-    local float scratch[LWS]; \
-    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 256; \
-    global const uchar* wr = w + (size_t) row * rowBytes; \
+    local float scratch[LPR * RPW]; \
+    MATVEC_LANE \
+    int nb = k / 256; \
     global const char* qb = q + (size_t) b * k; \
     float s = 0; \
-    for (int u = l; u < k / 32; u += LWS) { \
-        int i0 = u * 32, si = 0; \
-        for (int j = 0; j < 32; j++) si += code_##T(wr, i0 + j) * qb[i0 + j]; \
-        s += (float) si * (wscale_##T(wr, i0) * qd[b * nb + i0 / 256]); \
+    if (live) { \
+        for (int u = sub; u < k / 32; u += LPR) { \
+            int i0 = u * 32, si = 0; \
+            for (int j = 0; j < 32; j++) si += code_##T(wr, i0 + j) * qb[i0 + j]; \
+            s += (float) si * (wscale_##T(wr, i0) * qd[b * nb + i0 / 256]); \
+        } \
     } \
-    s = wg_sum_f(scratch, s); \
-    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
+    s = row_sum_f(scratch, s); \
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
 }
 MATVEC_Q8K(tq2_0) MATVEC_Q8K(tq1_0)
 
 kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
                     global float* y, int k, int m, int acc) {
-    local float scratch[LWS];
-    int row = get_group_id(0), b = get_global_id(1), l = get_local_id(0), nb = k / 32;
-    global const uchar* wr = w + (size_t) row * rowBytes;
+    local float scratch[LPR * RPW];
+    MATVEC_LANE
+    int nb = k / 32;
     global const char* qb = q + (size_t) b * k;
     float s = 0;
-    for (int u = l; u < nb; u += LWS) {
-        int i0 = u * 32, si = 0;
-        for (int j = 0; j < 32; j++) si += code_q1_0(wr, i0 + j) * qb[i0 + j];
-        s += wscale_q1_0(wr, i0) * (qd[b * nb + u] * (float) si);
+    if (live) {
+        for (int u = sub; u < nb; u += LPR) {
+            // One byte of sign bits per 8 elements: sum(+-q) = 2 * sum(q where set) - sum(q).
+            global const uchar* blk = wr + (u / 4) * 18;
+            global const uchar* bits = blk + 2 + (u % 4) * 4;
+            global const char* qu = qb + u * 32;
+            int set = 0, all = 0;
+            for (int j = 0; j < 32; j++) {
+                int qj = qu[j];
+                all += qj;
+                set += ((bits[j / 8] >> (j % 8)) & 1) ? qj : 0;
+            }
+            s += half_at(blk) * (qd[b * nb + u] * (float) (2 * set - all));
+        }
     }
-    s = wg_sum_f(scratch, s);
-    if (l == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
+    s = row_sum_f(scratch, s);
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
 }
 
 // ---- element-wise and per-row ops ----
