@@ -1,5 +1,9 @@
 package io.ternion.kernels.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.ternion.gguf.GgmlType;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,5 +136,34 @@ public final class ConformanceTable {
     /** Rows of one op, for parameterized tests. */
     public static List<Case> of(String op) {
         return CASES.stream().filter(c -> c.op().equals(op)).toList();
+    }
+
+    /** max|got − ref| / max|ref| within the case's tolerance (absolute when ref is all zeros): every backend's check. */
+    public static void check(Case c, String where, float[] got, double[] ref) {
+        assertEquals(ref.length, got.length);
+        double maxRef = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            int at = i;
+            assertTrue(Float.isFinite(got[i]), () -> c + " " + where + ": not finite at " + at);
+            double e = Math.abs(got[i] - ref[i]);
+            if (e > maxErr) {
+                maxErr = e;
+                worst = i;
+            }
+        }
+        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
+        if (rel > c.tolerance()) {
+            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
+                    + ", want " + ref[worst] + ", max|ref| " + maxRef + ")");
+        }
+    }
+
+    /** The values an F16 KV cache holds: what an attention reference must read. */
+    public static float[] roundToHalf(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        return r;
     }
 }

@@ -70,7 +70,7 @@ class ConformanceTest {
             assertEquals(42f, y1[1]);
             assertEquals(42f, y1[y1.length - 2]);
             assertEquals(42f, y1[y1.length - 1]);
-            check(c, placement.toString(), Arrays.copyOfRange(y1, 2, 2 + ref.length), ref);
+            ConformanceTable.check(c, placement.toString(), Arrays.copyOfRange(y1, 2, 2 + ref.length), ref);
         }
     }
 
@@ -91,7 +91,7 @@ class ConformanceTest {
             float[] out = new float[c.k()];
             Ops.rmsNorm(out, 0, x, 0, w, 1, c.k(), 1e-6f);
             double[] ref = Reference.rmsNorm(x, weighted ? Arrays.copyOfRange(w, 1, w.length) : null, 1e-6f);
-            check(c, "", out, ref);
+            ConformanceTable.check(c, "", out, ref);
             Ops.rmsNorm(x, 0, x, 0, w, 1, c.k(), 1e-6f);
             assertArrayEquals(out, x, "in place");
         }
@@ -105,7 +105,7 @@ class ConformanceTest {
             for (int i = 0; i < x.length; i++) x[i] = x[i] * 20 + (b == 0 ? 0 : 500);
             double[] ref = Reference.softmax(Arrays.copyOfRange(x, 2, x.length));
             Ops.softmax(x, 2, c.k());
-            check(c, "", Arrays.copyOfRange(x, 2, x.length), ref);
+            ConformanceTable.check(c, "", Arrays.copyOfRange(x, 2, x.length), ref);
         }
     }
 
@@ -117,7 +117,7 @@ class ConformanceTest {
         float[] out = new float[c.k() + 1];
         if (swi) Ops.swiGlu(out, 1, g, 0, u, 0, c.k());
         else Ops.reluSquaredGlu(out, 1, g, 0, u, 0, c.k());
-        check(c, "", Arrays.copyOfRange(out, 1, out.length), ref);
+        ConformanceTable.check(c, "", Arrays.copyOfRange(out, 1, out.length), ref);
         if (swi) {
             for (int i = 0; i < g.length; i++) assertEquals(Reference.silu(g[i]), Ops.silu(g[i]), 1e-6 * Math.max(1, Math.abs(g[i])));
         }
@@ -130,7 +130,7 @@ class ConformanceTest {
         for (int i = 0; i < c.k(); i++) ref[i] = add ? (double) acc[i] + x[i + 5] : (double) acc[i] * x[i + 5];
         if (add) Ops.add(acc, 0, x, 5, c.k());
         else Ops.mul(acc, 0, x, 5, c.k());
-        check(c, "", acc, ref);
+        ConformanceTable.check(c, "", acc, ref);
     }
 
     private static void rope(Case c, boolean neox) {
@@ -142,7 +142,7 @@ class ConformanceTest {
             float[] got = new float[x.length + 1];
             System.arraycopy(x, 0, got, 1, x.length);
             Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox);
-            check(c, "pos " + pos, Arrays.copyOfRange(got, 1, got.length), ref);
+            ConformanceTable.check(c, "pos " + pos, Arrays.copyOfRange(got, 1, got.length), ref);
             for (int h = 0; h < heads; h++) {
                 for (int i = ropeDims; i < headDim; i++) assertEquals(x[h * headDim + i], got[1 + h * headDim + i], "dims past ropeDims");
             }
@@ -159,8 +159,8 @@ class ConformanceTest {
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
             cache.store(1, t, k, 0, v, 0);
-            keys[t] = f16 ? roundToHalf(k) : k;
-            values[t] = f16 ? roundToHalf(v) : v;
+            keys[t] = f16 ? ConformanceTable.roundToHalf(k) : k;
+            values[t] = f16 ? ConformanceTable.roundToHalf(v) : v;
         }
         float[] q = Inputs.floats(rnd, batch * qDim + 1);
         for (int i = 0; i < q.length; i++) q[i] *= 3; // sharper softmax than uniform inputs give
@@ -180,33 +180,7 @@ class ConformanceTest {
             else Attention.attendBatch(cache, 1, q, 1, batch, start, heads, kvHeads, headDim, out, 2, scale, pool);
         }
         assertArrayEquals(out1, out3, "1 and 3 threads must give the same bits");
-        check(c, "", Arrays.copyOfRange(out1, 2, out1.length), ref);
+        ConformanceTable.check(c, "", Arrays.copyOfRange(out1, 2, out1.length), ref);
     }
 
-    private static float[] roundToHalf(float[] a) {
-        float[] r = new float[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
-        return r;
-    }
-
-    /** max|got − ref| / max|ref| within the case's tolerance (absolute when ref is all zeros). */
-    static void check(Case c, String where, float[] got, double[] ref) {
-        assertEquals(ref.length, got.length);
-        double maxRef = 0, maxErr = 0;
-        int worst = -1;
-        for (int i = 0; i < ref.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(ref[i]));
-            assertTrue(Float.isFinite(got[i]), () -> c + " " + where + ": not finite");
-            double e = Math.abs(got[i] - ref[i]);
-            if (e > maxErr) {
-                maxErr = e;
-                worst = i;
-            }
-        }
-        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
-        if (rel > c.tolerance()) {
-            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
-                    + ", want " + ref[worst] + ", max|ref| " + maxRef + ")");
-        }
-    }
 }

@@ -78,7 +78,7 @@ class QuantizedMatMulTest {
                 double[] ref = QuantizedReference.matmul(w, x, batch);
                 float[] y = new float[batch * n];
                 MatMul.matmul(w, x, 0, batch, y, 0, three);
-                ConformanceTest.check(new Case("matmul", type, k, n, batch, 5e-5), info.name(), y, ref);
+                ConformanceTable.check(new Case("matmul", type, k, n, batch, 5e-5), info.name(), y, ref);
                 tested++;
             }
         }

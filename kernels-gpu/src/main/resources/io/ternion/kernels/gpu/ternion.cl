@@ -21,58 +21,27 @@ typedef float acc_t;
 
 // ---- work-group reductions (LWS lanes, local scratch of LWS) ----
 
-float wg_sum_f(local float* s, float v) {
-    int l = get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LWS / 2; h > 0; h >>= 1) {
-        if (l < h) s[l] += s[l + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
+// One generator for every reduction: T the type, COMBINE(a, b) how two lanes' values combine.
+#define WG_REDUCE(NAME, T, COMBINE) \
+T NAME(local T* s, T v) { \
+    int l = get_local_id(0); \
+    s[l] = v; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int h = LWS / 2; h > 0; h >>= 1) { \
+        if (l < h) s[l] = COMBINE(s[l], s[l + h]); \
+        barrier(CLK_LOCAL_MEM_FENCE); \
+    } \
+    T r = s[0]; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    return r; \
 }
-
-float wg_max_f(local float* s, float v) {
-    int l = get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LWS / 2; h > 0; h >>= 1) {
-        if (l < h) s[l] = fmax(s[l], s[l + h]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-int wg_sum_i(local int* s, int v) {
-    int l = get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LWS / 2; h > 0; h >>= 1) {
-        if (l < h) s[l] += s[l + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    int r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+#define ADD(a, b) ((a) + (b))
+WG_REDUCE(wg_sum_f, float, ADD)
+WG_REDUCE(wg_max_f, float, fmax)
+WG_REDUCE(wg_sum_i, int, ADD)
 
 #if defined(cl_khr_fp64)
-double wg_sum_d(local double* s, double v) {
-    int l = get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LWS / 2; h > 0; h >>= 1) {
-        if (l < h) s[l] += s[l + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    double r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+WG_REDUCE(wg_sum_d, double, ADD)
 #define wg_sum_acc wg_sum_d
 #else
 #define wg_sum_acc wg_sum_f
@@ -80,31 +49,21 @@ double wg_sum_d(local double* s, double v) {
 
 // Sum over the LPR lanes of one row (every lane gets it). Without lanes to combine, no barriers.
 #if LPR > 1
-float row_sum_f(local float* s, float v) {
-    int l = get_local_id(0), sub = l % LPR;
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LPR / 2; h > 0; h >>= 1) {
-        if (sub < h) s[l] += s[l + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = s[l - sub];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
+#define ROW_REDUCE(NAME, T) \
+T NAME(local T* s, T v) { \
+    int l = get_local_id(0), sub = l % LPR; \
+    s[l] = v; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int h = LPR / 2; h > 0; h >>= 1) { \
+        if (sub < h) s[l] += s[l + h]; \
+        barrier(CLK_LOCAL_MEM_FENCE); \
+    } \
+    T r = s[l - sub]; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    return r; \
 }
-
-int row_sum_i(local int* s, int v) {
-    int l = get_local_id(0), sub = l % LPR;
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = LPR / 2; h > 0; h >>= 1) {
-        if (sub < h) s[l] += s[l + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    int r = s[l - sub];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+ROW_REDUCE(row_sum_f, float)
+ROW_REDUCE(row_sum_i, int)
 #else
 #define row_sum_f(s, v) (v)
 #define row_sum_i(s, v) (v)

@@ -2,7 +2,6 @@ package io.ternion.kernels.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
@@ -106,14 +105,14 @@ class ClConformanceTest {
             ops.matVecQuantized(dw, q, qd, yAcc, true, true).run(c.batch());
         }
         float[] got = ctx.readFloats(y, ref.length), accumulated = ctx.readFloats(yAcc, ref.length);
-        check(c, "vs reference", got, ref);
+        ConformanceTable.check(c, "vs reference", got, ref);
         for (int i = 0; i < got.length; i++) assertEquals(start[i] + got[i], accumulated[i], c + ": accumulated output " + i);
         if (a != ClOps.Activations.FLOAT) {
             float[] cpu = new float[ref.length];
             MatMul.matmul(w, x, 0, c.batch(), cpu, 0, pool);
             double[] cpuAsRef = new double[cpu.length];
             for (int i = 0; i < cpu.length; i++) cpuAsRef[i] = cpu[i];
-            check(c, "vs the cpu kernel", got, cpuAsRef);
+            ConformanceTable.check(c, "vs the cpu kernel", got, cpuAsRef);
         }
     }
 
@@ -138,7 +137,7 @@ class ClConformanceTest {
         float[] got = ctx.readFloats(out, x.length);
         for (int b = 0; b < c.batch(); b++) {
             double[] ref = Reference.rmsNorm(Arrays.copyOfRange(x, b * c.k(), (b + 1) * c.k()), w, 1e-6f);
-            check(c, "row " + b, Arrays.copyOfRange(got, b * c.k(), (b + 1) * c.k()), ref);
+            ConformanceTable.check(c, "row " + b, Arrays.copyOfRange(got, b * c.k(), (b + 1) * c.k()), ref);
         }
     }
 
@@ -149,7 +148,7 @@ class ClConformanceTest {
         double[] ref = silu ? Reference.swiGlu(g, u) : Reference.reluSquaredGlu(g, u);
         ClBuffer out = ctx.buffer(4L * c.k());
         ops.glu(silu, ctx.upload(g), ctx.upload(u), out, c.k()).run(1);
-        check(c, "", ctx.readFloats(out, c.k()), ref);
+        ConformanceTable.check(c, "", ctx.readFloats(out, c.k()), ref);
     }
 
     private static void add(Case c) {
@@ -159,7 +158,7 @@ class ClConformanceTest {
         for (int i = 0; i < c.k(); i++) ref[i] = (double) acc[i] + x[i];
         ClBuffer a = ctx.upload(acc);
         ops.add(a, ctx.upload(x), c.k(), true).run(1);
-        check(c, "", ctx.readFloats(a, c.k()), ref);
+        ConformanceTable.check(c, "", ctx.readFloats(a, c.k()), ref);
     }
 
     private static void rope(Case c, boolean neox) {
@@ -170,7 +169,7 @@ class ClConformanceTest {
             double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
             ClBuffer xb = ctx.upload(x);
             ops.rope(xb, step(1, pos), heads, headDim, ropeDims, 10000f, neox).run(1);
-            check(c, "pos " + pos, ctx.readFloats(xb, x.length), ref);
+            ConformanceTable.check(c, "pos " + pos, ctx.readFloats(xb, x.length), ref);
         }
     }
 
@@ -185,8 +184,8 @@ class ClConformanceTest {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
             System.arraycopy(k, 0, kAll, t * kvDim, kvDim);
             System.arraycopy(v, 0, vAll, t * kvDim, kvDim);
-            keys[t] = roundToHalf(k);
-            values[t] = roundToHalf(v);
+            keys[t] = ConformanceTable.roundToHalf(k);
+            values[t] = ConformanceTable.roundToHalf(v);
         }
         float[] q = Inputs.floats(rnd, batch * qDim);
         for (int i = 0; i < q.length; i++) q[i] *= 3;
@@ -205,34 +204,7 @@ class ClConformanceTest {
         ops.storeKv(ctx.upload(kAll), ctx.upload(vAll), kc, vc, step(positions, 0), layer, kvDim).run(positions);
         ClBuffer out = ctx.buffer(4L * batch * qDim), scores = ctx.buffer(4L * batch * heads * ctxLen);
         ops.attention(ctx.upload(q), kc, vc, scores, out, step(batch, start), layer, heads, kvHeads, headDim, ctxLen, scale).run(batch);
-        check(c, "", ctx.readFloats(out, batch * qDim), ref);
-    }
-
-    private static float[] roundToHalf(float[] a) {
-        float[] r = new float[a.length];
-        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
-        return r;
-    }
-
-    /** max|got − ref| / max|ref| within the case's tolerance, as the CPU conformance test checks. */
-    private static void check(Case c, String where, float[] got, double[] ref) {
-        assertEquals(ref.length, got.length);
-        double maxRef = 0, maxErr = 0;
-        int worst = 0;
-        for (int i = 0; i < ref.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(ref[i]));
-            assertTrue(Float.isFinite(got[i]), c + " " + where + ": not finite at " + i);
-            double e = Math.abs(got[i] - ref[i]);
-            if (e > maxErr) {
-                maxErr = e;
-                worst = i;
-            }
-        }
-        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
-        if (rel > c.tolerance()) {
-            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
-                    + ", want " + ref[worst] + ")");
-        }
+        ConformanceTable.check(c, "", ctx.readFloats(out, batch * qDim), ref);
     }
 
 }
