@@ -50,14 +50,21 @@ public final class ClOps {
     private final ClProgram program;
     private final int lanes, lanesPerRow, rowsPerGroup;
 
+    /**
+     * GPUs: a warp or wavefront per matvec row, reading consecutive weights together. CPU devices: a
+     * row per work-item, {@link #lanes} rows per group, so there are no barriers and few groups.
+     */
     public ClOps(ClContext ctx) {
+        this(ctx, ctx.device().isGpu() ? lanes(ctx.device()) : 1);
+    }
+
+    /** With {@code lanesPerRow} lanes per matvec row (1: a row per work-item); tests run both layouts on any device. */
+    public ClOps(ClContext ctx, int lanesPerRow) {
         this.ctx = ctx;
         this.lanes = lanes(ctx.device());
-        // GPUs: a warp or wavefront per matvec row, reading consecutive weights together. CPU devices:
-        // a row per work-item, 16 rows per group, so there are no barriers and few groups to schedule.
-        boolean gpu = ctx.device().isGpu();
-        this.lanesPerRow = gpu ? lanes : 1;
-        this.rowsPerGroup = gpu ? 1 : lanes;
+        if (Integer.bitCount(lanesPerRow) != 1 || lanesPerRow > lanes) throw new IllegalArgumentException("lanes per row " + lanesPerRow);
+        this.lanesPerRow = lanesPerRow;
+        this.rowsPerGroup = lanesPerRow == 1 ? lanes : 1;
         String options = "-DLWS=" + lanes + " -DLPR=" + lanesPerRow + " -DRPW=" + rowsPerGroup
                 + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
         this.program = ctx.build(source(), options.strip());

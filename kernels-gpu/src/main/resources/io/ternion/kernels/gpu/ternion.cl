@@ -206,7 +206,19 @@ float dot_##T(global const uchar* wr, float ts, global const float* xb, int k, i
     return d; \
 }
 #endif
-DOT_FLOAT(f32) DOT_FLOAT(f16) DOT_FLOAT(bf16) DOT_FLOAT(q8_0) DOT_FLOAT(q4_0) DOT_FLOAT(q4_k) DOT_FLOAT(q6_k)
+DOT_FLOAT(f32) DOT_FLOAT(bf16) DOT_FLOAT(q8_0) DOT_FLOAT(q4_0) DOT_FLOAT(q4_k) DOT_FLOAT(q6_k)
+
+// F16, the tied head of BitNet 2B4T and most embeddings: four halves per lane at a time.
+float dot_f16(global const uchar* wr, float ts, global const float* xb, int k, int sub) {
+    global const half* h = (global const half*) wr;
+    float d = 0;
+    for (int i4 = sub; i4 < k / 4; i4 += LPR) {
+        float4 wv = vload_half4(i4, h), xv = vload4(i4, xb);
+        d += (wv.x * xv.x + wv.y * xv.y) + (wv.z * xv.z + wv.w * xv.w);
+    }
+    if (sub == 0) for (int i = k / 4 * 4; i < k; i++) d += vload_half(i, h) * xb[i];
+    return d;
+}
 
 #define MATVEC_FLOAT(T) \
 kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m, int acc) { \
@@ -283,15 +295,27 @@ kernel void mv_i2_s(global const uchar* w, ulong rowBytes, float ts, global cons
     MATVEC_LANE
     global const char* qb = q + (size_t) b * k;
     int s = 0;
-    // Each code byte holds four elements 32 apart within its block of 128.
+    // Byte m of a 128-block holds elements m, m + 32, m + 64 and m + 96 at shifts 6, 4, 2 and 0.
     if (live) {
-        for (int byte = sub; byte < k / 4; byte += LPR) {
-            int blk = byte / 32, mm = byte % 32;
-            uint c = wr[byte];
-            global const char* qe = qb + blk * 128 + mm;
-            s += (int) ((c >> 6) & 3) * qe[0] + (int) ((c >> 4) & 3) * qe[32] + (int) ((c >> 2) & 3) * qe[64] + (int) (c & 3) * qe[96]
-               - (qe[0] + qe[32] + qe[64] + qe[96]);
+#if LPR > 1
+        // Four code bytes per lane at a time, so a warp reads 128 consecutive bytes.
+        int4 acc4 = 0;
+        for (int u = sub; u < k / 16; u += LPR) {
+            int byte = u * 4;
+            int4 c = convert_int4(vload4(0, wr + byte));
+            global const char* qe = qb + (byte / 32) * 128 + byte % 32;
+            acc4 += (((c >> 6) & 3) - 1) * convert_int4(vload4(0, qe)) + (((c >> 4) & 3) - 1) * convert_int4(vload4(0, qe + 32))
+                  + (((c >> 2) & 3) - 1) * convert_int4(vload4(0, qe + 64)) + ((c & 3) - 1) * convert_int4(vload4(0, qe + 96));
         }
+        s = acc4.x + acc4.y + acc4.z + acc4.w;
+#else
+        // A row per work-item: scalar code, which a CPU device's compiler vectorizes across work-items.
+        for (int byte = 0; byte < k / 4; byte++) {
+            int c = wr[byte];
+            global const char* qe = qb + (byte / 32) * 128 + byte % 32;
+            s += (((c >> 6) & 3) - 1) * qe[0] + (((c >> 4) & 3) - 1) * qe[32] + (((c >> 2) & 3) - 1) * qe[64] + ((c & 3) - 1) * qe[96];
+        }
+#endif
     }
     s = row_sum_i(scratch, s);
     float r = (float) s / qd[b] * ts;
@@ -316,7 +340,31 @@ kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const
     s = row_sum_f(scratch, s); \
     if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
 }
-MATVEC_Q8K(tq2_0) MATVEC_Q8K(tq1_0)
+MATVEC_Q8K(tq1_0)
+
+// TQ2_0 as I2_S, four code bytes per lane at a time, in blocks of 256: byte 32h + m of a block
+// holds elements 128h + 32n + m at shift 2n, and each block has its own scale.
+kernel void mv_tq2_0(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
+                     global float* y, int k, int m, int acc) {
+    local float scratch[LPR * RPW];
+    MATVEC_LANE
+    int nb = k / 256;
+    global const char* qb = q + (size_t) b * k;
+    float s = 0;
+    if (live) {
+        for (int u = sub; u < k / 16; u += LPR) {
+            int blk = u / 16, byte = (u % 16) * 4;
+            global const uchar* bw = wr + blk * 66;
+            int4 c = convert_int4(vload4(0, bw + byte));
+            global const char* qe = qb + blk * 256 + (byte / 32) * 128 + byte % 32;
+            int4 a4 = ((c & 3) - 1) * convert_int4(vload4(0, qe)) + (((c >> 2) & 3) - 1) * convert_int4(vload4(0, qe + 32))
+                    + (((c >> 4) & 3) - 1) * convert_int4(vload4(0, qe + 64)) + (((c >> 6) & 3) - 1) * convert_int4(vload4(0, qe + 96));
+            s += (float) (a4.x + a4.y + a4.z + a4.w) * (half_at(bw + 64) * qd[b * nb + blk]);
+        }
+    }
+    s = row_sum_f(scratch, s);
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
+}
 
 kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
                     global float* y, int k, int m, int acc) {

@@ -21,11 +21,14 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every row of the shared conformance table that has an OpenCL kernel, run on the test device and
- * held to the same tolerance against the same references as the CPU kernels. Quantized-activation
+ * held to the same tolerance against the same references as the CPU kernels; the matmuls in both
+ * work layouts (16 lanes per row as on GPUs, one row per work-item as on CPU devices), so PoCL in CI
+ * runs the code path real GPUs take. Quantized-activation
  * matmuls are also compared with the CPU kernel directly: their integer sums are exact, so the two
  * backends may differ only by float roundings. Ops the GPU backend does not have as kernels of their
  * own (softmax, mul: inside attention and nowhere) and the F32 KV cache (the GPU cache is F16) are
@@ -35,13 +38,16 @@ class ClConformanceTest {
     private static final Set<String> OPS = Set.of("matmul", "get_row", "rms_norm", "swiglu", "relu2_glu", "add", "rope", "rope_neox",
             "attention", "attention_gqa4");
     private static ClContext ctx;
+    /** The GPU layout (lanes of a work-group share each matvec row) and the CPU-device one (a row per work-item). */
+    private static ClOps gpuLayout, cpuLayout;
     private static ClOps ops;
     private static WorkerPool pool;
 
     @BeforeAll
     static void open() {
         ctx = ClContext.create(OpenClTestDevice.require());
-        ops = new ClOps(ctx);
+        gpuLayout = new ClOps(ctx, 16);
+        cpuLayout = new ClOps(ctx, 1);
         pool = new WorkerPool(2);
     }
 
@@ -51,15 +57,18 @@ class ClConformanceTest {
         if (pool != null) pool.close();
     }
 
-    static Stream<Case> cases() {
+    static Stream<Arguments> cases() {
         return ConformanceTable.CASES.stream()
                 .filter(c -> OPS.contains(c.op()))
-                .filter(c -> !c.op().startsWith("attention") || c.type() == GgmlType.F16);
+                .filter(c -> !c.op().startsWith("attention") || c.type() == GgmlType.F16)
+                .flatMap(c -> c.op().equals("matmul") ? Stream.of(Arguments.of(c, "gpu layout"), Arguments.of(c, "cpu layout"))
+                        : Stream.of(Arguments.of(c, "gpu layout")));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} ({1})")
     @MethodSource("cases")
-    void conforms(Case c) {
+    void conforms(Case c, String layout) {
+        ops = layout.equals("gpu layout") ? gpuLayout : cpuLayout;
         switch (c.op()) {
             case "matmul" -> matmul(c);
             case "get_row" -> getRow(c);
