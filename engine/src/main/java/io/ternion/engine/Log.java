@@ -9,6 +9,8 @@ import java.util.function.Consumer;
 public final class Log {
     private static final Consumer<String> STDERR = System.err::println;
     private static volatile Consumer<String> sink = STDERR;
+    /** Whether stderr is a terminal (the launcher says so): only then are intermediate progress lines drawn. */
+    private static final boolean INTERACTIVE = System.getenv("TERNION_STDERR_TTY") != null;
     private static volatile Consumer<String> progressSink = s -> {
         System.err.print(s);
         System.err.flush();
@@ -25,7 +27,8 @@ public final class Log {
      * for work long enough to watch, such as uploading gigabytes of weights to a GPU.
      */
     public static void progress(String message, boolean done) {
-        progressSink.accept("\rternion: " + message + (done ? "\n" : ""));
+        if (!done && !INTERACTIVE) return;
+        progressSink.accept((INTERACTIVE ? "\r" : "") + "ternion: " + message + (done ? "\n" : ""));
     }
 
     /** Sends progress lines to {@code s} (null: back to stderr). */

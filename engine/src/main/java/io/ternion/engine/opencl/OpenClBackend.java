@@ -270,14 +270,14 @@ public final class OpenClBackend implements Backend {
                             i++;
                         }
                         if (a == Activations.FLOAT) {
-                            launches.add(ops.matVec(w, bufs.get(m.in()), bufs.get(target), perToken, fused));
+                            launches.add(ops.matVec(w, bufs.get(m.in()), bufs.get(target), perToken ? step : null, fused));
                         } else {
                             if (quantized != m.in() || quantizedAs != a) {
                                 launches.add(ops.quantize(a, bufs.get(m.in()), q, qd, w.k(), perToken));
                                 quantized = m.in();
                                 quantizedAs = a;
                             }
-                            launches.add(ops.matVecQuantized(w, q, qd, bufs.get(target), perToken, fused));
+                            launches.add(ops.matVecQuantized(w, q, qd, bufs.get(target), perToken ? step : null, fused));
                         }
                         if (target == quantized) quantized = null;
                     }

@@ -131,24 +131,39 @@ public final class ClOps {
         };
     }
 
-    /** y[b] = W · x[b] for float-activation types; with {@code accumulate}, y[b] += W · x[b]. */
-    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, boolean perToken, boolean accumulate) {
+    /** Tokens per work-item of the tiled matmul kernels (TILE in ternion.cl). */
+    static final int TILE = 8;
+
+    /**
+     * y[b] = W · x[b] for float-activation types, over the first step[0] rows (one row when
+     * {@code step} is null: a buffer that holds only the last token); with {@code accumulate},
+     * y[b] += W · x[b]. Batches of several tokens run the tiled kernel, which decodes each weight once.
+     */
+    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, ClBuffer step, boolean accumulate) {
         if (Activations.of(w.type()) != Activations.FLOAT) throw new IllegalArgumentException(w.type() + " needs quantized activations");
-        ClKernel k = program.kernel("mv_" + suffix(w.type()))
-                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x).arg(4, y).arg(5, w.k()).arg(6, w.rows()).arg(7, accumulate ? 1 : 0);
-        return matVecLaunch(k, w, perToken);
+        return matMul(w, x, null, y, step, accumulate);
     }
 
-    private Launch matVecLaunch(ClKernel k, ClWeights w, boolean perToken) {
+    /** As {@link #matVec}, over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
+    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, ClBuffer step, boolean accumulate) {
+        return matMul(w, q, qd, y, step, accumulate);
+    }
+
+    private Launch matMul(ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, ClBuffer step, boolean accumulate) {
+        ClKernel one = bindMatMul(program.kernel("mv_" + suffix(w.type())), w, x, scales, y, accumulate);
         long groups = (w.rows() + rowsPerGroup - 1) / rowsPerGroup, size = (long) rowsPerGroup * lanesPerRow;
-        return launch(k, new long[] {groups * size, 1}, new long[] {size, 1}, batchDim(perToken, 1));
+        long[] global = {groups * size, 1}, local = {size, 1};
+        if (step == null) return new Launch(one, global, local, -1);
+        ClKernel tiled = bindMatMul(program.kernel("mm_" + suffix(w.type())), w, x, scales, y, accumulate);
+        tiled.arg(scales == null ? 8 : 9, step);
+        return new Launch(one, tiled, TILE, global, local, 1);
     }
 
-    /** y[b] = W · x[b] over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
-    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, boolean perToken, boolean accumulate) {
-        ClKernel k = program.kernel("mv_" + suffix(w.type()))
-                .arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, q).arg(4, qd).arg(5, y).arg(6, w.k()).arg(7, w.rows()).arg(8, accumulate ? 1 : 0);
-        return matVecLaunch(k, w, perToken);
+    private static ClKernel bindMatMul(ClKernel k, ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, boolean accumulate) {
+        k.arg(0, w.buffer()).arg(1, w.rowBytes()).arg(2, w.tensorScale()).arg(3, x);
+        int i = 4;
+        if (scales != null) k.arg(i++, scales);
+        return k.arg(i, y).arg(i + 1, w.k()).arg(i + 2, w.rows()).arg(i + 3, accumulate ? 1 : 0);
     }
 
     /** out = in / rms(in) · w for rows of {@code dim}; {@code rowsPerToken} > 1 normalises each head. */

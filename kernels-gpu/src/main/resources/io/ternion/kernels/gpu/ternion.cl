@@ -392,6 +392,113 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
     if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
 }
 
+// ---- matrix x matrix (prompt batches): TILE tokens per work-item, each weight decoded once ----
+// Range: (as the matvecs, ceil(n / TILE)); n = step[0]. The same sums as the matvecs, per token.
+
+#define TILE 8
+
+#define MATMUL_PROLOGUE \
+    MATVEC_LANE \
+    int b0 = b * TILE, nt = min(TILE, step[0] - b0);
+
+#define MATMUL_STORE(VALUE) \
+    for (int t = 0; t < TILE; t++) { \
+        float r_ = VALUE; \
+        if (live && sub == 0 && t < nt) y[(size_t) (b0 + t) * m + row] = acc ? y[(size_t) (b0 + t) * m + row] + r_ : r_; \
+    }
+
+#define MATMUL_FLOAT(T) \
+kernel void mm_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m, int acc, \
+                   global const int* step) { \
+    local float scratch[LPR * RPW]; \
+    MATMUL_PROLOGUE \
+    float s[TILE]; \
+    for (int t = 0; t < TILE; t++) s[t] = 0; \
+    if (live) { \
+        for (int i0 = sub * 32; i0 < k; i0 += LPR * 32) { \
+            float c[TILE]; \
+            for (int t = 0; t < TILE; t++) c[t] = 0; \
+            for (int i = i0; i < min(k, i0 + 32); i++) { \
+                float wv = dq_##T(wr, i, ts); \
+                for (int t = 0; t < TILE; t++) if (t < nt) c[t] += wv * x[(size_t) (b0 + t) * k + i]; \
+            } \
+            for (int t = 0; t < TILE; t++) s[t] += c[t]; \
+        } \
+    } \
+    MATMUL_STORE(row_sum_f(scratch, s[t])) \
+}
+MATMUL_FLOAT(f32) MATMUL_FLOAT(f16) MATMUL_FLOAT(bf16) MATMUL_FLOAT(q8_0) MATMUL_FLOAT(q4_0) MATMUL_FLOAT(q4_k) MATMUL_FLOAT(q6_k)
+
+// The quantized formats: per unit of 32 the codes are decoded once into registers, then an exact
+// integer dot with each token's activations, scaled as the matvec scales it.
+#define MATMUL_CODES(T, i0) \
+    int c[32]; \
+    DECODE_##T(c, i0)
+
+// Thirty-two codes from element i0 (a multiple of 32) on: TQ2_0's unit is 32 bytes at one shift, the
+// others go element by element.
+#define DECODE_tq2_0(c, i0) { \
+    global const uchar* wb_ = wr + ((i0) / 256) * 66 + (((i0) % 256) / 128) * 32; \
+    int shift_ = 2 * ((((i0) % 256) % 128) / 32); \
+    for (int j = 0; j < 32; j++) c[j] = ((wb_[j] >> shift_) & 3) - 1; }
+#define DECODE_tq1_0(c, i0) for (int j = 0; j < 32; j++) c[j] = code_tq1_0(wr, (i0) + j);
+#define DECODE_q1_0(c, i0) for (int j = 0; j < 32; j++) c[j] = code_q1_0(wr, (i0) + j);
+
+kernel void mm_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
+                    global float* y, int k, int m, int acc, global const int* step) {
+    local int scratch[LPR * RPW];
+    MATMUL_PROLOGUE
+    int s[TILE];
+    for (int t = 0; t < TILE; t++) s[t] = 0;
+    if (live) {
+        for (int u = sub; u < k / 32; u += LPR) {
+            // Unit u is group u % 4 of block u / 4: elements 32u + m at shift 6 - 2g of the block's byte m.
+            global const uchar* wb = wr + (u / 4) * 32;
+            int shift = 6 - 2 * (u % 4), c[32];
+            for (int j = 0; j < 32; j++) c[j] = ((wb[j] >> shift) & 3) - 1;
+            for (int t = 0; t < TILE; t++) {
+                if (t < nt) {
+                    global const char* qt = q + (size_t) (b0 + t) * k + u * 32;
+                    int si = 0;
+                    for (int j = 0; j < 32; j++) si += c[j] * qt[j];
+                    s[t] += si;
+                }
+            }
+        }
+    }
+    MATMUL_STORE((float) row_sum_i(scratch, s[t]) / qd[b0 + min(t, nt - 1)] * ts)
+}
+
+#define MATMUL_QUANT(T, BLOCK, SCALE) \
+kernel void mm_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
+                   global float* y, int k, int m, int acc, global const int* step) { \
+    local float scratch[LPR * RPW]; \
+    MATMUL_PROLOGUE \
+    int nb = k / BLOCK; \
+    float s[TILE]; \
+    for (int t = 0; t < TILE; t++) s[t] = 0; \
+    if (live) { \
+        for (int u = sub; u < k / 32; u += LPR) { \
+            int i0 = u * 32; \
+            MATMUL_CODES(T, i0) \
+            float ws = wscale_##T(wr, i0); \
+            for (int t = 0; t < TILE; t++) { \
+                if (t < nt) { \
+                    global const char* qt = q + (size_t) (b0 + t) * k + i0; \
+                    int si = 0; \
+                    for (int j = 0; j < 32; j++) si += c[j] * qt[j]; \
+                    float ad = qd[(b0 + t) * nb + i0 / BLOCK]; \
+                    s[t] += SCALE; \
+                } \
+            } \
+        } \
+    } \
+    MATMUL_STORE(row_sum_f(scratch, s[t])) \
+}
+MATMUL_QUANT(tq2_0, 256, (float) si * (ws * ad))
+MATMUL_QUANT(tq1_0, 256, (float) si * (ws * ad))
+MATMUL_QUANT(q1_0, 32, ws * (ad * (float) si))
+
 // ---- element-wise and per-row ops ----
 
 // out = in / rms(in) * w per row of `dim`; rows = tokens (or tokens x heads for Qwen3's q/k norms).
