@@ -7,6 +7,7 @@ import io.ternion.gguf.Metadata;
 import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.MetadataValue;
 import io.ternion.gguf.TensorInfo;
+import io.ternion.model.ModelSummary;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
