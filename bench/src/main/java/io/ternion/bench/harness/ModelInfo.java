@@ -4,11 +4,12 @@ import io.ternion.gguf.GgufFile;
 import io.ternion.model.ModelSummary;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Objects;
 
 /**
  * The model a report is about, as {@code ternion info} counts it. {@code type} is the type holding
- * most of the weight bytes; {@code weightBytesPerToken} is what a decode step reads (see
+ * most of the parameters; {@code weightBytesPerToken} is what a decode step reads (see
  * {@link ModelSummary}), the numerator of the roofline fraction.
  */
 public record ModelInfo(String file, String architecture, String type, long parameters, long sizeBytes,
@@ -23,8 +24,10 @@ public record ModelInfo(String file, String architecture, String type, long para
 
     static ModelInfo of(GgufFile f, Path path) {
         ModelSummary s = ModelSummary.of(f);
-        return new ModelInfo(path.toString(), f.architecture(), s.dominantType() == null ? null : s.dominantType().name(),
-                s.parameters(), s.tensorBytes(), s.tokenTrafficBytes());
+        // By parameters, not bytes: BitNet 2B4T's F16 embedding outweighs its I2_S matrices in bytes.
+        String type = s.perType().entrySet().stream().max(Comparator.comparingLong(e -> e.getValue()[1]))
+                .map(e -> e.getKey().name()).orElse(null);
+        return new ModelInfo(path.toString(), f.architecture(), type, s.parameters(), s.tensorBytes(), s.tokenTrafficBytes());
     }
 
     /** Whether a baseline measured on {@code other} can be compared with this one (the path may differ). */
