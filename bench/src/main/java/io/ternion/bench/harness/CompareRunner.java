@@ -3,6 +3,7 @@ package io.ternion.bench.harness;
 import io.ternion.gguf.GgufFile;
 import io.ternion.model.CompiledModel;
 import io.ternion.model.Model;
+import io.ternion.model.ModelConfig;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,20 +44,22 @@ public final class CompareRunner {
     public static CompareReport run(Settings s, Consumer<String> progress) throws IOException {
         ModelInfo info;
         int[] prompt;
+        int vocab;
         try (GgufFile f = GgufFile.open(s.model())) {
             info = ModelInfo.of(f, s.model());
             prompt = Tokenizer.fromGguf(f.metadata()).encode(s.prompt());
+            vocab = ModelConfig.from(f).vocabSize();
         }
         int length = prompt.length + s.generate();
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty (not even a BOS token): give one with -p or -f");
         if (length < 2) throw new IllegalArgumentException("the sequence is 1 token: compare needs 2 or more (a longer prompt, or -n 1 or more)");
+        checkHeap(length, vocab);
         BackendCheck.Availability backends = BackendCheck.check(s.backends(), s.threads(), s.device(), progress);
 
         int[] seq = Arrays.copyOf(prompt, length);
         float[][] refLogits = new float[length][];
         CompareReport.Run reference;
         try (Model m = load(s, "reference", length)) {
-            checkHeap(length, m.config().vocabSize());
             reference = run(m, prompt, seq, (pos, logits) -> {
                 refLogits[pos] = logits.clone();
                 if (pos + 1 < length && pos + 1 >= prompt.length) seq[pos + 1] = Agreement.argmax(logits); // greedy continuation
