@@ -88,17 +88,17 @@ class BenchCommandTest {
             assertEquals("cpu", r.get("backend").asText());
             assertEquals(1, r.get("threads").asInt());
             assertEquals(2, r.get("tokens_per_second_samples").size());
-            double tps = r.get("tokens_per_second_mean").asDouble(), probe = r.get("probe_bytes_per_second").asDouble();
-            assertTrue(tps > 0);
-            assertEquals(tps / (probe / 1e9), r.get("relative_speed").asDouble(), 1e-9 * tps);
+            assertTrue(r.get("tokens_per_second_mean").asDouble() > 0);
+            assertTrue(r.get("probe_bytes_per_second").asDouble() > 1e8, "a probe slower than 100 MB/s did not measure memory");
+            assertTrue(r.get("relative_speed").asDouble() > 0);
         }
         JsonNode pp = results.get(0), tg = results.get(1);
         assertEquals("pp8", pp.get("test").asText());
         assertEquals(8, pp.get("tokens").asInt());
         assertTrue(pp.get("roofline_fraction").isNull(), "a roofline is a decode figure");
         assertEquals("tg4", tg.get("test").asText());
-        assertEquals(m.get("weight_bytes_per_token").asLong() * tg.get("tokens_per_second_mean").asDouble()
-                / tg.get("probe_bytes_per_second").asDouble(), tg.get("roofline_fraction").asDouble(), 1e-12);
+        assertEquals(tg.get("relative_speed").asDouble() * m.get("weight_bytes_per_token").asLong() / 1e9,
+                tg.get("roofline_fraction").asDouble(), 1e-12 * tg.get("roofline_fraction").asDouble());
     }
 
     @Test
@@ -108,7 +108,8 @@ class BenchCommandTest {
         assertTrue(lines[0].startsWith("model,architecture,type,size_bytes,parameters,weight_bytes_per_token,backend,device,threads,test,"));
         assertTrue(lines[1].contains(",cpu,\"CPU, "), "the device holds commas, so it is quoted: " + lines[1]);
         assertTrue(lines[2].contains(",1,tg4,4,"), lines[2]);
-        assertTrue(saved.err().contains("ternion: bench: bandwidth probe, 1 thread: "), saved.err());
+        assertTrue(saved.err().matches("(?s).*\nternion: bench: cpu, 1 thread, tg4: [0-9.]+ ± [0-9.]+ tok/s \\(probe [0-9.]+ GB/s\\)\n.*"),
+                saved.err());
         assertTrue(saved.err().contains("saved this run as a baseline in " + baseline), saved.err());
         assertEquals("", BenchCommand.csv(""));
         assertEquals("\"say \"\"hi\"\"\"", BenchCommand.csv("say \"hi\""));

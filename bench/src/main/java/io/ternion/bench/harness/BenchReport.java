@@ -16,11 +16,14 @@ public record BenchReport(String schema, ModelInfo model, Machine machine, Setti
      * One test (pp{@code N}: a prompt of N tokens in one batch; tg{@code N}: N tokens one at a time)
      * on one backend at one thread count.
      *
-     * @param probeBytesPerSecond the read-bandwidth probe at this thread count, measured in the same run
-     * @param relativeSpeed       tokens/s per GB/s of the probe; null for a backend that runs on a
-     *                            device (the probe measures host memory)
-     * @param rooflineFraction    tg only: weight bytes per token × tokens/s ÷ probe bytes/s, the share of
-     *                            the host's read bandwidth a decode step uses; null otherwise
+     * @param probeBytesPerSecond the median of the read-bandwidth probes taken, with as many threads,
+     *                            right before each timed run
+     * @param relativeSpeed       tokens/s per GB/s of probe: the median over the runs of each run's
+     *                            tokens/s ÷ its probe; null for a backend that runs on a device (the
+     *                            probe measures host memory)
+     * @param rooflineFraction    tg only: relativeSpeed × weight bytes per token ÷ 10⁹, i.e. weight bytes
+     *                            per token × tokens/s ÷ probe bytes/s, the share of the host's read
+     *                            bandwidth a decode step uses; null otherwise
      */
     public record Result(String backend, String device, int threads, String test, int tokens, double tokensPerSecondMean,
                          double tokensPerSecondStddev, List<Double> tokensPerSecondSamples, double probeBytesPerSecond,
