@@ -37,13 +37,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "Tokens of the tg test; 0 skips it (default: ${DEFAULT-VALUE}).")
     int genTokens;
 
-    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Timed runs of each test, after one warm-up (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Timed runs of each test, after a warm-up of a second or more (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N[,N...]", split = ",", description = "Thread counts to run (default: all cores).")
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", split = ",", description = "Thread counts to run (default: all cores).")
     List<Integer> threads;
 
-    @Option(names = "--backend", paramLabel = "NAME[,NAME...]", split = ",", defaultValue = "cpu",
+    @Option(names = "--backend", paramLabel = "NAME", split = ",", defaultValue = "cpu",
             description = "Backends to run: cpu, opencl, reference (default: ${DEFAULT-VALUE}).")
     List<String> backends;
 

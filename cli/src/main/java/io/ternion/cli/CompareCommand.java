@@ -42,7 +42,7 @@ final class CompareCommand implements Callable<Integer> {
             description = "Tokens the reference adds greedily after the prompt (default: ${DEFAULT-VALUE}).")
     int generate;
 
-    @Option(names = "--backends", paramLabel = "NAME[,NAME...]", split = ",", defaultValue = "cpu,opencl",
+    @Option(names = "--backends", paramLabel = "NAME", split = ",", defaultValue = "cpu,opencl",
             description = "Backends to measure against the reference; one that is not available is skipped (default: ${DEFAULT-VALUE}).")
     List<String> backends;
 
