@@ -16,6 +16,16 @@ import java.util.SplittableRandom;
 final class BenchWeights {
     private BenchWeights() {}
 
+    /**
+     * The BitNet b1.58 2B4T matrix shapes, as K×N (row length × rows, ggml's order as {@code ternion
+     * info} prints it): attention q/o 2560×2560, FFN gate/up 2560×6912, FFN down 6912×2560, and the
+     * 128256-token output head 2560×128256.
+     */
+    static int[] shape(String kxn) {
+        String[] kn = kxn.split("x");
+        return new int[] {Integer.parseInt(kn[0]), Integer.parseInt(kn[1])};
+    }
+
     /** 8× a 32 MiB L3. */
     static final long WORKING_SET = 256L << 20;
 

@@ -32,7 +32,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The F16 matvec variants we measured before choosing the kernel in kernels-cpu (F16MatMul, here
- * {@code kernel}), at the same shape and working set as {@link MatVecBenchmark}. The Vector API has
+ * {@code kernel}), at {@link MatVecBenchmark}'s 2560x6912 shape and working set. The Vector API has
  * no half type, so the halves are widened either in registers with integer operations, or by a
  * scalar {@code Float.float16ToFloat} loop that C2 may vectorize (vcvtph2ps) into a scratch row.
  * Time per matvec; weights are 35.4 MB, so GB/s = 35.4 / ms.
@@ -44,7 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class F16VariantsBenchmark {
-    static final int K = MatVecBenchmark.K, N = MatVecBenchmark.N;
+    static final int K = 2560, N = 6912; // the FFN gate/up shape, MatVecBenchmark's 2560x6912
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));

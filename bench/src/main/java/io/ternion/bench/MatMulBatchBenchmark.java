@@ -22,9 +22,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Prompt-path matmul (a batch of vectors) at the BitNet 2B4T FFN shape: each tile of weight rows is
- * decoded once and multiplied with every vector. The {@code flops} counter is 2·K·N·batch per call,
- * reported per second.
+ * Prompt-path matmul (a batch of vectors) for every weight type at the BitNet 2B4T shapes: each
+ * tile of weight rows is decoded once and multiplied with every vector. Counters, per second:
+ * {@code flops} (2·K·N·batch per call) and {@code weightBytes} (the matrix, read once per call; far
+ * below the probe, as this path is compute-bound, which {@link KernelReport}'s fraction shows).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -33,10 +34,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatMulBatchBenchmark {
-    static final int K = MatVecBenchmark.K, N = MatVecBenchmark.N;
-
-    @Param({"F16", "Q8_0"})
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
     String type;
+
+    @Param({"2560x2560", "2560x6912", "6912x2560", "2560x128256"})
+    String shape;
 
     @Param({"64"})
     int batch;
@@ -47,15 +49,19 @@ public class MatMulBatchBenchmark {
     private Arena arena;
     private Tensor w;
     private WorkerPool pool;
+    private int k, n;
     private float[] x, y;
 
     @Setup(Level.Trial)
     public void setUp() {
+        int[] kn = BenchWeights.shape(shape);
+        k = kn[0];
+        n = kn[1];
         arena = Arena.ofShared();
-        w = BenchWeights.copies(arena, GgmlType.parse(type), K, N, 42)[0];
+        w = BenchWeights.copies(arena, GgmlType.parse(type), k, n, 42)[0];
         pool = new WorkerPool(threads);
-        x = BenchWeights.activations(batch * K, 7);
-        y = new float[batch * N];
+        x = BenchWeights.activations(batch * k, 7);
+        y = new float[batch * n];
     }
 
     @TearDown(Level.Trial)
@@ -68,12 +74,14 @@ public class MatMulBatchBenchmark {
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Work {
         public long flops;
+        public long weightBytes;
     }
 
     @Benchmark
     public float[] matmul(Work work) {
         MatMul.matmul(w, x, 0, batch, y, 0, pool);
-        work.flops += 2L * K * N * batch;
+        work.flops += 2L * k * n * batch;
+        work.weightBytes += w.data().byteSize();
         return y;
     }
 }

@@ -22,11 +22,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decode matvec (batch 1) at the BitNet 2B4T FFN shape, K = 2560, N = 6912, weights off-heap at a
- * GGUF-like 32-byte alignment, in enough copies to overflow the L3 (see {@link BenchWeights}). The
- * {@code weightBytes} counter is the weight-streaming rate in bytes/s; compare it with
- * {@link BandwidthProbe}'s {@code bytes} at the same thread count, run in the same invocation:
- * {@code java -jar bench/target/benchmarks.jar 'MatVec|Bandwidth'}.
+ * Decode matvec (batch 1) for every weight type at the BitNet 2B4T shapes ({@link BenchWeights#shape}),
+ * weights off-heap at a GGUF-like 32-byte alignment, in enough copies to overflow the L3 (see
+ * {@link BenchWeights}). The {@code weightBytes} counter is the weight-streaming rate in bytes/s;
+ * {@link KernelReport} divides it by {@link BandwidthProbe}'s at the same thread count.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -35,10 +34,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatVecBenchmark {
-    static final int K = 2560, N = 6912;
-
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
     String type;
+
+    @Param({"2560x2560", "2560x6912", "6912x2560", "2560x128256"})
+    String shape;
 
     @Param({"1", "2"})
     int threads;
@@ -46,15 +46,17 @@ public class MatVecBenchmark {
     private Arena arena;
     private Tensor[] weights;
     private WorkerPool pool;
-    private final float[] x = BenchWeights.activations(K, 7);
-    private final float[] y = new float[N];
+    private float[] x, y;
     private int next;
 
     @Setup(Level.Trial)
     public void setUp() {
+        int[] kn = BenchWeights.shape(shape);
         arena = Arena.ofShared();
-        weights = BenchWeights.copies(arena, GgmlType.parse(type), K, N, 42);
+        weights = BenchWeights.copies(arena, GgmlType.parse(type), kn[0], kn[1], 42);
         pool = new WorkerPool(threads);
+        x = BenchWeights.activations(kn[0], 7);
+        y = new float[kn[1]];
     }
 
     @TearDown(Level.Trial)

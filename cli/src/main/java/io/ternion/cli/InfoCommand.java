@@ -1,5 +1,8 @@
 package io.ternion.cli;
 
+import static io.ternion.bench.harness.Units.bytes;
+import static io.ternion.bench.harness.Units.count;
+
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufArray;
 import io.ternion.gguf.GgufFile;
@@ -7,6 +10,7 @@ import io.ternion.gguf.Metadata;
 import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.MetadataValue;
 import io.ternion.gguf.TensorInfo;
+import io.ternion.model.ModelSummary;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -214,19 +218,5 @@ final class InfoCommand implements Callable<Integer> {
         if (v instanceof Map<?, ?> m && m.containsKey("array")) return m.get("array") + "[" + m.get("length") + "]";
         if (v instanceof String s) return s.length() > 80 ? s.substring(0, 77).replace('\n', ' ') + "..." : s.replace('\n', ' ');
         return String.valueOf(v);
-    }
-
-    static String bytes(long b) {
-        if (b < 1024) return b + " B";
-        if (b < 1024 * 1024) return String.format(Locale.ROOT, "%.2f KiB", b / 1024.0);
-        if (b < 1024L * 1024 * 1024) return String.format(Locale.ROOT, "%.2f MiB", b / (1024.0 * 1024));
-        return String.format(Locale.ROOT, "%.2f GiB", b / (1024.0 * 1024 * 1024));
-    }
-
-    static String count(long n) {
-        if (n < 1000) return Long.toString(n);
-        if (n < 1_000_000) return String.format(Locale.ROOT, "%.2f K", n / 1e3);
-        if (n < 1_000_000_000) return String.format(Locale.ROOT, "%.2f M", n / 1e6);
-        return String.format(Locale.ROOT, "%.2f B", n / 1e9);
     }
 }

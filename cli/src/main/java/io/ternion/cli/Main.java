@@ -13,10 +13,13 @@ import picocli.CommandLine.ScopeType;
 /** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
-        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class,
+                DevicesCommand.class, CompareCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for a user error: bad flags, a bad or missing file. */
     public static final int USER_ERROR = 2;
+    /** Exit code of {@code bench --baseline} when a result fell by more than {@code --max-regression}. */
+    public static final int PERF_REGRESSION = 3;
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     boolean verbose;

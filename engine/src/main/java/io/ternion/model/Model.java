@@ -121,7 +121,12 @@ public final class Model implements AutoCloseable {
     public long deviceBytes() { return compiled.deviceBytes(); }
     public int contextLength() { return compiled.contextLength(); }
     public long loadNanos() { return loadNanos; }
-    CompiledModel compiled() { return compiled; }
+    /**
+     * The compiled graph, for harnesses that drive forward passes themselves (timing a batch, or
+     * feeding a fixed sequence). A {@link Session} on this model does not see those passes: use one
+     * or the other.
+     */
+    public CompiledModel compiled() { return compiled; }
 
     /** A conversation or completion state over this model's KV cache (one at a time). */
     public Session newSession() {

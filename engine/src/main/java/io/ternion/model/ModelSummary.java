@@ -1,4 +1,4 @@
-package io.ternion.cli;
+package io.ternion.model;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufFile;
@@ -10,13 +10,14 @@ import java.util.Map;
  * Totals over a file's tensors: parameters, bytes per type, bits per weight, and the weight bytes a
  * decode step reads. Per token, every weight matrix is read once, except the token embedding, of
  * which one row is read, unless the model has no {@code output.weight} and uses the embedding as
- * its output head (tied), in which case all of it is read.
+ * its output head (tied), in which case all of it is read. {@code ternion info} prints it; the
+ * benchmark harness divides the bytes per token by a bandwidth to get the decode roofline.
  */
-record ModelSummary(long parameters, long tensorBytes, Map<GgmlType, long[]> perType, long tokenTrafficBytes,
-                    boolean tiedHead, GgmlType dominantType) {
+public record ModelSummary(long parameters, long tensorBytes, Map<GgmlType, long[]> perType, long tokenTrafficBytes,
+                           boolean tiedHead, GgmlType dominantType) {
 
     /** {@code perType} values: {tensor count, elements, bytes}. */
-    static ModelSummary of(GgufFile f) {
+    public static ModelSummary of(GgufFile f) {
         long params = 0, bytes = 0;
         Map<GgmlType, long[]> perType = new EnumMap<>(GgmlType.class);
         for (TensorInfo t : f.tensors()) {
@@ -39,7 +40,7 @@ record ModelSummary(long parameters, long tensorBytes, Map<GgmlType, long[]> per
         return new ModelSummary(params, bytes, perType, traffic, tied, dominant);
     }
 
-    double bitsPerWeight() {
+    public double bitsPerWeight() {
         return parameters == 0 ? 0 : 8.0 * tensorBytes / parameters;
     }
 }

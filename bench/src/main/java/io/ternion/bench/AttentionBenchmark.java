@@ -1,0 +1,85 @@
+package io.ternion.bench;
+
+import io.ternion.kernels.cpu.Attention;
+import io.ternion.kernels.cpu.KvCache;
+import io.ternion.kernels.cpu.WorkerPool;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Decode attention at the BitNet 2B4T shape (20 query heads sharing 5 KV heads of 128) over an F16
+ * KV cache of {@code positions}, as the cpu backend runs it. Each call reads the next of 30 layers,
+ * as a decode step does, so at 4096 positions the cache (315 MB) streams from memory. The
+ * {@code kvBytes} counter is the K and V bytes read, per second.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class AttentionBenchmark {
+    static final int LAYERS = 30, HEADS = 20, KV_HEADS = 5, HEAD_DIM = 128, KV_DIM = KV_HEADS * HEAD_DIM;
+
+    @Param({"512", "4096"})
+    int positions;
+
+    @Param({"1", "2"})
+    int threads;
+
+    private KvCache cache;
+    private WorkerPool pool;
+    private final float[] q = BenchWeights.activations(HEADS * HEAD_DIM, 7);
+    private final float[] out = new float[HEADS * HEAD_DIM];
+    private int layer;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        cache = new KvCache(LAYERS, positions, KV_DIM, true);
+        SplittableRandom rnd = new SplittableRandom(3);
+        float[] k = new float[KV_DIM], v = new float[KV_DIM];
+        for (int l = 0; l < LAYERS; l++) {
+            for (int p = 0; p < positions; p++) {
+                for (int i = 0; i < KV_DIM; i++) {
+                    k[i] = (float) (rnd.nextDouble() * 2 - 1);
+                    v[i] = (float) (rnd.nextDouble() * 2 - 1);
+                }
+                cache.store(l, p, k, 0, v, 0);
+            }
+        }
+        pool = new WorkerPool(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+    }
+
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Read {
+        public long kvBytes;
+    }
+
+    @Benchmark
+    public float[] attend(Read read) {
+        Attention.attend(cache, layer, q, 0, HEADS, KV_HEADS, HEAD_DIM, positions, out, 0, (float) (1 / Math.sqrt(HEAD_DIM)), pool);
+        layer = layer + 1 == LAYERS ? 0 : layer + 1;
+        read.kvBytes += 2L * positions * KV_DIM * Short.BYTES;
+        return out;
+    }
+}
