@@ -118,6 +118,22 @@ class CompareCommandTest {
         }
     }
 
+    /** The OpenCL backend (PoCL in CI) held to the same bounds, and reporting the device memory it holds. */
+    @Test
+    void openClIsCloseToTheReferenceToo() throws IOException {
+        io.ternion.kernels.gpu.OpenClTestDevice.require();
+        JsonNode j = compare(model, "cpu,opencl");
+        assertEquals(2, j.get("backends").size(), j.toString());
+        JsonNode gpu = j.at("/backends/1");
+        assertEquals("opencl", gpu.get("backend").asText(), gpu.toString());
+        JsonNode a = gpu.get("agreement");
+        assertTrue(a.get("top1_agreement_percent").asDouble() >= MIN_TOP1_PERCENT, a.toString());
+        assertTrue(a.get("kl_mean").asDouble() <= MAX_KL_MEAN, a.toString());
+        assertTrue(a.get("nmse").asDouble() <= MAX_NMSE, a.toString());
+        assertEquals(j.at("/reference/perplexity").asDouble(), gpu.get("perplexity").asDouble(), 0.01 * j.at("/reference/perplexity").asDouble());
+        assertTrue(gpu.get("device_bytes").asLong() > 0, gpu.toString());
+    }
+
     @Test
     void textAndMarkdownTablesAndAPlot() throws IOException {
         Path png = dir.resolve("compare.png");
