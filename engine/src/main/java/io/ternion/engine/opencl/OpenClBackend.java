@@ -253,8 +253,19 @@ public final class OpenClBackend implements Backend {
                         embedRows = e.table().rows();
                         launches.add(ops.embed(weights.computeIfAbsent(e.table(), t -> upload.of(ops, t)), step, bufs.get(e.out())));
                     }
-                    case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
-                            r.in().width(), r.eps(), 1, !r.in().lastOnly()));
+                    case Op.RmsNorm r -> {
+                        // When the next reader of the output is a quantized matmul, quantize in the same launch.
+                        Activations next = nextQuantizedReader(graphOps, i + 1, r.out());
+                        if (next != null && !r.in().lastOnly()) {
+                            launches.add(ops.rmsNormQuantize(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
+                                    r.in().width(), r.eps(), next, q, qd));
+                            quantized = r.out();
+                            quantizedAs = next;
+                            continue;
+                        }
+                        launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
+                                r.in().width(), r.eps(), 1, !r.in().lastOnly()));
+                    }
                     case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
                             r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
                     case Op.MatMul m -> {
@@ -300,6 +311,19 @@ public final class OpenClBackend implements Backend {
             stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
             logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
             ctx.finish(); // uploads done before the first token
+        }
+
+        /** The activation format of the quantized matmul that next reads {@code b}, or null when the next reader is anything else. */
+        private static Activations nextQuantizedReader(List<Op> ops, int from, Buf b) {
+            for (int i = from; i < ops.size(); i++) {
+                Op op = ops.get(i);
+                if (reads(op).contains(b)) {
+                    Activations a = op instanceof Op.MatMul m ? Activations.of(m.weight().type()) : Activations.FLOAT;
+                    return a == Activations.FLOAT ? null : a;
+                }
+                if (written(op) == b) return null;
+            }
+            return null;
         }
 
         /** Whether an op from {@code from} on reads {@code b} before one overwrites it. */

@@ -24,7 +24,7 @@ public final class ClOps {
 
     /** How a weight type's reference engine quantizes the activations it multiplies (none: float). */
     public enum Activations {
-        FLOAT(0), I8_S(1), Q8_K(256), Q8_0(32);
+        FLOAT(0), I8_S(0), Q8_K(256), Q8_0(32);
 
         /** Elements per activation scale; 0 for one scale per row. */
         final int block;
@@ -170,6 +170,17 @@ public final class ClOps {
     public Launch rmsNorm(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, int rowsPerToken, boolean perToken) {
         ClKernel k = program.kernel("rms_norm").arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps);
         return launch(k, new long[] {lanes, rowsPerToken}, new long[] {lanes, 1}, batchDim(perToken, 1));
+    }
+
+    /**
+     * {@link #rmsNorm} of one row per token fused with {@link #quantize} of its output (into {@code q}
+     * and {@code qd}, as the quantize launch would write them), for the quantized matmuls that read it.
+     */
+    public Launch rmsNormQuantize(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, Activations a, ClBuffer q, ClBuffer qd) {
+        if (a == Activations.FLOAT) throw new IllegalArgumentException("float activations are not quantized");
+        ClKernel k = program.kernel("rms_norm_quant_" + a.name().toLowerCase(Locale.ROOT))
+                .arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps).arg(5, q).arg(6, qd);
+        return launch(k, new long[] {lanes, 1}, new long[] {lanes, 1}, 1);
     }
 
     /** ggml's RoPE at positions step[1] + b, with the CPU backend's theta recurrence. */

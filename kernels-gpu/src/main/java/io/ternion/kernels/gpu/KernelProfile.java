@@ -59,7 +59,7 @@ public final class KernelProfile {
         long all = totals.values().stream().mapToLong(t -> t[1]).sum();
         return totals.entrySet().stream()
                 .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
-                .map(e -> String.format(Locale.ROOT, "%-14s %7d calls %10.1f ms %5.1f%%", e.getKey(), e.getValue()[0],
+                .map(e -> String.format(Locale.ROOT, "%-20s %7d calls %10.1f ms %5.1f%%", e.getKey(), e.getValue()[0],
                         e.getValue()[1] / 1e6, 100.0 * e.getValue()[1] / Math.max(1, all)))
                 .toList();
     }

@@ -235,25 +235,19 @@ MATVEC_FLOAT(f32) MATVEC_FLOAT(f16) MATVEC_FLOAT(bf16) MATVEC_FLOAT(q8_0) MATVEC
 // ---- activation quantizers, each as its format's reference engine does it ----
 
 // bitnet.cpp quantize_row_i8_s: s = 127 / max(max|x|, 1e-5); q = clamp(round(x*s), -128, 127).
-// Range: (LWS, batch), local (LWS, 1). qd[b] = s.
-kernel void quant_i8_s(global const float* x, global char* q, global float* qd, int k) {
-    local float scratch[LWS];
-    int b = get_global_id(1), l = get_local_id(0);
-    global const float* xb = x + (size_t) b * k;
+// One row of k by the work-group's LWS lanes; *qd = s.
+void quant_i8_s_row(local float* scratch, global const float* xb, global char* qb, global float* qd, int k) {
+    int l = get_local_id(0);
     float mx = 0;
     for (int i = l; i < k; i += LWS) mx = fmax(mx, fabs(xb[i]));
     mx = fmax(wg_max_f(scratch, mx), 1e-5f);
     float s = 127.0f / mx;
-    for (int i = l; i < k; i += LWS) q[(size_t) b * k + i] = (char) clamp(round(xb[i] * s), -128.0f, 127.0f);
-    if (l == 0) qd[b] = s;
+    for (int i = l; i < k; i += LWS) qb[i] = (char) clamp(round(xb[i] * s), -128.0f, 127.0f);
+    if (l == 0) *qd = s;
 }
 
 // llama.cpp quantize_row_q8_K_ref: per 256, the first element of largest |x| becomes -127.
-// Range: (k/256, batch). qd[b * k/256 + blk] = d.
-kernel void quant_q8_k(global const float* x, global char* q, global float* qd, int k) {
-    int blk = get_global_id(0), b = get_global_id(1), nb = k / 256;
-    global const float* xb = x + (size_t) b * k + blk * 256;
-    global char* qb = q + (size_t) b * k + blk * 256;
+void quant_q8_k_block(global const float* xb, global char* qb, global float* d) {
     float amax = 0, mx = 0;
     for (int j = 0; j < 256; j++) {
         float ax = fabs(xb[j]);
@@ -261,20 +255,16 @@ kernel void quant_q8_k(global const float* x, global char* q, global float* qd, 
     }
     if (amax == 0) {
         for (int j = 0; j < 256; j++) qb[j] = 0;
-        qd[b * nb + blk] = 0;
+        *d = 0;
         return;
     }
     float iscale = -127.0f / mx;
     for (int j = 0; j < 256; j++) qb[j] = (char) min(127, (int) rint(iscale * xb[j]));
-    qd[b * nb + blk] = 1.0f / iscale;
+    *d = 1.0f / iscale;
 }
 
 // llama.cpp quantize_row_q8_0_ref: per 32, d = amax/127 rounded to fp16, q = round(x/d).
-// Range: (k/32, batch). qd[b * k/32 + blk] = fp16(d) as float.
-kernel void quant_q8_0(global const float* x, global char* q, global float* qd, int k) {
-    int blk = get_global_id(0), b = get_global_id(1), nb = k / 32;
-    global const float* xb = x + (size_t) b * k + blk * 32;
-    global char* qb = q + (size_t) b * k + blk * 32;
+void quant_q8_0_block(global const float* xb, global char* qb, global float* dOut) {
     float amax = 0;
     for (int j = 0; j < 32; j++) amax = fmax(amax, fabs(xb[j]));
     float d = amax / 127;
@@ -282,7 +272,27 @@ kernel void quant_q8_0(global const float* x, global char* q, global float* qd, 
     for (int j = 0; j < 32; j++) qb[j] = (char) (int) round(xb[j] * id);
     ushort h;
     vstore_half_rte(d, 0, (private half*) &h);
-    qd[b * nb + blk] = vload_half(0, (private half*) &h);
+    *dOut = vload_half(0, (private half*) &h);
+}
+
+// Range: (LWS, batch), local (LWS, 1). qd[b] = s.
+kernel void quant_i8_s(global const float* x, global char* q, global float* qd, int k) {
+    local float scratch[LWS];
+    int b = get_global_id(1);
+    quant_i8_s_row(scratch, x + (size_t) b * k, q + (size_t) b * k, qd + b, k);
+}
+
+// Range: (k/BLOCK, batch). qd[b * k/BLOCK + blk] = d.
+kernel void quant_q8_k(global const float* x, global char* q, global float* qd, int k) {
+    int blk = get_global_id(0), b = get_global_id(1);
+    size_t at = (size_t) b * k + blk * 256;
+    quant_q8_k_block(x + at, q + at, qd + b * (k / 256) + blk);
+}
+
+kernel void quant_q8_0(global const float* x, global char* q, global float* qd, int k) {
+    int blk = get_global_id(0), b = get_global_id(1);
+    size_t at = (size_t) b * k + blk * 32;
+    quant_q8_0_block(x + at, q + at, qd + b * (k / 32) + blk);
 }
 
 // ---- ternary and binary matvec over quantized activations: exact integer sums per 32 ----
@@ -501,19 +511,51 @@ MATMUL_QUANT(q1_0, 32, ws * (ad * (float) si))
 
 // ---- element-wise and per-row ops ----
 
-// out = in / rms(in) * w per row of `dim`; rows = tokens (or tokens x heads for Qwen3's q/k norms).
-// Range: (LWS, rows), local (LWS, 1).
-kernel void rms_norm(global const float* in, global const float* w, global float* out, int dim, float eps) {
-    local acc_t scratch[LWS];
-    int r = get_global_id(1), l = get_local_id(0);
-    global const float* x = in + (size_t) r * dim;
+// out = in / rms(in) * w for one row of `dim` by the work-group's lanes.
+void rms_norm_row(local acc_t* scratch, global const float* x, global const float* w, global float* out, int dim, float eps) {
+    int l = get_local_id(0);
     acc_t s = 0;
     for (int i = l; i < dim; i += LWS) s += (acc_t) (x[i] * x[i]);
     s = wg_sum_acc(scratch, s);
     float mean = (float) (s / dim);
     float scale = 1.0f / sqrt(mean + eps);
-    for (int i = l; i < dim; i += LWS) out[(size_t) r * dim + i] = x[i] * scale * w[i];
+    for (int i = l; i < dim; i += LWS) out[i] = x[i] * scale * w[i];
 }
+
+// Rows = tokens (or tokens x heads for Qwen3's q/k norms). Range: (LWS, rows), local (LWS, 1).
+kernel void rms_norm(global const float* in, global const float* w, global float* out, int dim, float eps) {
+    local acc_t scratch[LWS];
+    size_t r = get_global_id(1);
+    rms_norm_row(scratch, in + r * dim, w, out + r * dim, dim, eps);
+}
+
+// RMSNorm fused with the quantization of its output for the matmuls that read it: one launch and
+// no second pass over the row from outside the work-group. The same values as the two kernels.
+// Range: (LWS, tokens), local (LWS, 1).
+kernel void rms_norm_quant_i8_s(global const float* in, global const float* w, global float* out, int dim, float eps,
+                                global char* q, global float* qd) {
+    local acc_t scratch[LWS];
+    local float fscratch[LWS];
+    size_t r = get_global_id(1);
+    rms_norm_row(scratch, in + r * dim, w, out + r * dim, dim, eps);
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    quant_i8_s_row(fscratch, out + r * dim, q + r * dim, qd + r, dim);
+}
+
+#define RMS_NORM_QUANT_BLOCKS(NAME, BLOCK) \
+kernel void rms_norm_quant_##NAME(global const float* in, global const float* w, global float* out, int dim, float eps, \
+                                  global char* q, global float* qd) { \
+    local acc_t scratch[LWS]; \
+    size_t r = get_global_id(1); \
+    rms_norm_row(scratch, in + r * dim, w, out + r * dim, dim, eps); \
+    barrier(CLK_GLOBAL_MEM_FENCE); \
+    for (int blk = get_local_id(0); blk < dim / BLOCK; blk += LWS) { \
+        size_t at = r * dim + blk * BLOCK; \
+        quant_##NAME##_block(out + at, q + at, qd + r * (dim / BLOCK) + blk); \
+    } \
+}
+RMS_NORM_QUANT_BLOCKS(q8_k, 256)
+RMS_NORM_QUANT_BLOCKS(q8_0, 32)
 
 // ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it.
 // Range: (heads * dims/2, batch).

@@ -88,6 +88,33 @@ class ClConformanceTest {
         ctx.finish();
     }
 
+    /** The fused RMSNorm + quantize gives the very bytes and scales of the two launches it replaces. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = ClOps.Activations.class, names = {"I8_S", "Q8_K", "Q8_0"})
+    void fusedNormAndQuantizeEqualsTheSeparateKernels(ClOps.Activations a) {
+        int k = 2560, batch = 3;
+        SplittableRandom rnd = Inputs.random("fused", a.name());
+        float[] x = Inputs.floats(rnd, batch * k), w = Inputs.floats(rnd, k);
+        x[5] = 0; // a zero block must stay well defined for Q8_K
+        ClBuffer xb = ctx.upload(x), wb = ctx.upload(w), step = step(batch, 0);
+        long scales = 4 * a.scales(k, batch);
+        ClBuffer out1 = ctx.buffer(4L * x.length), q1 = ctx.buffer(x.length), qd1 = ctx.buffer(scales);
+        ClBuffer out2 = ctx.buffer(4L * x.length), q2 = ctx.buffer(x.length), qd2 = ctx.buffer(scales);
+        gpuLayout.rmsNorm(xb, wb, out1, k, 1e-6f, 1, true).run(batch);
+        gpuLayout.quantize(a, out1, q1, qd1, k, true).run(batch);
+        gpuLayout.rmsNormQuantize(xb, wb, out2, k, 1e-6f, a, q2, qd2).run(batch);
+        assertArrayEquals(ctx.readFloats(out1, x.length), ctx.readFloats(out2, x.length), "normalised rows");
+        assertArrayEquals(bytes(q1, x.length), bytes(q2, x.length), "quantized activations");
+        assertArrayEquals(ctx.readFloats(qd1, (int) (scales / 4)), ctx.readFloats(qd2, (int) (scales / 4)), "scales");
+        ctx.finish();
+    }
+
+    private static byte[] bytes(ClBuffer b, int n) {
+        byte[] out = new byte[n];
+        ctx.read(b, 0, MemorySegment.ofArray(out));
+        return out;
+    }
+
     /** step = {n, pos, tokens...}, as the backend writes it. */
     private static ClBuffer step(int n, int pos, int... tokens) {
         int[] s = new int[2 + Math.max(n, tokens.length)];
