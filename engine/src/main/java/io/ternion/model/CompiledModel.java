@@ -10,6 +10,16 @@ public interface CompiledModel extends AutoCloseable {
      */
     void forward(int[] tokens, int startPos, float[] logits);
 
+    /**
+     * {@link #forward}, returning the index of the largest logit (the lowest on ties): greedy decoding.
+     * A backend may take it where the logits are and not copy them back; {@code logits} then holds
+     * nothing meaningful.
+     */
+    default int forwardArgmax(int[] tokens, int startPos, float[] logits) {
+        forward(tokens, startPos, logits);
+        return Sampler.argmax(logits);
+    }
+
     int contextLength();
 
     /** The argument check every backend's {@link #forward} makes. */

@@ -80,26 +80,38 @@ final class FallbackBackend implements Backend {
 
         @Override
         public void forward(int[] tokens, int startPos, float[] logits) {
+            run(tokens, startPos, logits, false);
+        }
+
+        @Override
+        public int forwardArgmax(int[] tokens, int startPos, float[] logits) {
+            return run(tokens, startPos, logits, true);
+        }
+
+        private int run(int[] tokens, int startPos, float[] logits, boolean argmax) {
             CompiledModel.checkForward(tokens.length, startPos, history.length, maxBatch);
             System.arraycopy(tokens, 0, history, startPos, tokens.length);
-            if (!onGpu) {
-                current.forward(tokens, startPos, logits);
-                return;
-            }
             try {
-                current.forward(tokens, startPos, logits);
+                return step(tokens, startPos, logits, argmax);
             } catch (BackendUnavailableException e) {
+                if (!onGpu) throw e;
                 Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
                 current.close();
                 current = cpu.compile(graph, history.length, maxBatch);
                 onGpu = false;
                 active = "cpu";
-                int end = startPos + tokens.length;
-                for (int p = 0; p < end; p += maxBatch) {
-                    int to = Math.min(end, p + maxBatch);
-                    current.forward(Arrays.copyOfRange(history, p, to), p, logits);
+                // Rebuild the KV cache on the CPU: every position before this call, then the call itself.
+                for (int p = 0; p < startPos; p += maxBatch) {
+                    current.forward(Arrays.copyOfRange(history, p, Math.min(startPos, p + maxBatch)), p, logits);
                 }
+                return step(tokens, startPos, logits, argmax);
             }
+        }
+
+        private int step(int[] tokens, int startPos, float[] logits, boolean argmax) {
+            if (argmax) return current.forwardArgmax(tokens, startPos, logits);
+            current.forward(tokens, startPos, logits);
+            return -1;
         }
 
         @Override public int contextLength() { return history.length; }

@@ -63,10 +63,14 @@ public final class Session {
 
         cached = Arrays.copyOf(prompt, keep); // all that stays valid while the rest is rewritten
         long t0 = System.nanoTime();
+        // Plain greedy needs only the argmax, which a GPU backend finds without sending the logits back.
+        boolean argmaxOnly = params.temperature() <= 0 && params.repeatPenalty() == 1f;
+        int next = -1;
         int batch = cm.maxBatch();
         for (int pos = keep; pos < prompt.length; pos += batch) {
             int[] chunk = Arrays.copyOfRange(prompt, pos, Math.min(prompt.length, pos + batch));
-            cm.forward(chunk, pos, logits);
+            if (argmaxOnly) next = cm.forwardArgmax(chunk, pos, logits);
+            else cm.forward(chunk, pos, logits);
         }
         long t1 = System.nanoTime();
         int[] history = Arrays.copyOf(prompt, ctx);
@@ -82,7 +86,7 @@ public final class Session {
         try {
             while (true) {
                 if (maxTokens >= 0 && generated >= maxTokens) { stop = StopReason.MAX_TOKENS; break; }
-                int id = sampler.sample(logits, history, len);
+                int id = argmaxOnly ? next : sampler.sample(logits, history, len);
                 if (model.isStopToken(id)) { stop = StopReason.END_OF_TEXT; break; }
                 if (generated == out.length) out = Arrays.copyOf(out, out.length * 2);
                 out[generated++] = id;
@@ -91,7 +95,8 @@ public final class Session {
                 if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
                 if (len >= ctx) { stop = StopReason.CONTEXT_FULL; break; }
                 history[len] = id;
-                cm.forward(new int[] {id}, len, logits);
+                if (argmaxOnly) next = cm.forwardArgmax(new int[] {id}, len, logits);
+                else cm.forward(new int[] {id}, len, logits);
                 len++;
             }
         } finally {

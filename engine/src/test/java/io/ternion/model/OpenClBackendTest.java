@@ -199,14 +199,18 @@ class OpenClBackendTest {
                 m.forward(new int[] {tokens[0], tokens[1], tokens[2]}, 0, want[2]);
                 for (int i = 3; i < tokens.length; i++) m.forward(new int[] {tokens[i]}, i, want[i]);
             }
-            Backend failing = new FailingBackend(() -> new CpuBackend(1), 5);
+            // It fails at its 4th call, position 5: a greedy step (forwardArgmax); odd positions are greedy steps.
+            Backend failing = new FailingBackend(() -> new CpuBackend(1), 4);
             try (FallbackBackend auto = new FallbackBackend(failing, 2); CompiledModel m = auto.compile(g, 64, 8)) {
                 assertEquals("failing", auto.name());
                 m.forward(new int[] {tokens[0], tokens[1], tokens[2]}, 0, got[2]);
-                for (int i = 3; i < tokens.length; i++) m.forward(new int[] {tokens[i]}, i, got[i]);
+                for (int i = 3; i < tokens.length; i++) {
+                    if (i % 2 == 1) assertEquals(Sampler.argmax(want[i]), m.forwardArgmax(new int[] {tokens[i]}, i, got[i]), "position " + i);
+                    else m.forward(new int[] {tokens[i]}, i, got[i]);
+                }
                 assertEquals("cpu", auto.name());
             }
-            for (int i = 2; i < tokens.length; i++) assertArrayEquals(want[i], got[i], 1e-5f, "position " + i);
+            for (int i = 2; i < tokens.length; i += 2) assertArrayEquals(want[i], got[i], 1e-5f, "position " + i);
             assertEquals(1, log.size(), "one line: " + log);
             assertTrue(log.getFirst().contains("failing backend failed: kernel died") && log.getFirst().contains("continuing on the cpu backend"),
                     log.getFirst());
@@ -227,6 +231,12 @@ class OpenClBackendTest {
                 public void forward(int[] tokens, int startPos, float[] logits) {
                     if (++calls == failAt) throw new BackendUnavailableException("kernel died", null);
                     m.forward(tokens, startPos, logits);
+                }
+
+                @Override
+                public int forwardArgmax(int[] tokens, int startPos, float[] logits) {
+                    if (++calls == failAt) throw new BackendUnavailableException("kernel died", null);
+                    return m.forwardArgmax(tokens, startPos, logits);
                 }
 
                 @Override public int contextLength() { return m.contextLength(); }

@@ -215,9 +215,10 @@ public final class OpenClBackend implements Backend {
         private final int context, maxBatch, vocab;
         private long embedRows;
         private final List<Launch> launches = new ArrayList<>();
-        private final ClBuffer step, logits;
+        private final ClBuffer step, logits, argmaxOut;
+        private final Launch argmax;
         private final Arena arena = Arena.ofShared();
-        private final MemorySegment stepHost, logitsHost;
+        private final MemorySegment stepHost, logitsHost, argmaxHost;
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
 
@@ -308,6 +309,9 @@ public final class OpenClBackend implements Backend {
             upload.finish();
             logits = bufs.get(g.logits());
             vocab = g.logits().width();
+            argmaxOut = ctx.buffer(4);
+            argmax = ops.argmax(logits, vocab, argmaxOut);
+            argmaxHost = arena.allocate(ValueLayout.JAVA_INT);
             stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
             logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
             ctx.finish(); // uploads done before the first token
@@ -380,6 +384,31 @@ public final class OpenClBackend implements Backend {
 
         @Override
         public void forward(int[] tokens, int startPos, float[] out) {
+            run(tokens, startPos);
+            try {
+                ctx.read(logits, 0, logitsHost);
+                if (profile != null) profile.collect();
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, vocab);
+        }
+
+        /** Greedy: the argmax on the device, and 4 bytes back instead of the logits. */
+        @Override
+        public int forwardArgmax(int[] tokens, int startPos, float[] out) {
+            run(tokens, startPos);
+            try {
+                argmax.run(1, profile);
+                ctx.read(argmaxOut, 0, argmaxHost);
+                if (profile != null) profile.collect();
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+            return argmaxHost.get(ValueLayout.JAVA_INT, 0);
+        }
+
+        private void run(int[] tokens, int startPos) {
             CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
             int n = tokens.length;
             // The device reads table rows by these ids with no bounds check of its own.
@@ -390,12 +419,9 @@ public final class OpenClBackend implements Backend {
             try {
                 ctx.write(step, 0, stepHost.asSlice(0, 4L * (2 + n)));
                 for (Launch l : launches) l.run(n, profile);
-                ctx.read(logits, 0, logitsHost);
-                if (profile != null) profile.collect();
             } catch (OpenClException e) {
                 throw new BackendUnavailableException(e.getMessage(), e);
             }
-            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, vocab);
         }
 
         @Override

@@ -222,6 +222,11 @@ public final class ClOps {
         return launch(k, new long[] {width}, null, 0);
     }
 
+    /** out[0] = the index of the largest of the first n floats of x, the lowest on ties. */
+    public Launch argmax(ClBuffer x, int n, ClBuffer out) {
+        return launch(program.kernel("argmax").arg(0, x).arg(1, n).arg(2, out), new long[] {lanes}, new long[] {lanes}, -1);
+    }
+
     /** out = row n − 1 of in. */
     public Launch selectLast(ClBuffer in, ClBuffer out, ClBuffer step, int width) {
         ClKernel k = program.kernel("select_last").arg(0, in).arg(1, out).arg(2, step).arg(3, width);

@@ -645,6 +645,30 @@ kernel void glu_relu2(global const float* gate, global const float* up, global f
     out[i] = g * g * up[i];
 }
 
+// The index of the largest of n values, the lowest index on ties (greedy decoding on the device, so
+// only 4 bytes come back). Range: (LWS), local (LWS).
+kernel void argmax(global const float* x, int n, global int* out) {
+    local float best[LWS];
+    local int at[LWS];
+    int l = get_local_id(0);
+    float bv = -INFINITY;
+    int bi = n;
+    for (int i = l; i < n; i += LWS) {
+        if (x[i] > bv || bi == n) { bv = x[i]; bi = i; }
+    }
+    best[l] = bv;
+    at[l] = bi;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = LWS / 2; h > 0; h >>= 1) {
+        if (l < h && (best[l + h] > best[l] || (best[l + h] == best[l] && at[l + h] < at[l]))) {
+            best[l] = best[l + h];
+            at[l] = at[l + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) out[0] = at[0];
+}
+
 // out = row n-1 of in. Range: (width).
 kernel void select_last(global const float* in, global float* out, global const int* step, int width) {
     int i = get_global_id(0);

@@ -109,6 +109,27 @@ class ClConformanceTest {
         ctx.finish();
     }
 
+    /** The device argmax is the host's: the first of equal maxima, also when they are in different lanes. */
+    @org.junit.jupiter.api.Test
+    void argmaxTakesTheLowestIndexOfTheLargest() {
+        SplittableRandom rnd = Inputs.random("argmax");
+        for (int n : new int[] {1, 7, 512, 128256}) {
+            float[] x = Inputs.floats(rnd, n);
+            if (n > 100) {
+                x[n - 3] = 5;
+                x[97] = 5;
+                x[98] = 5;
+            }
+            int want = 0;
+            for (int i = 1; i < n; i++) if (x[i] > x[want]) want = i;
+            ClBuffer out = ctx.buffer(4);
+            gpuLayout.argmax(ctx.upload(x), n, out).run(1);
+            int[] got = new int[1];
+            ctx.read(out, 0, MemorySegment.ofArray(got));
+            assertEquals(want, got[0], "n = " + n);
+        }
+    }
+
     private static byte[] bytes(ClBuffer b, int n) {
         byte[] out = new byte[n];
         ctx.read(b, 0, MemorySegment.ofArray(out));
