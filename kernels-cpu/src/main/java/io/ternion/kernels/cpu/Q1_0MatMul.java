@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Q1_0MatMul extends ActivationKernel<Q8_0Activations> {
     private static final int QK = 128, BYTES = 18;
-    private static final VectorSpecies<Short> S = TwoBitLanes.S;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED;
     private static final int W = S.length();
 
     @Override public GgmlType type() { return GgmlType.Q1_0; }

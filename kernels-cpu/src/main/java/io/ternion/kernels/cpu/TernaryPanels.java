@@ -1,0 +1,211 @@
+package io.ternion.kernels.cpu;
+
+import static io.ternion.kernels.cpu.Vec.LE;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.Vector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Ternary weights (I2_S, TQ2_0, TQ1_0) repacked once for a table-lookup kernel, the idea of
+ * bitnet.cpp's TL kernels and T-MAC. The Vector API has no u8×s8 multiply-add, and a
+ * shift-mask-multiply kernel spends about four vector operations per 32 weights, far more than
+ * memory speed allows. Instead:
+ *
+ * <ul>
+ *   <li>Three weights with codes c0, c1, c2 ∈ {0, 1, 2} (for −1, 0, +1) form an index
+ *       e = c0 + 3c1 + 9c2 &lt; 27. For each triple of activations a0, a1, a2 a 32-entry table holds
+ *       Σ(ct − 1)·at for every e, built once per activation vector ({@link #tables}).
+ *   <li>Lane i of a 32-lane short vector belongs to row i of a panel of rows, so one
+ *       {@code selectFrom} (vpermw) looks up 32 rows' triples in the same table, and the lanes
+ *       accumulate 32 rows' sums: no horizontal reduction at all.
+ *   <li>A short holds three 5-bit indices (triples 3s, 3s+1, 3s+2): 9 weights in 16 bits, 1.78 bits
+ *       per weight, fewer bytes than I2_S's 2 or TQ2_0's 2.06. vpermw reads only the low 5 bits of
+ *       each index, so index 0 needs no mask, index 1 is a shift by 5 and index 2 by 10.
+ * </ul>
+ *
+ * <p>Layout: panels of {@link #ROWS} rows (two vectors per step, which share the table loads), and
+ * K in chunks of {@link #CHUNK} activations (one Q8_K block), each padded to 87 triples = 29 steps;
+ * padded weights are zero (code 1) and padded activations 0. The data is ordered chunk by chunk, and
+ * within a chunk panel by panel: a thread streams all its panels for one chunk while that chunk's
+ * tables (87·64 bytes) stay in L1. With the tables for the whole K (55 KB at K = 2560) read from L2
+ * on every panel instead, the same kernel ran at half the speed: the table misses took the L1
+ * miss buffers the weight stream needs. Where each chunk has its own per-row scales (TQ), the
+ * chunk's 64 scales follow its codes in each panel, widened to floats at packing (fp16 would save
+ * 3% of the bytes but needs a 256-bit short vector beside the 512-bit ones).
+ *
+ * <p>Sums are exact: a table entry is at most 3·127 in magnitude, and a chunk's sum at most
+ * 256·127 (|q| ≤ 127 for both I8 and Q8_K activations), within a short lane.
+ */
+final class TernaryPanels {
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final int LANES = 32, ROWS = 2 * LANES, CHUNK = 256, STEPS = 29, TRIPLES = 3 * STEPS, TABLE = 32;
+    static final int STEP_BYTES = 2 * ROWS, CODE_BYTES = STEPS * STEP_BYTES;
+    /** Shorts of one vector's tables per chunk. */
+    static final int CHUNK_TABLES = TRIPLES * TABLE;
+
+    /** Where a packer reads codes and scales in the file's layout. */
+    interface Source {
+        /** Codes 0..2 of row r's k elements into {@code codes[0..k)}; any other code is an error. */
+        void codes(int r, byte[] codes);
+
+        /** The scale of row r for chunk c (only called for scaled formats). */
+        float scale(int r, int c);
+    }
+
+    final int k, n, chunks, panels, blockBytes;
+    final boolean scaled;
+    /** The one scale of an unscaled (I2_S) tensor. */
+    final float tensorScale;
+    final MemorySegment data;
+
+    private TernaryPanels(int k, int n, boolean scaled, float tensorScale) {
+        this.k = k;
+        this.n = n;
+        this.scaled = scaled;
+        this.tensorScale = tensorScale;
+        chunks = (k + CHUNK - 1) / CHUNK;
+        panels = (n + ROWS - 1) / ROWS;
+        blockBytes = CODE_BYTES + (scaled ? 4 * ROWS : 0);
+        data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
+    }
+
+    long bytes() { return data.byteSize(); }
+
+    /**
+     * Packs an n × k ternary matrix, panels in parallel over the pool: with per-chunk row scales
+     * ({@code scaled}, read from {@code src}) or one {@code tensorScale}.
+     */
+    static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Source src, WorkerPool pool) {
+        TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale);
+        pool.parallelFor(p.panels, (from, to) -> {
+            byte[] codes = new byte[ROWS * k];
+            short[] block = new short[STEPS * ROWS];
+            float[] scales = new float[ROWS];
+            byte[] row = new byte[k];
+            for (int panel = from; panel < to; panel++) {
+                java.util.Arrays.fill(codes, (byte) 1);
+                for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) {
+                    src.codes(panel * ROWS + i, row);
+                    System.arraycopy(row, 0, codes, i * k, k);
+                }
+                for (int c = 0; c < p.chunks; c++) {
+                    for (int s = 0; s < STEPS; s++) {
+                        for (int i = 0; i < ROWS; i++) {
+                            int v = 0;
+                            for (int t = 2; t >= 0; t--) v = v << 5 | index(codes, i * k, c * CHUNK, 3 * (3 * s + t), k);
+                            block[s * ROWS + i] = (short) v;
+                        }
+                    }
+                    long at = ((long) c * p.panels + panel) * p.blockBytes;
+                    MemorySegment.copy(block, 0, p.data, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE), at, block.length);
+                    if (scaled) {
+                        for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
+                        MemorySegment.copy(scales, 0, p.data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), at + CODE_BYTES, ROWS);
+                    }
+                }
+            }
+        });
+        return p;
+    }
+
+    /** The table index of the triple at chunk offset j (three codes, padding as zero weights). */
+    private static int index(byte[] codes, int rowOff, int chunkStart, int j, int k) {
+        int e = 0;
+        for (int u = 2; u >= 0; u--) {
+            int at = chunkStart + j + u;
+            int code = j + u < CHUNK && at < k ? codes[rowOff + at] : 1;
+            e = 3 * e + code;
+        }
+        return e;
+    }
+
+    /** Index lane e of C_t: the weight (−1, 0, +1) that entry e gives activation t of its triple. */
+    private static final ShortVector C0 = weights(1), C1 = weights(3), C2 = weights(9);
+
+    private static ShortVector weights(int radix) {
+        short[] c = new short[LANES];
+        for (int e = 0; e < 27; e++) c[e] = (short) (e / radix % 3 - 1);
+        return ShortVector.fromArray(S, c, 0);
+    }
+
+    /**
+     * The tables of one activation vector: for each chunk of {@code k} (natural order, values
+     * q[qOff..qOff + k)) 87 tables of 32 shorts into {@code out[outOff..)}.
+     */
+    static void tables(short[] q, int qOff, int k, short[] out, int outOff) {
+        for (int c = 0; c * CHUNK < k; c++) {
+            int start = c * CHUNK, end = Math.min(k, start + CHUNK);
+            for (int j = 0; j < TRIPLES; j++) {
+                int at = start + 3 * j;
+                short a0 = at < end ? q[qOff + at] : 0, a1 = at + 1 < end ? q[qOff + at + 1] : 0, a2 = at + 2 < end ? q[qOff + at + 2] : 0;
+                C0.mul(a0).add(C1.mul(a1)).add(C2.mul(a2)).intoArray(out, outOff + (c * TRIPLES + j) * TABLE);
+            }
+        }
+    }
+
+    /**
+     * Panels [from, to) against every vector's tables: the exact sums Σ(c − 1)·q of each chunk go to
+     * {@code isum} (unscaled: added up over the chunks) or, scaled, as {@code llama.cpp} does per
+     * block, {@code fsum += (float) sum · (d[b, chunk] · fp16 scale)} in chunk order. Vector b's
+     * row r is at {@code b·panels·64 + r} in the sums, which the caller has zeroed for these panels.
+     */
+    void dot(int from, int to, short[] tab, int batch, float[] d, int[] isum, float[] fsum) {
+        int width = panels * ROWS;
+        for (int c = 0; c < chunks; c++) {
+            for (int b = 0; b < batch; b++) {
+                int t0 = (b * chunks + c) * CHUNK_TABLES;
+                long o = ((long) c * panels + from) * blockBytes;
+                for (int p = from; p < to; p++, o += blockBytes) {
+                    ShortVector lo = ShortVector.zero(S), hi = lo;
+                    int t = t0;
+                    // The long byte offset as the loop variable lets C2 hoist the bounds checks.
+                    for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
+                        ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
+                        ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
+                        ShortVector x0 = ShortVector.fromArray(S, tab, t);
+                        ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
+                        ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
+                        lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
+                        hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+                    }
+                    int at = b * width + p * ROWS;
+                    if (scaled) {
+                        float da = d[b * chunks + c];
+                        long sc = o + CODE_BYTES;
+                        addScaled(fsum, at, lo.convertShape(S2I, I, 0), da, sc);
+                        addScaled(fsum, at + 16, lo.convertShape(S2I, I, 1), da, sc + 64);
+                        addScaled(fsum, at + 32, hi.convertShape(S2I, I, 0), da, sc + 128);
+                        addScaled(fsum, at + 48, hi.convertShape(S2I, I, 1), da, sc + 192);
+                    } else {
+                        addInts(isum, at, lo.convertShape(S2I, I, 0));
+                        addInts(isum, at + 16, lo.convertShape(S2I, I, 1));
+                        addInts(isum, at + 32, hi.convertShape(S2I, I, 0));
+                        addInts(isum, at + 48, hi.convertShape(S2I, I, 1));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void addInts(int[] sum, int at, Vector<Integer> v) {
+        IntVector.fromArray(I, sum, at).add((IntVector) v).intoArray(sum, at);
+    }
+
+    /** sum += (float) sumi · (da · fp16 d) over 16 rows, each product rounded as llama.cpp rounds it. */
+    private void addScaled(float[] sum, int at, Vector<Integer> sumi, float da, long scales) {
+        FloatVector dx = FloatVector.fromMemorySegment(F, data, scales, LE);
+        FloatVector p = ((FloatVector) sumi.convert(I2F, 0)).mul(dx.mul(da));
+        FloatVector.fromArray(F, sum, at).add(p).intoArray(sum, at);
+    }
+}
