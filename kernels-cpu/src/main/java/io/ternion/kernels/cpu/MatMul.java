@@ -33,15 +33,12 @@ public final class MatMul {
         var m = new EnumMap<GgmlType, RowKernel>(GgmlType.class);
         for (RowKernel k : new RowKernel[] {
                 new F32MatMul(), new F16MatMul(), new Bf16MatMul(),
-                blocks(new Q8_0MatMul()), blocks(new Q4_0MatMul()), blocks(new Q4_KMatMul()), blocks(new Q6_KMatMul()),
-                // No scalar fallback for this one: its result is defined by the quantized activations,
-                // which a float dot product would not reproduce; its vectors work at any width.
-                new Q1_0MatMul()}) {
+                blocks(new Q8_0MatMul()), blocks(new Q4_0MatMul()), blocks(new Q4_KMatMul()), blocks(new Q6_KMatMul())}) {
             m.put(k.type(), k);
         }
         KERNELS = Collections.unmodifiableMap(m);
         var p = new EnumMap<GgmlType, PackedKernel<?, ?>>(GgmlType.class);
-        for (PackedKernel<?, ?> k : new PackedKernel<?, ?>[] {new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul()}) {
+        for (PackedKernel<?, ?> k : new PackedKernel<?, ?>[] {new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul(), new Q1_0MatMul()}) {
             p.put(k.type(), k);
         }
         PACKED = Collections.unmodifiableMap(p);
@@ -104,10 +101,6 @@ public final class MatMul {
         }
         RowKernel kernel = kernel(w.type());
         MemorySegment data = w.data();
-        if (kernel instanceof ActivationKernel<?> ak) {
-            quantized(ak, data, k, n, x, xOffset, batch, y, yOffset, pool, inline);
-            return;
-        }
         if (batch == 1) {
             if (inline) kernel.dot(data, k, 0, n, x, xOffset, y, yOffset);
             else pool.parallelFor(n, (from, to) -> kernel.dot(data, k, from, to, x, xOffset, y, yOffset));
@@ -144,34 +137,6 @@ public final class MatMul {
             if (inline) kernel.dot(p, 0, units, act, y, yo);
             else pool.parallelFor(units, (from, to) -> kernel.dot(p, from, to, act, y, yo));
         }
-    }
-
-    /** Rows of weights per task in the batched integer path: a few KiB, reread from L1 for each vector. */
-    private static final int QUANTIZED_TILE_ROWS = 8;
-
-    /**
-     * The formats whose dot runs on quantized activations: every activation row is quantized once
-     * here, before the threads start, then each thread takes whole weight rows. With a batch, a tile
-     * of rows meets every vector while it is in L1. A row's result does not depend on the tile or
-     * thread it fell in.
-     */
-    private static <A> void quantized(ActivationKernel<A> kernel, MemorySegment data, int k, int n, float[] x, int xOffset,
-            int batch, float[] y, int yOffset, WorkerPool pool, boolean inline) {
-        A act = kernel.quantize(x, xOffset, k, batch);
-        if (batch == 1) {
-            if (inline) kernel.dot(data, k, 0, n, act, 0, y, yOffset);
-            else pool.parallelFor(n, (from, to) -> kernel.dot(data, k, from, to, act, 0, y, yOffset));
-            return;
-        }
-        int tiles = (n + QUANTIZED_TILE_ROWS - 1) / QUANTIZED_TILE_ROWS;
-        WorkerPool.RangeTask task = (from, to) -> {
-            for (int t = from; t < to; t++) {
-                int r0 = t * QUANTIZED_TILE_ROWS, r1 = Math.min(n, r0 + QUANTIZED_TILE_ROWS);
-                for (int b = 0; b < batch; b++) kernel.dot(data, k, r0, r1, act, b, y, yOffset + b * n);
-            }
-        };
-        if (inline) task.run(0, tiles);
-        else pool.parallelFor(tiles, task);
     }
 
     /** y[yOff + b*n + i] = tile row i · x vector b, for i &lt; rows, b &lt; batch. */

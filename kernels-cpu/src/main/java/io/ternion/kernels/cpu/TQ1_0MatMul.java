@@ -25,14 +25,17 @@ final class TQ1_0MatMul extends TernaryKernel {
         MemorySegment data = w.data();
         int blocks = Math.toIntExact(w.rowLength() / QK);
         return new TernaryPanels.Source() {
+            final byte[] bytes = new byte[blocks * BYTES];
+
             @Override
-            public void codes(int r, byte[] codes) {
+            public void codes(int r, byte[] codes, int off) {
+                MemorySegment.copy(data, Numbers.BYTE, (long) r * bytes.length, bytes, 0, bytes.length);
                 for (int i = 0; i < blocks; i++) {
-                    long o = ((long) r * blocks + i) * BYTES;
-                    int e = QK * i;
-                    for (int m = 0; m < 32; m++) digits(data, o + m, 5, codes, e + m, 32);
-                    for (int m = 0; m < 16; m++) digits(data, o + 32 + m, 5, codes, e + 160 + m, 16);
-                    for (int j = 0; j < 4; j++) digits(data, o + 48 + j, 4, codes, e + 240 + j, 4);
+                    int o = i * BYTES;
+                    int e = off + QK * i;
+                    for (int m = 0; m < 32; m++) digits(bytes, o + m, 5, codes, e + m, 32);
+                    for (int m = 0; m < 16; m++) digits(bytes, o + 32 + m, 5, codes, e + 160 + m, 16);
+                    for (int j = 0; j < 4; j++) digits(bytes, o + 48 + j, 4, codes, e + 240 + j, 4);
                 }
             }
 
@@ -44,8 +47,8 @@ final class TQ1_0MatMul extends TernaryKernel {
     }
 
     /** The first {@code count} digits of the byte at {@code at} to codes[e + stride·n]. */
-    private static void digits(MemorySegment data, long at, int count, byte[] codes, int e, int stride) {
-        int q = data.get(Numbers.BYTE, at) & 0xFF;
+    private static void digits(byte[] bytes, int at, int count, byte[] codes, int e, int stride) {
+        int q = bytes[at] & 0xFF;
         for (int n = 0; n < count; n++) codes[e + stride * n] = (byte) ((((q * POW3[n]) & 0xFF) * 3) >> 8);
     }
 }

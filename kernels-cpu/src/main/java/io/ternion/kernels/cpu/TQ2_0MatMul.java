@@ -1,9 +1,14 @@
 package io.ternion.kernels.cpu;
 
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.OR;
+
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Numbers;
 import io.ternion.gguf.Tensor;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * TQ2_0 weights (llama.cpp): blocks of 256 as {@code uint8 qs[64], fp16 d}; byte m of half h holds
@@ -12,6 +17,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class TQ2_0MatMul extends TernaryKernel {
     private static final int QK = 256, BYTES = 66;
+    /** One half block: 128 codes, four fields of 32. */
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
 
     @Override GgmlType type() { return GgmlType.TQ2_0; }
 
@@ -22,20 +29,24 @@ final class TQ2_0MatMul extends TernaryKernel {
         MemorySegment data = w.data();
         int blocks = Math.toIntExact(w.rowLength() / QK);
         return new TernaryPanels.Source() {
+            final byte[] bytes = new byte[blocks * BYTES];
+
             @Override
-            public void codes(int r, byte[] codes) {
-                int three = 0;
+            public void codes(int r, byte[] codes, int off) {
+                MemorySegment.copy(data, Numbers.BYTE, (long) r * bytes.length, bytes, 0, bytes.length);
+                ByteVector three = ByteVector.zero(B32);
                 for (int i = 0; i < blocks; i++) {
-                    long o = ((long) r * blocks + i) * BYTES;
                     for (int h = 0; h < 2; h++) {
-                        for (int m = 0; m < 32; m++) {
-                            int q = data.get(Numbers.BYTE, o + 32 * h + m) & 0xFF;
-                            three |= q & (q >> 1) & 0x55;
-                            for (int n = 0; n < 4; n++) codes[QK * i + 128 * h + m + 32 * n] = (byte) ((q >> (2 * n)) & 3);
-                        }
+                        ByteVector q = ByteVector.fromArray(B32, bytes, i * BYTES + 32 * h);
+                        three = three.or(q.and(q.lanewise(LSHR, 1)).and((byte) 0x55));
+                        int e = off + QK * i + 128 * h;
+                        q.and((byte) 3).intoArray(codes, e);
+                        q.lanewise(LSHR, 2).and((byte) 3).intoArray(codes, e + 32);
+                        q.lanewise(LSHR, 4).and((byte) 3).intoArray(codes, e + 64);
+                        q.lanewise(LSHR, 6).intoArray(codes, e + 96);
                     }
                 }
-                if (three != 0) throw TernaryKernel.code3(w, r);
+                if (three.reduceLanes(OR) != 0) throw TernaryKernel.code3(w, r);
             }
 
             @Override

@@ -18,12 +18,12 @@ import java.util.Arrays;
  *       256-block; {@code sumf += (float) sumi · (d_y · d_x)} block after block.
  * </ul>
  */
-abstract class TernaryKernel extends PackedKernel<TernaryPanels, TernaryActivations> {
+abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivations> {
 
     /** Whether the format has a scale per row and 256-block (TQ) rather than one per tensor (I2_S). */
     abstract boolean scaled();
 
-    /** Codes (and block scales) of {@code w} as its file lays them out. */
+    /** A reader of the codes (and block scales) of {@code w} as its file lays them out, for one thread. */
     abstract TernaryPanels.Source source(Tensor w);
 
     /** The tensor-wide scale of an unscaled format. */
@@ -31,7 +31,7 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TernaryActivati
 
     @Override
     TernaryPanels pack(Tensor w, WorkerPool pool) {
-        return TernaryPanels.pack(Math.toIntExact(w.rowLength()), Math.toIntExact(w.rows()), scaled(), tensorScale(w), source(w), pool);
+        return TernaryPanels.pack(Math.toIntExact(w.rowLength()), Math.toIntExact(w.rows()), scaled(), tensorScale(w), () -> source(w), pool);
     }
 
     @Override long bytes(TernaryPanels p) { return p.bytes(); }
@@ -39,7 +39,7 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TernaryActivati
     @Override int units(TernaryPanels p) { return p.panels; }
 
     @Override
-    TernaryActivations quantize(TernaryPanels p, float[] x, int xOff, int batch) {
+    TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
         short[] tables = new short[batch * per];
         short[] q;
@@ -54,11 +54,11 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TernaryActivati
             d = a.scale;
         }
         for (int b = 0; b < batch; b++) TernaryPanels.tables(q, b * k, k, tables, b * per);
-        return new TernaryActivations(batch, tables, d, p.panels * ROWS, scaled());
+        return new TableActivations(batch, tables, d, p.panels * ROWS, scaled());
     }
 
     @Override
-    void dot(TernaryPanels p, int from, int to, TernaryActivations act, float[] y, int yOff) {
+    void dot(TernaryPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
         int width = p.panels * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
         for (int b = 0; b < act.batch; b++) {
             if (act.isum != null) Arrays.fill(act.isum, b * width + r0, b * width + to * ROWS, 0);

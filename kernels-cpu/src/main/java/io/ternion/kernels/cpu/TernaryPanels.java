@@ -8,10 +8,11 @@ import static jdk.incubator.vector.VectorOperators.S2I;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.function.Supplier;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -53,11 +54,15 @@ final class TernaryPanels {
     static final int STEP_BYTES = 2 * ROWS, CODE_BYTES = STEPS * STEP_BYTES;
     /** Shorts of one vector's tables per chunk. */
     static final int CHUNK_TABLES = TRIPLES * TABLE;
+    /** A chunk's activations with the padding of its last triples. */
+    private static final int PADDED = 3 * TRIPLES;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
-    /** Where a packer reads codes and scales in the file's layout. */
+    /** Where a packer reads codes and scales in the file's layout; each packing thread has its own. */
     interface Source {
-        /** Codes 0..2 of row r's k elements into {@code codes[0..k)}; any other code is an error. */
-        void codes(int r, byte[] codes);
+        /** Codes 0..2 of row r's k elements into {@code codes[off..off + k)}; any other code is an error. */
+        void codes(int r, byte[] codes, int off);
 
         /** The scale of row r for chunk c (only called for scaled formats). */
         float scale(int r, int c);
@@ -84,50 +89,45 @@ final class TernaryPanels {
 
     /**
      * Packs an n × k ternary matrix, panels in parallel over the pool: with per-chunk row scales
-     * ({@code scaled}, read from {@code src}) or one {@code tensorScale}.
+     * ({@code scaled}, read from the sources) or one {@code tensorScale}.
      */
-    static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Source src, WorkerPool pool) {
+    static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Supplier<Source> sources, WorkerPool pool) {
         TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale);
         pool.parallelFor(p.panels, (from, to) -> {
-            byte[] codes = new byte[ROWS * k];
+            Source src = sources.get();
+            // The panel's rows, then each chunk of them position by position (64 rows side by side,
+            // so the index loop below runs over contiguous rows and C2 vectorizes it), padded to 261
+            // positions with zero weights (code 1).
+            byte[] rows = new byte[ROWS * k], codes = new byte[PADDED * ROWS];
             short[] block = new short[STEPS * ROWS];
             float[] scales = new float[ROWS];
-            byte[] row = new byte[k];
             for (int panel = from; panel < to; panel++) {
-                java.util.Arrays.fill(codes, (byte) 1);
-                for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) {
-                    src.codes(panel * ROWS + i, row);
-                    System.arraycopy(row, 0, codes, i * k, k);
-                }
+                Arrays.fill(rows, (byte) 1);
+                for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) src.codes(panel * ROWS + i, rows, i * k);
                 for (int c = 0; c < p.chunks; c++) {
+                    Arrays.fill(codes, (byte) 1);
+                    for (int i = 0, len = Math.min(CHUNK, k - c * CHUNK); i < ROWS; i++) {
+                        for (int j = 0, from0 = i * k + c * CHUNK; j < len; j++) codes[j * ROWS + i] = rows[from0 + j];
+                    }
                     for (int s = 0; s < STEPS; s++) {
+                        int at = 9 * s * ROWS;
                         for (int i = 0; i < ROWS; i++) {
-                            int v = 0;
-                            for (int t = 2; t >= 0; t--) v = v << 5 | index(codes, i * k, c * CHUNK, 3 * (3 * s + t), k);
-                            block[s * ROWS + i] = (short) v;
+                            int e0 = codes[at + i] + 3 * codes[at + ROWS + i] + 9 * codes[at + 2 * ROWS + i];
+                            int e1 = codes[at + 3 * ROWS + i] + 3 * codes[at + 4 * ROWS + i] + 9 * codes[at + 5 * ROWS + i];
+                            int e2 = codes[at + 6 * ROWS + i] + 3 * codes[at + 7 * ROWS + i] + 9 * codes[at + 8 * ROWS + i];
+                            block[s * ROWS + i] = (short) (e0 | e1 << 5 | e2 << 10);
                         }
                     }
                     long at = ((long) c * p.panels + panel) * p.blockBytes;
-                    MemorySegment.copy(block, 0, p.data, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE), at, block.length);
+                    MemorySegment.copy(block, 0, p.data, SHORT, at, block.length);
                     if (scaled) {
                         for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
-                        MemorySegment.copy(scales, 0, p.data, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), at + CODE_BYTES, ROWS);
+                        MemorySegment.copy(scales, 0, p.data, FLOAT, at + CODE_BYTES, ROWS);
                     }
                 }
             }
         });
         return p;
-    }
-
-    /** The table index of the triple at chunk offset j (three codes, padding as zero weights). */
-    private static int index(byte[] codes, int rowOff, int chunkStart, int j, int k) {
-        int e = 0;
-        for (int u = 2; u >= 0; u--) {
-            int at = chunkStart + j + u;
-            int code = j + u < CHUNK && at < k ? codes[rowOff + at] : 1;
-            e = 3 * e + code;
-        }
-        return e;
     }
 
     /** Index lane e of C_t: the weight (−1, 0, +1) that entry e gives activation t of its triple. */
@@ -164,48 +164,61 @@ final class TernaryPanels {
         int width = panels * ROWS;
         for (int c = 0; c < chunks; c++) {
             for (int b = 0; b < batch; b++) {
-                int t0 = (b * chunks + c) * CHUNK_TABLES;
+                int t = (b * chunks + c) * CHUNK_TABLES;
                 long o = ((long) c * panels + from) * blockBytes;
                 for (int p = from; p < to; p++, o += blockBytes) {
-                    ShortVector lo = ShortVector.zero(S), hi = lo;
-                    int t = t0;
-                    // The long byte offset as the loop variable lets C2 hoist the bounds checks.
-                    for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
-                        ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
-                        ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
-                        ShortVector x0 = ShortVector.fromArray(S, tab, t);
-                        ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
-                        ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
-                        lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
-                        hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
-                    }
-                    int at = b * width + p * ROWS;
-                    if (scaled) {
-                        float da = d[b * chunks + c];
-                        long sc = o + CODE_BYTES;
-                        addScaled(fsum, at, lo.convertShape(S2I, I, 0), da, sc);
-                        addScaled(fsum, at + 16, lo.convertShape(S2I, I, 1), da, sc + 64);
-                        addScaled(fsum, at + 32, hi.convertShape(S2I, I, 0), da, sc + 128);
-                        addScaled(fsum, at + 48, hi.convertShape(S2I, I, 1), da, sc + 192);
-                    } else {
-                        addInts(isum, at, lo.convertShape(S2I, I, 0));
-                        addInts(isum, at + 16, lo.convertShape(S2I, I, 1));
-                        addInts(isum, at + 32, hi.convertShape(S2I, I, 0));
-                        addInts(isum, at + 48, hi.convertShape(S2I, I, 1));
-                    }
+                    if (scaled) scaledBlock(o, tab, t, d[b * chunks + c], fsum, b * width + p * ROWS);
+                    else block(o, tab, t, isum, b * width + p * ROWS);
                 }
             }
         }
     }
 
-    private static void addInts(int[] sum, int at, Vector<Integer> v) {
-        IntVector.fromArray(I, sum, at).add((IntVector) v).intoArray(sum, at);
+    // The two methods below are the same loop with different ends. Each is a method of its own with
+    // every vector operation written out in it: as part of the loop nest in dot, or with helpers
+    // taking vectors, C2 left some Vector API calls out of line, and those ran as Java code
+    // allocating their vectors (gigabytes per second of garbage, several times slower).
+
+    /** One chunk of one panel: isum[at..at + 64) += the rows' exact sums. */
+    private void block(long o, short[] tab, int t, int[] isum, int at) {
+        ShortVector lo = ShortVector.zero(S), hi = lo;
+        // The long byte offset as the loop variable lets C2 hoist the bounds checks.
+        for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
+            ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
+            ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
+            ShortVector x0 = ShortVector.fromArray(S, tab, t);
+            ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
+            ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
+            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
+            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+        }
+        IntVector.fromArray(I, isum, at).add(lo.convertShape(S2I, I, 0)).intoArray(isum, at);
+        IntVector.fromArray(I, isum, at + 16).add(lo.convertShape(S2I, I, 1)).intoArray(isum, at + 16);
+        IntVector.fromArray(I, isum, at + 32).add(hi.convertShape(S2I, I, 0)).intoArray(isum, at + 32);
+        IntVector.fromArray(I, isum, at + 48).add(hi.convertShape(S2I, I, 1)).intoArray(isum, at + 48);
     }
 
-    /** sum += (float) sumi · (da · fp16 d) over 16 rows, each product rounded as llama.cpp rounds it. */
-    private void addScaled(float[] sum, int at, Vector<Integer> sumi, float da, long scales) {
-        FloatVector dx = FloatVector.fromMemorySegment(F, data, scales, LE);
-        FloatVector p = ((FloatVector) sumi.convert(I2F, 0)).mul(dx.mul(da));
-        FloatVector.fromArray(F, sum, at).add(p).intoArray(sum, at);
+    /**
+     * One chunk of one panel with its row scales, as llama.cpp adds a block:
+     * {@code fsum += (float) sumi · (da · d)} over the 64 rows, each product rounded.
+     */
+    private void scaledBlock(long o, short[] tab, int t, float da, float[] fsum, int at) {
+        ShortVector lo = ShortVector.zero(S), hi = lo;
+        for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
+            ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
+            ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
+            ShortVector x0 = ShortVector.fromArray(S, tab, t);
+            ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
+            ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
+            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
+            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+        }
+        long sc = o + CODE_BYTES;
+        FloatVector d0 = FloatVector.fromMemorySegment(F, data, sc, LE).mul(da), d1 = FloatVector.fromMemorySegment(F, data, sc + 64, LE).mul(da);
+        FloatVector d2 = FloatVector.fromMemorySegment(F, data, sc + 128, LE).mul(da), d3 = FloatVector.fromMemorySegment(F, data, sc + 192, LE).mul(da);
+        FloatVector.fromArray(F, fsum, at).add(((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d0)).intoArray(fsum, at);
+        FloatVector.fromArray(F, fsum, at + 16).add(((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d1)).intoArray(fsum, at + 16);
+        FloatVector.fromArray(F, fsum, at + 32).add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d2)).intoArray(fsum, at + 32);
+        FloatVector.fromArray(F, fsum, at + 48).add(((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d3)).intoArray(fsum, at + 48);
     }
 }
