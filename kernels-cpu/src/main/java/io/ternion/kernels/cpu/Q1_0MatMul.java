@@ -29,9 +29,10 @@ final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
     TableActivations quantize(BinaryPanels p, float[] x, int xOff, int batch) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
         Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
-        short[] tables = new short[batch * per];
-        for (int b = 0; b < batch; b++) BinaryPanels.tables(a.q, b * k, k, tables, b * per);
-        return new TableActivations(batch, tables, a.d, p.panels * ROWS, true);
+        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, true);
+        act.d = a.d;
+        for (int b = 0; b < batch; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
+        return act;
     }
 
     @Override

@@ -41,20 +41,19 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
     @Override
     TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
-        short[] tables = new short[batch * per];
+        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, scaled());
         short[] q;
-        float[] d;
         if (scaled()) {
             Q8KActivations a = Q8KActivations.quantize(x, xOff, k, batch, null);
             q = a.q;
-            d = a.d;
+            act.d = a.d;
         } else {
             ActivationI8 a = ActivationI8.quantize(x, xOff, k, batch, null);
             q = a.q;
-            d = a.scale;
+            act.d = a.scale;
         }
-        for (int b = 0; b < batch; b++) TernaryPanels.tables(q, b * k, k, tables, b * per);
-        return new TableActivations(batch, tables, d, p.panels * ROWS, scaled());
+        for (int b = 0; b < batch; b++) TernaryPanels.tables(q, b * k, k, act.tables, b * per);
+        return act;
     }
 
     @Override

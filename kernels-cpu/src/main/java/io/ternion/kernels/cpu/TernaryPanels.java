@@ -145,11 +145,17 @@ final class TernaryPanels {
      */
     static void tables(short[] q, int qOff, int k, short[] out, int outOff) {
         for (int c = 0; c * CHUNK < k; c++) {
-            int start = c * CHUNK, end = Math.min(k, start + CHUNK);
-            for (int j = 0; j < TRIPLES; j++) {
+            int start = qOff + c * CHUNK, len = Math.min(CHUNK, k - c * CHUNK), o = outOff + c * CHUNK_TABLES;
+            int j = 0;
+            for (; 3 * j + 2 < len; j++, o += TABLE) {
                 int at = start + 3 * j;
-                short a0 = at < end ? q[qOff + at] : 0, a1 = at + 1 < end ? q[qOff + at + 1] : 0, a2 = at + 2 < end ? q[qOff + at + 2] : 0;
-                C0.mul(a0).add(C1.mul(a1)).add(C2.mul(a2)).intoArray(out, outOff + (c * TRIPLES + j) * TABLE);
+                C0.mul(ShortVector.broadcast(S, q[at])).add(C1.mul(ShortVector.broadcast(S, q[at + 1]))).add(C2.mul(ShortVector.broadcast(S, q[at + 2]))).intoArray(out, o);
+            }
+            // The chunk's last, partial triples (its padding: activations 0).
+            for (; j < TRIPLES; j++, o += TABLE) {
+                int at = 3 * j;
+                short a0 = at < len ? q[start + at] : 0, a1 = at + 1 < len ? q[start + at + 1] : 0;
+                C0.mul(a0).add(C1.mul(a1)).intoArray(out, o);
             }
         }
     }
