@@ -1,8 +1,11 @@
 package io.ternion.kernels.cpu;
 
 import static io.ternion.kernels.cpu.Vec.LE;
+import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.OR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
@@ -104,23 +107,22 @@ final class BinaryPanels {
      */
     void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
         int width = panels * ROWS, subs = k / 32;
-        float[] dx = new float[ROWS];
         for (int c = 0; c < chunks; c++) {
             for (int b = 0; b < batch; b++) {
                 int t0 = (b * chunks + c) * CHUNK_TABLES, d0 = b * subs + 4 * c;
                 long o = ((long) c * panels + from) * BLOCK_BYTES;
-                for (int p = from; p < to; p++, o += BLOCK_BYTES) block(o, tab, t0, d, d0, fsum, b * width + p * ROWS, dx);
+                for (int p = from; p < to; p++, o += BLOCK_BYTES) block(o, tab, t0, d, d0, fsum, b * width + p * ROWS);
             }
         }
     }
 
     /**
-     * One chunk of one panel into fsum[at..at + 64), with {@code dx} as scratch. A method of its own,
+     * One chunk of one panel into fsum[at..at + 64). A method of its own,
      * with every vector operation written out in it: as part of the loop nest in {@link #dot}, or
      * with helpers taking vectors, C2 left some Vector API calls out of line, and those ran as
      * Java code allocating their vectors (5 GB/s of garbage, 7× slower).
      */
-    private void block(long o, short[] tab, int t, float[] d, int d0, float[] fsum, int at, float[] dx) {
+    private void block(long o, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         long w = o;
         for (int sub = 0; sub < 4; sub++) {
@@ -142,11 +144,29 @@ final class BinaryPanels {
             s2 = s2.add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(dy));
             s3 = s3.add(((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).mul(dy));
         }
-        // fsum += fp16 d · sumi, the halves widened one by one (C2's vcvtph2ps, exact).
-        for (int i = 0; i < ROWS; i++) dx[i] = Float.float16ToFloat(data.get(SHORT, o + CODE_BYTES + 2L * i));
-        FloatVector.fromArray(F, fsum, at).add(FloatVector.fromArray(F, dx, 0).mul(s0)).intoArray(fsum, at);
-        FloatVector.fromArray(F, fsum, at + 16).add(FloatVector.fromArray(F, dx, 16).mul(s1)).intoArray(fsum, at + 16);
-        FloatVector.fromArray(F, fsum, at + 32).add(FloatVector.fromArray(F, dx, 32).mul(s2)).intoArray(fsum, at + 32);
-        FloatVector.fromArray(F, fsum, at + 48).add(FloatVector.fromArray(F, dx, 48).mul(s3)).intoArray(fsum, at + 48);
+        // fsum += fp16 d · sumi. The halves are widened to floats exactly as Vec.halfToFloat does,
+        // written out here: a helper taking vectors was not inlined (see above).
+        ShortVector h01 = ShortVector.fromMemorySegment(S, data, o + CODE_BYTES, LE);
+        ShortVector h23 = ShortVector.fromMemorySegment(S, data, o + CODE_BYTES + 2 * LANES, LE);
+        IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
+        FloatVector m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+        FloatVector.fromArray(F, fsum, at).add(dx.mul(s0)).intoArray(fsum, at);
+        h = (IntVector) h01.convertShape(S2I, I, 1);
+        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+        FloatVector.fromArray(F, fsum, at + 16).add(dx.mul(s1)).intoArray(fsum, at + 16);
+        h = (IntVector) h23.convertShape(S2I, I, 0);
+        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+        FloatVector.fromArray(F, fsum, at + 32).add(dx.mul(s2)).intoArray(fsum, at + 32);
+        h = (IntVector) h23.convertShape(S2I, I, 1);
+        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+        FloatVector.fromArray(F, fsum, at + 48).add(dx.mul(s3)).intoArray(fsum, at + 48);
     }
 }
