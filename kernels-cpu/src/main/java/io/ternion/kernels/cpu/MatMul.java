@@ -132,7 +132,7 @@ public final class MatMul {
             float[] y, int yOffset, WorkerPool pool, boolean inline) {
         int units = kernel.units(p);
         for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
-            A act = kernel.quantize(p, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0));
+            A act = kernel.quantize(p, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
             int yo = yOffset + b0 * n;
             if (inline) kernel.dot(p, 0, units, act, y, yo);
             else pool.parallelFor(units, (from, to) -> kernel.dot(p, from, to, act, y, yo));

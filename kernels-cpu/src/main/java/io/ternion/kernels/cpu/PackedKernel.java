@@ -27,8 +27,11 @@ abstract class PackedKernel<P, A> {
     /** Independent units of work (panels of rows) the threads split. */
     abstract int units(P packed);
 
-    /** Quantizes {@code batch} activation rows from {@code x[xOff]}, each as long as a weight row. */
-    abstract A quantize(P packed, float[] x, int xOff, int batch);
+    /**
+     * Quantizes {@code batch} activation rows from {@code x[xOff]}, each as long as a weight row; work
+     * per row may go to the pool's threads (a prompt's batch), the result does not depend on it.
+     */
+    abstract A quantize(P packed, float[] x, int xOff, int batch, WorkerPool pool);
 
     /** Units {@code [from, to)} for every row b of {@code act}: row r of vector b into {@code y[yOff + b·n + r]}. */
     abstract void dot(P packed, int from, int to, A act, float[] y, int yOff);

@@ -26,12 +26,16 @@ final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
     @Override int units(BinaryPanels p) { return p.panels; }
 
     @Override
-    TableActivations quantize(BinaryPanels p, float[] x, int xOff, int batch) {
+    TableActivations quantize(BinaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
         Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
         TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, true);
         act.d = a.d;
-        for (int b = 0; b < batch; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
+        WorkerPool.RangeTask tables = (from, to) -> {
+            for (int b = from; b < to; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
+        };
+        if (batch == 1) tables.run(0, 1);
+        else pool.parallelFor(batch, tables);
         return act;
     }
 

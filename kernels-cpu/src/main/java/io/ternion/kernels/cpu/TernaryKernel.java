@@ -39,7 +39,7 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
     @Override int units(TernaryPanels p) { return p.panels; }
 
     @Override
-    TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch) {
+    TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
         TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, scaled());
         short[] q;
@@ -52,7 +52,12 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
             q = a.q;
             act.d = a.scale;
         }
-        for (int b = 0; b < batch; b++) TernaryPanels.tables(q, b * k, k, act.tables, b * per);
+        short[] rows = q;
+        WorkerPool.RangeTask tables = (from, to) -> {
+            for (int b = from; b < to; b++) TernaryPanels.tables(rows, b * k, k, act.tables, b * per);
+        };
+        if (batch == 1) tables.run(0, 1);
+        else pool.parallelFor(batch, tables);
         return act;
     }
 
