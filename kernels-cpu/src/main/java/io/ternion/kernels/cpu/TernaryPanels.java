@@ -1,7 +1,9 @@
 package io.ternion.kernels.cpu;
 
 import static io.ternion.kernels.cpu.Vec.LE;
+import static jdk.incubator.vector.VectorOperators.B2S;
 import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
@@ -10,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.function.Supplier;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -96,8 +99,8 @@ final class TernaryPanels {
         pool.parallelFor(p.panels, (from, to) -> {
             Source src = sources.get();
             // The panel's rows, then each chunk of them position by position (64 rows side by side,
-            // so the index loop below runs over contiguous rows and C2 vectorizes it), padded to 261
-            // positions with zero weights (code 1).
+            // so the indices of 32 rows are vector operations), padded to 261 positions with zero
+            // weights (code 1).
             byte[] rows = new byte[ROWS * k], codes = new byte[PADDED * ROWS];
             short[] block = new short[STEPS * ROWS];
             float[] scales = new float[ROWS];
@@ -110,12 +113,12 @@ final class TernaryPanels {
                         for (int j = 0, from0 = i * k + c * CHUNK; j < len; j++) codes[j * ROWS + i] = rows[from0 + j];
                     }
                     for (int s = 0; s < STEPS; s++) {
-                        int at = 9 * s * ROWS;
-                        for (int i = 0; i < ROWS; i++) {
-                            int e0 = codes[at + i] + 3 * codes[at + ROWS + i] + 9 * codes[at + 2 * ROWS + i];
-                            int e1 = codes[at + 3 * ROWS + i] + 3 * codes[at + 4 * ROWS + i] + 9 * codes[at + 5 * ROWS + i];
-                            int e2 = codes[at + 6 * ROWS + i] + 3 * codes[at + 7 * ROWS + i] + 9 * codes[at + 8 * ROWS + i];
-                            block[s * ROWS + i] = (short) (e0 | e1 << 5 | e2 << 10);
+                        for (int half = 0; half < ROWS; half += LANES) {
+                            int at = 9 * s * ROWS + half;
+                            ShortVector e0 = code(codes, at).add(code(codes, at + ROWS).mul((short) 3)).add(code(codes, at + 2 * ROWS).mul((short) 9));
+                            ShortVector e1 = code(codes, at + 3 * ROWS).add(code(codes, at + 4 * ROWS).mul((short) 3)).add(code(codes, at + 5 * ROWS).mul((short) 9));
+                            ShortVector e2 = code(codes, at + 6 * ROWS).add(code(codes, at + 7 * ROWS).mul((short) 3)).add(code(codes, at + 8 * ROWS).mul((short) 9));
+                            e0.or(e1.lanewise(LSHL, 5)).or(e2.lanewise(LSHL, 10)).intoArray(block, s * ROWS + half);
                         }
                     }
                     long at = ((long) c * p.panels + panel) * p.blockBytes;
@@ -128,6 +131,11 @@ final class TernaryPanels {
             }
         });
         return p;
+    }
+
+    /** The codes of 32 rows at one position, widened to short lanes. */
+    private static ShortVector code(byte[] codes, int at) {
+        return (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, codes, at).convertShape(B2S, S, 0);
     }
 
     /** Index lane e of C_t: the weight (−1, 0, +1) that entry e gives activation t of its triple. */
