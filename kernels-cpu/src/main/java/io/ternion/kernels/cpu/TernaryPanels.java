@@ -43,8 +43,8 @@ import jdk.incubator.vector.VectorSpecies;
  * tables (87·64 bytes) stay in L1. With the tables for the whole K (55 KB at K = 2560) read from L2
  * on every panel instead, the same kernel ran at half the speed: the table misses took the L1
  * miss buffers the weight stream needs. Where each chunk has its own per-row scales (TQ), the
- * chunk's 64 scales follow its codes in each panel, widened to floats at packing (fp16 would save
- * 3% of the bytes but needs a 256-bit short vector beside the 512-bit ones).
+ * chunk's 64 scales follow its codes in each panel, widened to floats at packing (3% more bytes
+ * than fp16, and no conversion in the kernel).
  *
  * <p>Sums are exact: a table entry is at most 3·127 in magnitude, and a chunk's sum at most
  * 256·127 (|q| ≤ 127 for both I8 and Q8_K activations), within a short lane.
