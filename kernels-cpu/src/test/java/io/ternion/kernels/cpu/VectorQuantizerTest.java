@@ -7,8 +7,8 @@ import io.ternion.gguf.Numbers;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The vectorized I8 quantizer against the scalar formula, with exact halves in the vector body. */
-class ActivationI8VectorTest {
+/** The vectorized activation quantizers against their scalar statements, with exact halves in vector lanes. */
+class VectorQuantizerTest {
 
     @Test
     void vectorLanesRoundLikeTheScalarReference() {
@@ -30,6 +30,30 @@ class ActivationI8VectorTest {
             short[] want = new short[k + 2];
             for (int j = 0; j < k; j++) want[2 + j] = (short) Math.clamp(Numbers.roundHalfAway(x[1 + j] * s), -128, 127);
             assertArrayEquals(want, got, "k = " + k);
+        }
+    }
+
+    @Test
+    void q8_0BlocksAreTheScalarBlocks() {
+        SplittableRandom rnd = new SplittableRandom(6);
+        int k = 32 * 40;
+        float[] x = new float[k + 3];
+        for (int j = 3; j < x.length; j++) {
+            int block = (j - 3) / 32;
+            // Blocks whose largest |x| is 127 have d = 1 and keep their halves; some are all zero.
+            x[j] = block % 7 == 6 ? 0 : block % 2 == 0 ? (rnd.nextInt(254) - 127) + 0.5f : (float) rnd.nextGaussian();
+            if (block % 2 == 0 && block % 7 != 6 && (j - 3) % 32 == 5) x[j] = -127f;
+        }
+        Q8_0Activations a = Q8_0Activations.quantize(x, 3, k, 1);
+        byte[] q = new byte[32];
+        for (int b = 0; b < k / 32; b++) {
+            assertEquals(Q8_0Activations.quantizeBlock(x, 3 + 32 * b, q), a.d[b], "d of block " + b);
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                assertEquals(q[j], a.q[32 * b + j], "block " + b + ", element " + j);
+                sum += q[j];
+            }
+            assertEquals(sum, a.sum[b]);
         }
     }
 }
