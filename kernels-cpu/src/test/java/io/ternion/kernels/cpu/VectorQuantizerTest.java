@@ -56,4 +56,31 @@ class VectorQuantizerTest {
             assertEquals(sum, a.sum[b]);
         }
     }
+
+    @Test
+    void q8kBlocksAreTheScalarBlocks() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int k = 256 * 12;
+        float[] x = new float[k + 1];
+        for (int j = 1; j < x.length; j++) {
+            int block = (j - 1) / 256;
+            // Blocks whose largest |x| is 127 have |iscale| = 1 and keep their halves (rounded to
+            // even); ties for the largest; an all-zero block.
+            x[j] = block == 5 ? 0 : block % 2 == 0 ? (rnd.nextInt(254) - 127) + 0.5f : (float) rnd.nextGaussian();
+        }
+        x[1 + 256 * 2 + 17] = 127f;
+        x[1 + 256 * 2 + 40] = -127f;
+        x[1 + 256 * 4 + 3] = -127f;
+        Q8KActivations a = Q8KActivations.quantize(x, 1, k, 1, null);
+        byte[] q = new byte[256];
+        for (int b = 0; b < k / 256; b++) {
+            assertEquals(Q8KActivations.quantizeBlock(x, 1 + 256 * b, q), a.d[b], "d of block " + b);
+            int sum = 0;
+            for (int j = 0; j < 256; j++) {
+                assertEquals(q[j], a.q[256 * b + j], "block " + b + ", element " + j);
+                sum += q[j];
+            }
+            assertEquals(sum, a.sum[b]);
+        }
+    }
 }
