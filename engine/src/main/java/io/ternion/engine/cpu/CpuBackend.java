@@ -5,6 +5,7 @@ import io.ternion.kernels.cpu.Attention;
 import io.ternion.kernels.cpu.KvCache;
 import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.Ops;
+import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
 import io.ternion.model.Backend;
 import io.ternion.model.CompiledModel;
@@ -18,7 +19,9 @@ import java.util.Map;
 
 /**
  * The Vector API backend: weights stay in the mapped file and are read by the kernels-cpu kernels,
- * multi-threaded over output rows on one persistent worker pool; the KV cache holds F16.
+ * except the ternary and binary ones, which are repacked into memory once at compile time
+ * ({@link MatMul#prepare}); multi-threaded over output rows on one persistent worker pool; the KV
+ * cache holds F16.
  */
 public final class CpuBackend implements Backend {
     private final WorkerPool pool;
@@ -59,6 +62,7 @@ public final class CpuBackend implements Backend {
         private final WorkerPool pool;
         private final Map<Buf, float[]> bufs = new HashMap<>();
         private final Map<Tensor, float[]> vectors = new IdentityHashMap<>();
+        private final Map<Tensor, Weights> weights = new IdentityHashMap<>();
         private final KvCache cache;
         private final long resident;
 
@@ -78,6 +82,11 @@ public final class CpuBackend implements Backend {
                 if (op instanceof Op.RmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
                 if (op instanceof Op.HeadRmsNorm n) vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
                 if (op instanceof Op.Scale sc) vectors.computeIfAbsent(sc.factor(), Tensor::dequantize);
+                if (op instanceof Op.MatMul m && !weights.containsKey(m.weight())) {
+                    Weights w = MatMul.prepare(m.weight(), pool);
+                    weights.put(m.weight(), w);
+                    bytes += w.residentBytes();
+                }
             }
             ModelConfig c = graph.config();
             this.cache = new KvCache(c.layers(), context, c.kvDim(), true);
@@ -112,7 +121,7 @@ public final class CpuBackend implements Backend {
                     int hd = r.headDim();
                     for (int i = 0; i < n * r.x().width(); i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
                 }
-                case Op.MatMul m -> MatMul.matmul(m.weight(), bufs.get(m.in()), 0, rows(m.in(), n), bufs.get(m.out()), 0, pool);
+                case Op.MatMul m -> MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, rows(m.in(), n), bufs.get(m.out()), 0, pool);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
                     for (int b = 0; b < n; b++) {

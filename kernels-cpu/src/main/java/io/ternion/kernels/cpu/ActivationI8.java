@@ -1,6 +1,14 @@
 package io.ternion.kernels.cpu;
 
+import static io.ternion.kernels.cpu.Vec.F;
+import static io.ternion.kernels.cpu.Vec.I;
+import static io.ternion.kernels.cpu.Vec.L;
+
 import io.ternion.gguf.Numbers;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * bitnet.cpp's activations for I2_S ({@code quantize_row_i8_s}): one scale per row over the whole
@@ -29,24 +37,55 @@ final class ActivationI8 {
 
     static ActivationI8 quantize(float[] x, int xOff, int k, int batch, int[] order) {
         ActivationI8 a = new ActivationI8(k, batch);
-        byte[] row = new byte[k];
+        short[] row = order == null ? null : new short[k];
         for (int b = 0; b < batch; b++) {
             int from = xOff + b * k;
-            a.scale[b] = quantizeRow(x, from, k, row);
+            if (order == null) {
+                a.scale[b] = quantizeRow(x, from, k, a.q, b * k);
+            } else {
+                a.scale[b] = quantizeRow(x, from, k, row, 0);
+                for (int p = 0; p < k; p++) a.q[b * k + p] = row[order[p]];
+            }
             int s = 0;
-            for (int j = 0; j < k; j++) s += row[j];
+            for (int j = 0; j < k; j++) s += a.q[b * k + j];
             a.sum[b] = s;
-            for (int p = 0; p < k; p++) a.q[b * k + p] = row[order == null ? p : order[p]];
         }
         return a;
     }
 
     /** One row into {@code out[0..k)} in natural order; returns the scale s (y = Σq·w / s). */
     static float quantizeRow(float[] x, int off, int k, byte[] out) {
-        double max = 1e-5;
-        for (int j = 0; j < k; j++) max = Math.max(max, Math.abs((double) x[off + j]));
-        float s = (float) (127 / max);
-        for (int j = 0; j < k; j++) out[j] = (byte) Math.clamp(Numbers.roundHalfAway(x[off + j] * s), -128, 127);
+        short[] q = new short[k];
+        float s = quantizeRow(x, off, k, q, 0);
+        for (int j = 0; j < k; j++) out[j] = (byte) q[j];
+        return s;
+    }
+
+    /**
+     * One row into {@code out[outOff..outOff + k)}, vectorized: the largest |x| is exact in float, so
+     * taking it lane-wise and widening it once to double gives the reference's double max; and
+     * {@code round(v)} (halves away from zero) is {@code t + sign(v)} where |v − t| ≥ 0.5 for
+     * t = trunc(v), and t otherwise, with every step exact (|v| ≤ 127·(1 + 2⁻²³)).
+     */
+    static float quantizeRow(float[] x, int off, int k, short[] out, int outOff) {
+        FloatVector m = FloatVector.zero(F);
+        int body = F.loopBound(k);
+        for (int j = 0; j < body; j += L) m = m.max(FloatVector.fromArray(F, x, off + j).abs());
+        float maxAbs = m.reduceLanes(VectorOperators.MAX);
+        for (int j = body; j < k; j++) maxAbs = Math.max(maxAbs, Math.abs(x[off + j]));
+        float s = (float) (127 / Math.max(1e-5, (double) maxAbs));
+        for (int j = 0; j < body; j += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(s);
+            // round: t + sign(v) where |v − t| ≥ 0.5 for t = trunc(v), else t (neg is −1 in negative
+            // lanes: the step away from zero is 1 + 2·neg). Written out, not a helper: C2 did not
+            // always inline one, and its vector operations then ran as allocating Java code.
+            IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+            FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+            IntVector neg = (IntVector) v.compare(VectorOperators.LT, 0f).toVector().convert(VectorOperators.F2I, 0);
+            IntVector q = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I)).max(-128).min(127);
+            ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(out, outOff + j);
+        }
+        for (int j = body; j < k; j++) out[outOff + j] = (short) Math.clamp(Numbers.roundHalfAway(x[off + j] * s), -128, 127);
         return s;
     }
 }

@@ -13,7 +13,8 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * y = W·x for a weight tensor W of N rows by K columns, against one vector (decode) or a batch
- * (prompt). The weights are read where they lie (a mapped file), never copied whole.
+ * (prompt). Most formats are read where they lie (a mapped file), never copied whole; the ternary
+ * and binary formats run from a copy repacked once by {@link #prepare} ({@link PackedKernel}).
  *
  * <ul>
  *   <li>batch 1: each weight type's fused kernel streams the rows once; the work is split over rows.
@@ -25,19 +26,22 @@ import jdk.incubator.vector.FloatVector;
 public final class MatMul {
     private MatMul() {}
 
-    /** The registry: one kernel per weight type. */
+    /** The registry: one kernel per weight type, reading the file's layout or a packed copy. */
     private static final Map<GgmlType, RowKernel> KERNELS;
+    private static final Map<GgmlType, PackedKernel<?, ?>> PACKED;
     static {
         var m = new EnumMap<GgmlType, RowKernel>(GgmlType.class);
         for (RowKernel k : new RowKernel[] {
                 new F32MatMul(), new F16MatMul(), new Bf16MatMul(),
-                blocks(new Q8_0MatMul()), blocks(new Q4_0MatMul()), blocks(new Q4_KMatMul()), blocks(new Q6_KMatMul()),
-                // No scalar fallback for these: their result is defined by the quantized activations,
-                // which a float dot product would not reproduce; their vectors work at any width.
-                new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul(), new Q1_0MatMul()}) {
+                blocks(new Q8_0MatMul()), blocks(new Q4_0MatMul()), blocks(new Q4_KMatMul()), blocks(new Q6_KMatMul())}) {
             m.put(k.type(), k);
         }
         KERNELS = Collections.unmodifiableMap(m);
+        var p = new EnumMap<GgmlType, PackedKernel<?, ?>>(GgmlType.class);
+        for (PackedKernel<?, ?> k : new PackedKernel<?, ?>[] {new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul(), new Q1_0MatMul()}) {
+            p.put(k.type(), k);
+        }
+        PACKED = Collections.unmodifiableMap(p);
     }
 
     private static RowKernel blocks(RowKernel k) {
@@ -50,31 +54,53 @@ public final class MatMul {
     /** Below this many multiply-adds, waking the other threads costs more than they save. */
     private static final long PARALLEL_MIN_WORK = 1 << 16;
 
-    public static boolean supports(GgmlType type) { return KERNELS.containsKey(type); }
+    public static boolean supports(GgmlType type) { return KERNELS.containsKey(type) || PACKED.containsKey(type); }
 
-    /** The kernel for a weight type, or UnsupportedOperationException naming it. */
-    public static RowKernel kernel(GgmlType type) {
+    private static RowKernel kernel(GgmlType type) {
         RowKernel k = KERNELS.get(type);
         if (k == null) throw new UnsupportedOperationException("no CPU matmul kernel for weight type " + type);
         return k;
     }
 
     /**
+     * {@code w} ready for {@link #matmul(Weights, float[], int, int, float[], int, WorkerPool)}: for the
+     * formats that run from a repacked copy, the copy is made here (on the pool's threads) and held by
+     * the result; for the others nothing is copied.
+     */
+    @SuppressWarnings("unchecked")
+    public static Weights prepare(Tensor w, WorkerPool pool) {
+        PackedKernel<Object, Object> pk = (PackedKernel<Object, Object>) PACKED.get(w.type());
+        if (pk != null) return new Weights(w, pk, pk.pack(w, pool));
+        kernel(w.type());
+        return new Weights(w, null, null);
+    }
+
+    /**
+     * {@link #matmul(Weights, float[], int, int, float[], int, WorkerPool)} for a one-off product:
+     * a format that runs from a repacked copy is repacked on every call, so {@link #prepare} a matrix
+     * that is used more than once.
+     */
+    public static void matmul(Tensor w, float[] x, int xOffset, int batch, float[] y, int yOffset, WorkerPool pool) {
+        matmul(prepare(w, pool), x, xOffset, batch, y, yOffset, pool);
+    }
+
+    /**
      * For b &lt; batch and r &lt; N: {@code y[yOffset + b*N + r] = Σ_k W[r][k]·x[xOffset + b*K + k]}, over
      * the pool's threads.
      */
-    public static void matmul(Tensor w, float[] x, int xOffset, int batch, float[] y, int yOffset, WorkerPool pool) {
-        RowKernel kernel = kernel(w.type());
+    public static void matmul(Weights weights, float[] x, int xOffset, int batch, float[] y, int yOffset, WorkerPool pool) {
+        Tensor w = weights.tensor();
         int k = Math.toIntExact(w.rowLength()), n = Math.toIntExact(w.rows());
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         checkRange("x", x.length, xOffset, (long) batch * k);
         checkRange("y", y.length, yOffset, (long) batch * n);
-        MemorySegment data = w.data();
         boolean inline = (long) n * k * batch < PARALLEL_MIN_WORK;
-        if (kernel instanceof ActivationKernel<?> ak) {
-            quantized(ak, data, k, n, x, xOffset, batch, y, yOffset, pool, inline);
+        if (weights.kernel != null) {
+            packed(weights.kernel, weights.packed, k, n, x, xOffset, batch, y, yOffset, pool, inline);
             return;
         }
+        RowKernel kernel = kernel(w.type());
+        MemorySegment data = w.data();
         if (batch == 1) {
             if (inline) kernel.dot(data, k, 0, n, x, xOffset, y, yOffset);
             else pool.parallelFor(n, (from, to) -> kernel.dot(data, k, from, to, x, xOffset, y, yOffset));
@@ -95,32 +121,22 @@ public final class MatMul {
         else pool.parallelFor(tiles, tileTask);
     }
 
-    /** Rows of weights per task in the batched integer path: a few KiB, reread from L1 for each vector. */
-    private static final int QUANTIZED_TILE_ROWS = 8;
-
     /**
-     * The formats whose dot runs on quantized activations: every activation row is quantized once
-     * here, before the threads start, then each thread takes whole weight rows. With a batch, a tile
-     * of rows meets every vector while it is in L1. A row's result does not depend on the tile or
-     * thread it fell in.
+     * Activation rows quantized together for a packed kernel: their tables (about 22 bytes per
+     * element for the ternary formats) stay in L2 while each thread's weights are reread for every
+     * row, and the weights are streamed from memory once per group.
      */
-    private static <A> void quantized(ActivationKernel<A> kernel, MemorySegment data, int k, int n, float[] x, int xOffset,
-            int batch, float[] y, int yOffset, WorkerPool pool, boolean inline) {
-        A act = kernel.quantize(x, xOffset, k, batch);
-        if (batch == 1) {
-            if (inline) kernel.dot(data, k, 0, n, act, 0, y, yOffset);
-            else pool.parallelFor(n, (from, to) -> kernel.dot(data, k, from, to, act, 0, y, yOffset));
-            return;
+    private static final int PACKED_BATCH = 16;
+
+    private static <P, A> void packed(PackedKernel<P, A> kernel, P p, int k, int n, float[] x, int xOffset, int batch,
+            float[] y, int yOffset, WorkerPool pool, boolean inline) {
+        int units = kernel.units(p);
+        for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
+            A act = kernel.quantize(p, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
+            int yo = yOffset + b0 * n;
+            if (inline) kernel.dot(p, 0, units, act, y, yo);
+            else pool.parallelFor(units, (from, to) -> kernel.dot(p, from, to, act, y, yo));
         }
-        int tiles = (n + QUANTIZED_TILE_ROWS - 1) / QUANTIZED_TILE_ROWS;
-        WorkerPool.RangeTask task = (from, to) -> {
-            for (int t = from; t < to; t++) {
-                int r0 = t * QUANTIZED_TILE_ROWS, r1 = Math.min(n, r0 + QUANTIZED_TILE_ROWS);
-                for (int b = 0; b < batch; b++) kernel.dot(data, k, r0, r1, act, b, y, yOffset + b * n);
-            }
-        };
-        if (inline) task.run(0, tiles);
-        else pool.parallelFor(tiles, task);
     }
 
     /** y[yOff + b*n + i] = tile row i · x vector b, for i &lt; rows, b &lt; batch. */

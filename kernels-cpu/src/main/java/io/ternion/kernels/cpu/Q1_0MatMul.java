@@ -1,56 +1,49 @@
 package io.ternion.kernels.cpu;
 
+import static io.ternion.kernels.cpu.BinaryPanels.CHUNK_TABLES;
+import static io.ternion.kernels.cpu.BinaryPanels.ROWS;
+
 import io.ternion.gguf.GgmlType;
-import io.ternion.gguf.Numbers;
-import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
+import io.ternion.gguf.Tensor;
+import java.util.Arrays;
 
 /**
  * Q1_0 weights (PrismML Bonsai, group 128): blocks as {@code fp16 d, uint8 qs[16]}, bit j % 8 of
- * qs[j / 8] set for +d and clear for −d. Each block meets four Q8_0 activation blocks. As
- * {@code ggml_vec_dot_q1_0_q8_0_generic}: per Q8_0 block the exact integer Σ±q, then in float
- * {@code sumi += d_y·Σ±q} over the four, and {@code sumf += d_x·sumi} per weight block.
- *
- * <p>Σ±q = 2·Σ_{bit set} q − Σq: the 32 bits of a Q8_0 block are a lane mask over its 32
- * activations, and Σq is kept from quantization.
+ * qs[j / 8] set for +d and clear for −d. Each block meets four Q8_0 activation blocks, as in
+ * {@code ggml_vec_dot_q1_0_q8_0}; run from {@link BinaryPanels}.
  */
-final class Q1_0MatMul extends ActivationKernel<Q8_0Activations> {
-    private static final int QK = 128, BYTES = 18;
-    private static final VectorSpecies<Short> S = TwoBitLanes.S;
-    private static final int W = S.length();
+final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
 
-    @Override public GgmlType type() { return GgmlType.Q1_0; }
+    @Override GgmlType type() { return GgmlType.Q1_0; }
 
     @Override
-    Q8_0Activations quantize(float[] x, int xOff, int k, int batch) {
-        return Q8_0Activations.quantize(x, xOff, k, batch);
+    BinaryPanels pack(Tensor w, WorkerPool pool) {
+        return BinaryPanels.pack(w.data(), Math.toIntExact(w.rowLength()), Math.toIntExact(w.rows()), pool);
+    }
+
+    @Override long bytes(BinaryPanels p) { return p.bytes(); }
+
+    @Override int units(BinaryPanels p) { return p.panels; }
+
+    @Override
+    TableActivations quantize(BinaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
+        int k = p.k, per = p.chunks * CHUNK_TABLES;
+        Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
+        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, true);
+        act.d = a.d;
+        WorkerPool.RangeTask tables = (from, to) -> {
+            for (int b = from; b < to; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
+        };
+        if (batch == 1) tables.run(0, 1);
+        else pool.parallelFor(batch, tables);
+        return act;
     }
 
     @Override
-    void dot(MemorySegment w, int k, int from, int to, Q8_0Activations act, int b, float[] y, int yOff) {
-        int blocks = k / QK, sub0 = b * (k / 32);
-        short[] a = act.q;
-        for (int r = from; r < to; r++) {
-            long o = (long) r * blocks * BYTES;
-            float sumf = 0;
-            for (int i = 0; i < blocks; i++, o += BYTES) {
-                float sumi = 0;
-                for (int s = 0; s < 4; s++) {
-                    int sub = sub0 + 4 * i + s;
-                    long bits = w.get(Numbers.INT, o + 2 + 4 * s) & 0xFFFFFFFFL;
-                    int set = 0;
-                    for (int l = 0; l < 32; l += W) {
-                        VectorMask<Short> m = VectorMask.fromLong(S, bits >>> l);
-                        set += ShortVector.fromArray(S, a, sub * 32 + l).reduceLanes(VectorOperators.ADD, m);
-                    }
-                    sumi += act.d[sub] * (float) (2 * set - act.sum[sub]);
-                }
-                sumf += Float.float16ToFloat(w.get(Numbers.SHORT, o)) * sumi;
-            }
-            y[yOff + r] = sumf;
-        }
+    void dot(BinaryPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
+        int width = p.panels * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
+        for (int b = 0; b < act.batch; b++) Arrays.fill(act.fsum, b * width + r0, b * width + to * ROWS, 0);
+        p.dot(from, to, act.tables, act.batch, act.d, act.fsum);
+        for (int b = 0; b < act.batch; b++) System.arraycopy(act.fsum, b * width + r0, y, yOff + b * p.n + r0, r1 - r0);
     }
 }

@@ -1,5 +1,13 @@
 package io.ternion.kernels.cpu;
 
+import static io.ternion.kernels.cpu.Vec.F;
+import static io.ternion.kernels.cpu.Vec.L;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * llama.cpp's Q8_K activations for TQ1_0 and TQ2_0 ({@code quantize_row_q8_K_ref}): blocks of 256.
  * The element of largest |x| (the first one on ties) sets {@code iscale = −127/max} with its sign,
@@ -29,13 +37,49 @@ final class Q8KActivations {
     static Q8KActivations quantize(float[] x, int xOff, int k, int batch, int[] order) {
         if (k % QK != 0) throw new IllegalArgumentException("Q8_K needs rows of a multiple of 256, got " + k);
         Q8KActivations a = new Q8KActivations(k, batch);
-        byte[] block = new byte[QK];
+        if (order != null) {
+            byte[] block = new byte[QK];
+            for (int i = 0; i < a.d.length; i++) {
+                a.d[i] = quantizeBlock(x, xOff + i * QK, block);
+                int s = 0;
+                for (int j = 0; j < QK; j++) s += block[j];
+                a.sum[i] = s;
+                for (int p = 0; p < QK; p++) a.q[i * QK + p] = block[order[p]];
+            }
+            return a;
+        }
+        // quantizeBlock's steps with vectors, natural order: the largest |x| is found lane-wise, then
+        // its first occurrence (whose sign sets iscale) by a scan; Math.rint is ggml's nearest_int,
+        // which adds and subtracts 1.5·2²³ (exact here, |iscale·x| ≤ 127).
         for (int i = 0; i < a.d.length; i++) {
-            a.d[i] = quantizeBlock(x, xOff + i * QK, block);
+            int off = xOff + i * QK;
+            FloatVector m = FloatVector.zero(F);
+            for (int l = 0; l < QK; l += L) m = m.max(FloatVector.fromArray(F, x, off + l).abs());
+            float amax = m.reduceLanes(VectorOperators.MAX);
+            if (!(amax > 0)) {
+                // All zero, or a NaN (which the scalar statement never picks as the largest): as it does.
+                byte[] block = new byte[QK];
+                a.d[i] = quantizeBlock(x, off, block);
+                int s = 0;
+                for (int j = 0; j < QK; j++) {
+                    a.q[i * QK + j] = block[j];
+                    s += block[j];
+                }
+                a.sum[i] = s;
+                continue;
+            }
+            int first = 0;
+            while (Math.abs(x[off + first]) != amax) first++;
+            float iscale = -127f / x[off + first];
             int s = 0;
-            for (int j = 0; j < QK; j++) s += block[j];
+            for (int l = 0; l < QK; l += L) {
+                FloatVector v = FloatVector.fromArray(F, x, off + l).mul(iscale);
+                IntVector q = ((IntVector) v.add(0x1.8p23f).sub(0x1.8p23f).convert(VectorOperators.F2I, 0)).min(127);
+                s += q.reduceLanes(VectorOperators.ADD);
+                ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(a.q, i * QK + l);
+            }
+            a.d[i] = 1 / iscale;
             a.sum[i] = s;
-            for (int p = 0; p < QK; p++) a.q[i * QK + p] = block[order == null ? p : order[p]];
         }
         return a;
     }

@@ -1,6 +1,14 @@
 package io.ternion.kernels.cpu;
 
+import static io.ternion.kernels.cpu.Vec.F;
+import static io.ternion.kernels.cpu.Vec.I;
+import static io.ternion.kernels.cpu.Vec.L;
+
 import io.ternion.gguf.Numbers;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * llama.cpp's Q8_0 activations for Q1_0 ({@code quantize_row_q8_0_ref}, as gguf's Q8_0Codec):
@@ -27,14 +35,26 @@ final class Q8_0Activations {
     static Q8_0Activations quantize(float[] x, int xOff, int k, int batch) {
         if (k % QK != 0) throw new IllegalArgumentException("Q8_0 needs rows of a multiple of 32, got " + k);
         Q8_0Activations a = new Q8_0Activations(k, batch);
-        byte[] block = new byte[QK];
+        // The reference's steps with vectors (quantizeBlock is the scalar statement of them): the
+        // largest |x| and the integer sum do not depend on the order they are taken in.
         for (int i = 0; i < a.d.length; i++) {
-            a.d[i] = quantizeBlock(x, xOff + i * QK, block);
+            int off = xOff + i * QK;
+            FloatVector m = FloatVector.zero(F);
+            for (int l = 0; l < QK; l += L) m = m.max(FloatVector.fromArray(F, x, off + l).abs());
+            float d = m.reduceLanes(VectorOperators.MAX) / 127;
+            float id = d != 0 ? 1.0f / d : 0.0f;
             int s = 0;
-            for (int j = 0; j < QK; j++) {
-                s += block[j];
-                a.q[i * QK + j] = block[j];
+            for (int l = 0; l < QK; l += L) {
+                // round as in ActivationI8.quantizeRow (written out for the same reason).
+                FloatVector v = FloatVector.fromArray(F, x, off + l).mul(id);
+                IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+                FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+                IntVector neg = (IntVector) v.compare(VectorOperators.LT, 0f).toVector().convert(VectorOperators.F2I, 0);
+                IntVector q = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I));
+                s += q.reduceLanes(VectorOperators.ADD);
+                ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(a.q, i * QK + l);
             }
+            a.d[i] = Float.float16ToFloat(Numbers.floatToHalf(d));
             a.sum[i] = s;
         }
         return a;

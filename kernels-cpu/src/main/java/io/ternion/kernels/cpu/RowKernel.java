@@ -6,8 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * The matrix kernels of one weight type, over a tensor's bytes as they lie in the file: row r of a
  * matrix with rows of k elements starts at byte {@code r * type().rowBytes(k)}. A new weight format
- * is one implementation of this, one entry in {@link MatMul}'s registry and one row in the
- * conformance table.
+ * is one implementation of this (or of {@link PackedKernel}, for a format that runs from a repacked
+ * copy), one entry in {@link MatMul}'s registry and one row in the conformance table.
  *
  * <p>Each row's result must depend only on that row and x, not on the range it was computed in, so
  * that every thread count gives the same bits.

@@ -1,0 +1,85 @@
+package io.ternion.kernels.cpu;
+
+import static io.ternion.kernels.cpu.TernaryPanels.CHUNK_TABLES;
+import static io.ternion.kernels.cpu.TernaryPanels.ROWS;
+
+import io.ternion.gguf.Tensor;
+import java.util.Arrays;
+
+/**
+ * The ternary formats on {@link TernaryPanels}. They differ only in where the codes lie in the file
+ * ({@link #source}) and in their reference engine's activations and scales:
+ * <ul>
+ *   <li>I2_S (bitnet.cpp): per-row int8 absmax activations ({@link ActivationI8}), one weight scale
+ *       for the tensor; {@code mul_mat} computes {@code (S − Σq) / act_scale · w_scale} in float from
+ *       the integer {@code S = Σ c·q}. S and Σq are exact in float (|S| &lt; 2²⁴), so this is
+ *       {@code (float) Σ(c − 1)·q / act_scale · w_scale} bit for bit, which is what is computed here.
+ *   <li>TQ2_0, TQ1_0 (llama.cpp): Q8_K activations ({@link Q8KActivations}), an fp16 scale per
+ *       256-block; {@code sumf += (float) sumi · (d_y · d_x)} block after block.
+ * </ul>
+ */
+abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivations> {
+
+    /** Whether the format has a scale per row and 256-block (TQ) rather than one per tensor (I2_S). */
+    abstract boolean scaled();
+
+    /** A reader of the codes (and block scales) of {@code w} as its file lays them out, for one thread. */
+    abstract TernaryPanels.Source source(Tensor w);
+
+    /** The tensor-wide scale of an unscaled format. */
+    float tensorScale(Tensor w) { return 1; }
+
+    @Override
+    TernaryPanels pack(Tensor w, WorkerPool pool) {
+        return TernaryPanels.pack(Math.toIntExact(w.rowLength()), Math.toIntExact(w.rows()), scaled(), tensorScale(w), () -> source(w), pool);
+    }
+
+    @Override long bytes(TernaryPanels p) { return p.bytes(); }
+
+    @Override int units(TernaryPanels p) { return p.panels; }
+
+    @Override
+    TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
+        int k = p.k, per = p.chunks * CHUNK_TABLES;
+        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, scaled());
+        short[] q;
+        if (scaled()) {
+            Q8KActivations a = Q8KActivations.quantize(x, xOff, k, batch, null);
+            q = a.q;
+            act.d = a.d;
+        } else {
+            ActivationI8 a = ActivationI8.quantize(x, xOff, k, batch, null);
+            q = a.q;
+            act.d = a.scale;
+        }
+        short[] rows = q;
+        WorkerPool.RangeTask tables = (from, to) -> {
+            for (int b = from; b < to; b++) TernaryPanels.tables(rows, b * k, k, act.tables, b * per);
+        };
+        if (batch == 1) tables.run(0, 1);
+        else pool.parallelFor(batch, tables);
+        return act;
+    }
+
+    @Override
+    void dot(TernaryPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
+        int width = p.panels * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
+        for (int b = 0; b < act.batch; b++) {
+            if (act.isum != null) Arrays.fill(act.isum, b * width + r0, b * width + to * ROWS, 0);
+            else Arrays.fill(act.fsum, b * width + r0, b * width + to * ROWS, 0);
+        }
+        p.dot(from, to, act.tables, act.batch, act.d, act.isum, act.fsum);
+        for (int b = 0; b < act.batch; b++) {
+            for (int r = r0; r < r1; r++) {
+                y[yOff + b * p.n + r] = act.isum != null
+                        ? (float) act.isum[b * width + r] / act.d[b] * p.tensorScale
+                        : act.fsum[b * width + r];
+            }
+        }
+    }
+
+    /** The error for a code 3, which no quantizer writes and a base-3 index cannot hold. */
+    static IllegalArgumentException code3(Tensor w, int row) {
+        return new IllegalArgumentException(w + ": code 3 in row " + row + " is not a ternary weight");
+    }
+}

@@ -1,0 +1,238 @@
+package io.ternion.kernels.cpu;
+
+import static io.ternion.kernels.cpu.Vec.LE;
+import static jdk.incubator.vector.VectorOperators.B2S;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.S2I;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.function.Supplier;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Ternary weights (I2_S, TQ2_0, TQ1_0) repacked once for a table-lookup kernel, the idea of
+ * bitnet.cpp's TL kernels and T-MAC. The Vector API has no u8×s8 multiply-add, and a
+ * shift-mask-multiply kernel spends about four vector operations per 32 weights, far more than
+ * memory speed allows. Instead:
+ *
+ * <ul>
+ *   <li>Three weights with codes c0, c1, c2 ∈ {0, 1, 2} (for −1, 0, +1) form an index
+ *       e = c0 + 3c1 + 9c2 &lt; 27. For each triple of activations a0, a1, a2 a 32-entry table holds
+ *       Σ(ct − 1)·at for every e, built once per activation vector ({@link #tables}).
+ *   <li>Lane i of a 32-lane short vector belongs to row i of a panel of rows, so one
+ *       {@code selectFrom} (vpermw) looks up 32 rows' triples in the same table, and the lanes
+ *       accumulate 32 rows' sums: no horizontal reduction at all.
+ *   <li>A short holds three 5-bit indices (triples 3s, 3s+1, 3s+2): 9 weights in 16 bits, 1.78 bits
+ *       per weight, fewer bytes than I2_S's 2 or TQ2_0's 2.06. vpermw reads only the low 5 bits of
+ *       each index, so index 0 needs no mask, index 1 is a shift by 5 and index 2 by 10.
+ * </ul>
+ *
+ * <p>Layout: panels of {@link #ROWS} rows (two vectors per step, which share the table loads), and
+ * K in chunks of {@link #CHUNK} activations (one Q8_K block), each padded to 87 triples = 29 steps;
+ * padded weights are zero (code 1) and padded activations 0. The data is ordered chunk by chunk, and
+ * within a chunk panel by panel: a thread streams all its panels for one chunk while that chunk's
+ * tables (87·64 bytes) stay in L1. With the tables for the whole K (55 KB at K = 2560) read from L2
+ * on every panel instead, the same kernel ran at half the speed: the table misses took the L1
+ * miss buffers the weight stream needs. Where each chunk has its own per-row scales (TQ), the
+ * chunk's 64 scales follow its codes in each panel, widened to floats at packing (3% more bytes
+ * than fp16, and no conversion in the kernel).
+ *
+ * <p>Sums are exact: a table entry is at most 3·127 in magnitude, and a chunk's sum at most
+ * 256·127 (|q| ≤ 127 for both I8 and Q8_K activations), within a short lane.
+ */
+final class TernaryPanels {
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final int LANES = 32, ROWS = 2 * LANES, CHUNK = 256, STEPS = 29, TRIPLES = 3 * STEPS, TABLE = 32;
+    static final int STEP_BYTES = 2 * ROWS, CODE_BYTES = STEPS * STEP_BYTES;
+    /** Shorts of one vector's tables per chunk. */
+    static final int CHUNK_TABLES = TRIPLES * TABLE;
+    /** A chunk's activations with the padding of its last triples. */
+    private static final int PADDED = 3 * TRIPLES;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    /** Where a packer reads codes and scales in the file's layout; each packing thread has its own. */
+    interface Source {
+        /** Codes 0..2 of row r's k elements into {@code codes[off..off + k)}; any other code is an error. */
+        void codes(int r, byte[] codes, int off);
+
+        /** The scale of row r for chunk c (only called for scaled formats). */
+        float scale(int r, int c);
+    }
+
+    final int k, n, chunks, panels, blockBytes;
+    final boolean scaled;
+    /** The one scale of an unscaled (I2_S) tensor. */
+    final float tensorScale;
+    final MemorySegment data;
+
+    private TernaryPanels(int k, int n, boolean scaled, float tensorScale) {
+        this.k = k;
+        this.n = n;
+        this.scaled = scaled;
+        this.tensorScale = tensorScale;
+        chunks = (k + CHUNK - 1) / CHUNK;
+        panels = (n + ROWS - 1) / ROWS;
+        blockBytes = CODE_BYTES + (scaled ? 4 * ROWS : 0);
+        data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
+    }
+
+    long bytes() { return data.byteSize(); }
+
+    /**
+     * Packs an n × k ternary matrix, panels in parallel over the pool: with per-chunk row scales
+     * ({@code scaled}, read from the sources) or one {@code tensorScale}.
+     */
+    static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Supplier<Source> sources, WorkerPool pool) {
+        TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale);
+        pool.parallelFor(p.panels, (from, to) -> {
+            Source src = sources.get();
+            // The panel's rows, then each chunk of them position by position (64 rows side by side,
+            // so the indices of 32 rows are vector operations), padded to 261 positions with zero
+            // weights (code 1).
+            byte[] rows = new byte[ROWS * k], codes = new byte[PADDED * ROWS];
+            short[] block = new short[STEPS * ROWS];
+            float[] scales = new float[ROWS];
+            for (int panel = from; panel < to; panel++) {
+                Arrays.fill(rows, (byte) 1);
+                for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) src.codes(panel * ROWS + i, rows, i * k);
+                for (int c = 0; c < p.chunks; c++) {
+                    Arrays.fill(codes, (byte) 1);
+                    for (int i = 0, len = Math.min(CHUNK, k - c * CHUNK); i < ROWS; i++) {
+                        for (int j = 0, from0 = i * k + c * CHUNK; j < len; j++) codes[j * ROWS + i] = rows[from0 + j];
+                    }
+                    for (int s = 0; s < STEPS; s++) {
+                        for (int half = 0; half < ROWS; half += LANES) {
+                            int at = 9 * s * ROWS + half;
+                            ShortVector e0 = code(codes, at).add(code(codes, at + ROWS).mul((short) 3)).add(code(codes, at + 2 * ROWS).mul((short) 9));
+                            ShortVector e1 = code(codes, at + 3 * ROWS).add(code(codes, at + 4 * ROWS).mul((short) 3)).add(code(codes, at + 5 * ROWS).mul((short) 9));
+                            ShortVector e2 = code(codes, at + 6 * ROWS).add(code(codes, at + 7 * ROWS).mul((short) 3)).add(code(codes, at + 8 * ROWS).mul((short) 9));
+                            e0.or(e1.lanewise(LSHL, 5)).or(e2.lanewise(LSHL, 10)).intoArray(block, s * ROWS + half);
+                        }
+                    }
+                    long at = ((long) c * p.panels + panel) * p.blockBytes;
+                    MemorySegment.copy(block, 0, p.data, SHORT, at, block.length);
+                    if (scaled) {
+                        for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
+                        MemorySegment.copy(scales, 0, p.data, FLOAT, at + CODE_BYTES, ROWS);
+                    }
+                }
+            }
+        });
+        return p;
+    }
+
+    /** The codes of 32 rows at one position, widened to short lanes. */
+    private static ShortVector code(byte[] codes, int at) {
+        return (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, codes, at).convertShape(B2S, S, 0);
+    }
+
+    /** Index lane e of C_t: the weight (−1, 0, +1) that entry e gives activation t of its triple. */
+    private static final ShortVector C0 = weights(1), C1 = weights(3), C2 = weights(9);
+
+    private static ShortVector weights(int radix) {
+        short[] c = new short[LANES];
+        for (int e = 0; e < 27; e++) c[e] = (short) (e / radix % 3 - 1);
+        return ShortVector.fromArray(S, c, 0);
+    }
+
+    /**
+     * The tables of one activation vector: for each chunk of {@code k} (natural order, values
+     * q[qOff..qOff + k)) 87 tables of 32 shorts into {@code out[outOff..)}.
+     */
+    static void tables(short[] q, int qOff, int k, short[] out, int outOff) {
+        for (int c = 0; c * CHUNK < k; c++) {
+            int start = qOff + c * CHUNK, len = Math.min(CHUNK, k - c * CHUNK), o = outOff + c * CHUNK_TABLES;
+            int j = 0;
+            for (; 3 * j + 2 < len; j++, o += TABLE) {
+                int at = start + 3 * j;
+                C0.mul(ShortVector.broadcast(S, q[at])).add(C1.mul(ShortVector.broadcast(S, q[at + 1]))).add(C2.mul(ShortVector.broadcast(S, q[at + 2]))).intoArray(out, o);
+            }
+            // The chunk's last, partial triples (its padding: activations 0).
+            for (; j < TRIPLES; j++, o += TABLE) {
+                int at = 3 * j;
+                short a0 = at < len ? q[start + at] : 0, a1 = at + 1 < len ? q[start + at + 1] : 0;
+                C0.mul(a0).add(C1.mul(a1)).intoArray(out, o);
+            }
+        }
+    }
+
+    /**
+     * Panels [from, to) against every vector's tables: the exact sums Σ(c − 1)·q of each chunk go to
+     * {@code isum} (unscaled: added up over the chunks) or, scaled, as {@code llama.cpp} does per
+     * block, {@code fsum += (float) sum · (d[b, chunk] · fp16 scale)} in chunk order. Vector b's
+     * row r is at {@code b·panels·64 + r} in the sums, which the caller has zeroed for these panels.
+     */
+    void dot(int from, int to, short[] tab, int batch, float[] d, int[] isum, float[] fsum) {
+        int width = panels * ROWS;
+        for (int c = 0; c < chunks; c++) {
+            for (int b = 0; b < batch; b++) {
+                int t = (b * chunks + c) * CHUNK_TABLES;
+                long o = ((long) c * panels + from) * blockBytes;
+                for (int p = from; p < to; p++, o += blockBytes) {
+                    if (scaled) scaledBlock(o, tab, t, d[b * chunks + c], fsum, b * width + p * ROWS);
+                    else block(o, tab, t, isum, b * width + p * ROWS);
+                }
+            }
+        }
+    }
+
+    // The two methods below are the same loop with different ends. Each is a method of its own with
+    // every vector operation written out in it: as part of the loop nest in dot, or with helpers
+    // taking vectors, C2 left some Vector API calls out of line, and those ran as Java code
+    // allocating their vectors (gigabytes per second of garbage, several times slower).
+
+    /** One chunk of one panel: isum[at..at + 64) += the rows' exact sums. */
+    private void block(long o, short[] tab, int t, int[] isum, int at) {
+        ShortVector lo = ShortVector.zero(S), hi = lo;
+        // The long byte offset as the loop variable lets C2 hoist the bounds checks.
+        for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
+            ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
+            ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
+            ShortVector x0 = ShortVector.fromArray(S, tab, t);
+            ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
+            ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
+            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
+            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+        }
+        IntVector.fromArray(I, isum, at).add(lo.convertShape(S2I, I, 0)).intoArray(isum, at);
+        IntVector.fromArray(I, isum, at + 16).add(lo.convertShape(S2I, I, 1)).intoArray(isum, at + 16);
+        IntVector.fromArray(I, isum, at + 32).add(hi.convertShape(S2I, I, 0)).intoArray(isum, at + 32);
+        IntVector.fromArray(I, isum, at + 48).add(hi.convertShape(S2I, I, 1)).intoArray(isum, at + 48);
+    }
+
+    /**
+     * One chunk of one panel with its row scales, as llama.cpp adds a block:
+     * {@code fsum += (float) sumi · (da · d)} over the 64 rows, each product rounded.
+     */
+    private void scaledBlock(long o, short[] tab, int t, float da, float[] fsum, int at) {
+        ShortVector lo = ShortVector.zero(S), hi = lo;
+        for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
+            ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
+            ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
+            ShortVector x0 = ShortVector.fromArray(S, tab, t);
+            ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
+            ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
+            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
+            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+        }
+        long sc = o + CODE_BYTES;
+        FloatVector d0 = FloatVector.fromMemorySegment(F, data, sc, LE).mul(da), d1 = FloatVector.fromMemorySegment(F, data, sc + 64, LE).mul(da);
+        FloatVector d2 = FloatVector.fromMemorySegment(F, data, sc + 128, LE).mul(da), d3 = FloatVector.fromMemorySegment(F, data, sc + 192, LE).mul(da);
+        FloatVector.fromArray(F, fsum, at).add(((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d0)).intoArray(fsum, at);
+        FloatVector.fromArray(F, fsum, at + 16).add(((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d1)).intoArray(fsum, at + 16);
+        FloatVector.fromArray(F, fsum, at + 32).add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d2)).intoArray(fsum, at + 32);
+        FloatVector.fromArray(F, fsum, at + 48).add(((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d3)).intoArray(fsum, at + 48);
+    }
+}
