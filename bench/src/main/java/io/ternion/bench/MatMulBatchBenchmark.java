@@ -3,6 +3,7 @@ package io.ternion.bench;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +48,7 @@ public class MatMulBatchBenchmark {
     int threads;
 
     private Arena arena;
-    private Tensor w;
+    private Weights w;
     private WorkerPool pool;
     private int k, n;
     private float[] x, y;
@@ -58,8 +59,9 @@ public class MatMulBatchBenchmark {
         k = kn[0];
         n = kn[1];
         arena = Arena.ofShared();
-        w = BenchWeights.copies(arena, GgmlType.parse(type), k, n, 42)[0];
         pool = new WorkerPool(threads);
+        // Prepared once, as a backend does at load (the ternary and binary formats are repacked).
+        w = MatMul.prepare(BenchWeights.copies(arena, GgmlType.parse(type), k, n, 42)[0], pool);
         x = BenchWeights.activations(batch * k, 7);
         y = new float[batch * n];
     }
@@ -81,7 +83,7 @@ public class MatMulBatchBenchmark {
     public float[] matmul(Work work) {
         MatMul.matmul(w, x, 0, batch, y, 0, pool);
         work.flops += 2L * k * n * batch;
-        work.weightBytes += w.data().byteSize();
+        work.weightBytes += w.tensor().data().byteSize();
         return y;
     }
 }

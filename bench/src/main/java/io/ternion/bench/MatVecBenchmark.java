@@ -3,6 +3,7 @@ package io.ternion.bench;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
@@ -44,7 +45,7 @@ public class MatVecBenchmark {
     int threads;
 
     private Arena arena;
-    private Tensor[] weights;
+    private Weights[] weights;
     private WorkerPool pool;
     private float[] x, y;
     private int next;
@@ -53,8 +54,11 @@ public class MatVecBenchmark {
     public void setUp() {
         int[] kn = BenchWeights.shape(shape);
         arena = Arena.ofShared();
-        weights = BenchWeights.copies(arena, GgmlType.parse(type), kn[0], kn[1], 42);
         pool = new WorkerPool(threads);
+        // Prepared once, as a backend does at load (the ternary and binary formats are repacked).
+        Tensor[] copies = BenchWeights.copies(arena, GgmlType.parse(type), kn[0], kn[1], 42);
+        weights = new Weights[copies.length];
+        for (int i = 0; i < copies.length; i++) weights[i] = MatMul.prepare(copies[i], pool);
         x = BenchWeights.activations(kn[0], 7);
         y = new float[kn[1]];
     }
@@ -74,10 +78,10 @@ public class MatVecBenchmark {
 
     @Benchmark
     public float[] matvec(Streamed streamed) {
-        Tensor w = weights[next];
+        Weights w = weights[next];
         next = next + 1 == weights.length ? 0 : next + 1;
         MatMul.matmul(w, x, 0, 1, y, 0, pool);
-        streamed.weightBytes += w.data().byteSize();
+        streamed.weightBytes += w.tensor().data().byteSize();
         return y;
     }
 }
