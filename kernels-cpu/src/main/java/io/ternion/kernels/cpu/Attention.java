@@ -59,8 +59,8 @@ public final class Attention {
 
     private static void check(KvCache cache, int nHeads, int nKvHeads, int headDim, int positions) {
         if (nKvHeads < 1 || nHeads % nKvHeads != 0) throw new IllegalArgumentException(nHeads + " heads cannot share " + nKvHeads + " KV heads");
-        if (nKvHeads * headDim != cache.kvDim()) {
-            throw new IllegalArgumentException(nKvHeads + " KV heads of " + headDim + " do not match the cache's kvDim " + cache.kvDim());
+        if (nKvHeads != cache.kvHeads() || headDim != cache.headDim()) {
+            throw new IllegalArgumentException(nKvHeads + " KV heads of " + headDim + " do not match the cache's " + cache.kvHeads() + " of " + cache.headDim());
         }
         if (positions < 1 || positions > cache.contextLength()) {
             throw new IllegalArgumentException(positions + " positions outside the context of " + cache.contextLength());
@@ -89,32 +89,32 @@ public final class Attention {
         }
         float[] scores = SCORES.get();
         if (scores.length < 2 * positions) SCORES.set(scores = new float[Math.max(2 * positions, 2 * scores.length)]);
-        int kvDim = cache.kvDim(), at = kvHead * headDim, q1 = qOff + headDim, out1 = outOff + headDim;
+        int at = cache.at(kvHead, 0), q1 = qOff + headDim, out1 = outOff + headDim;
         short[] k = cache.kh[layer], v = cache.vh[layer];
-        for (int t = 0; t < positions; t++) dotHalf2(q, qOff, q1, k, t * kvDim + at, headDim, scale, scores, t, positions + t);
+        for (int t = 0; t < positions; t++) dotHalf2(q, qOff, q1, k, at + t * headDim, headDim, scale, scores, t, positions + t);
         Ops.softmax(scores, 0, positions);
         Ops.softmax(scores, positions, positions);
         Arrays.fill(out, outOff, outOff + 2 * headDim, 0f);
-        for (int t = 0; t < positions; t++) axpyHalf2(scores[t], scores[positions + t], v, t * kvDim + at, out, outOff, out1, headDim);
+        for (int t = 0; t < positions; t++) axpyHalf2(scores[t], scores[positions + t], v, at + t * headDim, out, outOff, out1, headDim);
     }
 
     private static void head(KvCache cache, int layer, float[] q, int qOff, int kvHead, int headDim, int positions,
             float[] out, int outOff, float scale) {
         float[] scores = SCORES.get();
         if (scores.length < positions) SCORES.set(scores = new float[Math.max(positions, 2 * scores.length)]);
-        int kvDim = cache.kvDim(), at = kvHead * headDim;
+        int at = cache.at(kvHead, 0);
         if (cache.f16()) {
             short[] k = cache.kh[layer], v = cache.vh[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, t * kvDim + at, headDim);
+            for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, at + t * headDim, headDim);
             Ops.softmax(scores, 0, positions);
             Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) axpyHalf(scores[t], v, t * kvDim + at, out, outOff, headDim);
+            for (int t = 0; t < positions; t++) axpyHalf(scores[t], v, at + t * headDim, out, outOff, headDim);
         } else {
             float[] k = cache.kf[layer], v = cache.vf[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * Vec.dot(q, qOff, k, t * kvDim + at, headDim);
+            for (int t = 0; t < positions; t++) scores[t] = scale * Vec.dot(q, qOff, k, at + t * headDim, headDim);
             Ops.softmax(scores, 0, positions);
             Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) Vec.axpy(scores[t], v, t * kvDim + at, out, outOff, headDim);
+            for (int t = 0; t < positions; t++) Vec.axpy(scores[t], v, at + t * headDim, out, outOff, headDim);
         }
     }
 
