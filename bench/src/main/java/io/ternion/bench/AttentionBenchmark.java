@@ -49,7 +49,7 @@ public class AttentionBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        cache = new KvCache(LAYERS, positions, KV_DIM, true);
+        cache = new KvCache(LAYERS, positions, KV_HEADS, HEAD_DIM, true);
         SplittableRandom rnd = new SplittableRandom(3);
         float[] k = new float[KV_DIM], v = new float[KV_DIM];
         for (int l = 0; l < LAYERS; l++) {

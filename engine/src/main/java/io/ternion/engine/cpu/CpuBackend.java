@@ -89,7 +89,7 @@ public final class CpuBackend implements Backend {
                 }
             }
             ModelConfig c = graph.config();
-            this.cache = new KvCache(c.layers(), context, c.kvDim(), true);
+            this.cache = new KvCache(c.layers(), context, c.kvHeads(), c.headDim(), true);
             this.resident = bytes + cache.bytes();
         }
 

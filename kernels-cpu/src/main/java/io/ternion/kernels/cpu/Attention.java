@@ -29,9 +29,11 @@ public final class Attention {
     public static void attend(KvCache cache, int layer, float[] q, int qOff, int nHeads, int nKvHeads, int headDim,
             int positions, float[] out, int outOff, float scale, WorkerPool pool) {
         check(cache, nHeads, nKvHeads, headDim, positions);
-        run(pool, nHeads, 2L * nHeads * headDim * positions, (from, to) -> {
-            for (int h = from; h < to; h++) {
-                head(cache, layer, q, qOff + h * headDim, h / (nHeads / nKvHeads), headDim, positions, out, outOff + h * headDim, scale);
+        int g = pairs(nHeads, nKvHeads);
+        run(pool, nHeads / g, 2L * nHeads * headDim * positions, (from, to) -> {
+            for (int u = from; u < to; u++) {
+                int h = u * g;
+                heads(cache, layer, q, qOff + h * headDim, g, h / (nHeads / nKvHeads), headDim, positions, out, outOff + h * headDim, scale);
             }
         });
     }
@@ -45,10 +47,11 @@ public final class Attention {
             int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool) {
         check(cache, nHeads, nKvHeads, headDim, startPos + batch);
         int qDim = nHeads * headDim;
-        run(pool, batch * nHeads, 2L * batch * nHeads * headDim * (startPos + batch), (from, to) -> {
+        int g = pairs(nHeads, nKvHeads), units = nHeads / g;
+        run(pool, batch * units, 2L * batch * nHeads * headDim * (startPos + batch), (from, to) -> {
             for (int i = from; i < to; i++) {
-                int b = i / nHeads, h = i % nHeads;
-                head(cache, layer, q, qOff + b * qDim + h * headDim, h / (nHeads / nKvHeads), headDim, startPos + b + 1,
+                int b = i / units, h = i % units * g;
+                heads(cache, layer, q, qOff + b * qDim + h * headDim, g, h / (nHeads / nKvHeads), headDim, startPos + b + 1,
                         out, outOff + b * qDim + h * headDim, scale);
             }
         });
@@ -56,31 +59,62 @@ public final class Attention {
 
     private static void check(KvCache cache, int nHeads, int nKvHeads, int headDim, int positions) {
         if (nKvHeads < 1 || nHeads % nKvHeads != 0) throw new IllegalArgumentException(nHeads + " heads cannot share " + nKvHeads + " KV heads");
-        if (nKvHeads * headDim != cache.kvDim()) {
-            throw new IllegalArgumentException(nKvHeads + " KV heads of " + headDim + " do not match the cache's kvDim " + cache.kvDim());
+        if (nKvHeads != cache.kvHeads() || headDim != cache.headDim()) {
+            throw new IllegalArgumentException(nKvHeads + " KV heads of " + headDim + " do not match the cache's " + cache.kvHeads() + " of " + cache.headDim());
         }
         if (positions < 1 || positions > cache.contextLength()) {
             throw new IllegalArgumentException(positions + " positions outside the context of " + cache.contextLength());
         }
     }
 
+    /**
+     * How many query heads one task takes: two where each KV head serves an even number of them, so
+     * each key and value read from the F16 cache is widened once for both (the widening, not the
+     * multiply-add, is most of attention's work, and attention was a fifth of decode at a few hundred
+     * positions). Two rather than the whole group: with 2 threads, 4-head groups of a 5-KV-head model
+     * would split 3 to 2. Each head's arithmetic is unchanged, so the bits are too.
+     */
+    private static int pairs(int nHeads, int nKvHeads) {
+        return (nHeads / nKvHeads) % 2 == 0 ? 2 : 1;
+    }
+
+    /** {@code g} (1 or 2) consecutive query heads on one KV head; their queries and outputs are adjacent. */
+    private static void heads(KvCache cache, int layer, float[] q, int qOff, int g, int kvHead, int headDim, int positions,
+            float[] out, int outOff, float scale) {
+        if (g == 1 || !cache.f16()) {
+            for (int i = 0; i < g; i++) {
+                head(cache, layer, q, qOff + i * headDim, kvHead, headDim, positions, out, outOff + i * headDim, scale);
+            }
+            return;
+        }
+        float[] scores = SCORES.get();
+        if (scores.length < 2 * positions) SCORES.set(scores = new float[Math.max(2 * positions, 2 * scores.length)]);
+        int at = cache.at(kvHead, 0), q1 = qOff + headDim, out1 = outOff + headDim;
+        short[] k = cache.kh[layer], v = cache.vh[layer];
+        for (int t = 0; t < positions; t++) dotHalf2(q, qOff, q1, k, at + t * headDim, headDim, scale, scores, t, positions + t);
+        Ops.softmax(scores, 0, positions);
+        Ops.softmax(scores, positions, positions);
+        Arrays.fill(out, outOff, outOff + 2 * headDim, 0f);
+        for (int t = 0; t < positions; t++) axpyHalf2(scores[t], scores[positions + t], v, at + t * headDim, out, outOff, out1, headDim);
+    }
+
     private static void head(KvCache cache, int layer, float[] q, int qOff, int kvHead, int headDim, int positions,
             float[] out, int outOff, float scale) {
         float[] scores = SCORES.get();
         if (scores.length < positions) SCORES.set(scores = new float[Math.max(positions, 2 * scores.length)]);
-        int kvDim = cache.kvDim(), at = kvHead * headDim;
+        int at = cache.at(kvHead, 0);
         if (cache.f16()) {
             short[] k = cache.kh[layer], v = cache.vh[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, t * kvDim + at, headDim);
+            for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, at + t * headDim, headDim);
             Ops.softmax(scores, 0, positions);
             Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) axpyHalf(scores[t], v, t * kvDim + at, out, outOff, headDim);
+            for (int t = 0; t < positions; t++) axpyHalf(scores[t], v, at + t * headDim, out, outOff, headDim);
         } else {
             float[] k = cache.kf[layer], v = cache.vf[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * Vec.dot(q, qOff, k, t * kvDim + at, headDim);
+            for (int t = 0; t < positions; t++) scores[t] = scale * Vec.dot(q, qOff, k, at + t * headDim, headDim);
             Ops.softmax(scores, 0, positions);
             Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) Vec.axpy(scores[t], v, t * kvDim + at, out, outOff, headDim);
+            for (int t = 0; t < positions; t++) Vec.axpy(scores[t], v, at + t * headDim, out, outOff, headDim);
         }
     }
 
@@ -93,6 +127,41 @@ public final class Attention {
         float sum = Vec.sum(acc);
         for (; i < n; i++) sum += Float.float16ToFloat(k[kOff + i]) * q[qOff + i];
         return sum;
+    }
+
+    /** {@link #dotHalf} for two queries on one key, each scaled into {@code s[s0]}, {@code s[s1]}: the same operations per query. */
+    private static void dotHalf2(float[] q, int q0, int q1, short[] k, int kOff, int n, float scale, float[] s, int s0, int s1) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector kf = Vec.halfToFloat(ShortVector.fromArray(S, k, kOff + i));
+            acc0 = kf.fma(FloatVector.fromArray(F, q, q0 + i), acc0);
+            acc1 = kf.fma(FloatVector.fromArray(F, q, q1 + i), acc1);
+        }
+        float sum0 = Vec.sum(acc0), sum1 = Vec.sum(acc1);
+        for (; i < n; i++) {
+            float kf = Float.float16ToFloat(k[kOff + i]);
+            sum0 += kf * q[q0 + i];
+            sum1 += kf * q[q1 + i];
+        }
+        s[s0] = scale * sum0;
+        s[s1] = scale * sum1;
+    }
+
+    /** {@link #axpyHalf} of one value into two outputs with their own weights. */
+    private static void axpyHalf2(float a0, float a1, short[] x, int xOff, float[] y, int y0, int y1, int n) {
+        FloatVector va0 = FloatVector.broadcast(F, a0), va1 = FloatVector.broadcast(F, a1);
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) {
+            FloatVector xf = Vec.halfToFloat(ShortVector.fromArray(S, x, xOff + i));
+            xf.fma(va0, FloatVector.fromArray(F, y, y0 + i)).intoArray(y, y0 + i);
+            xf.fma(va1, FloatVector.fromArray(F, y, y1 + i)).intoArray(y, y1 + i);
+        }
+        for (; i < n; i++) {
+            float xf = Float.float16ToFloat(x[xOff + i]);
+            y[y0 + i] += a0 * xf;
+            y[y1 + i] += a1 * xf;
+        }
     }
 
     private static void axpyHalf(float a, short[] x, int xOff, float[] y, int yOff, int n) {

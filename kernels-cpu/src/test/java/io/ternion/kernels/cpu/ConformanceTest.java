@@ -154,7 +154,7 @@ class ConformanceTest {
         int heads = ConformanceTable.ATTENTION_HEADS, kvHeads = heads / ratio, headDim = c.k();
         int positions = c.n(), batch = c.batch(), kvDim = kvHeads * headDim, qDim = heads * headDim;
         boolean f16 = c.type() == GgmlType.F16;
-        KvCache cache = new KvCache(2, positions + 3, kvDim, f16);
+        KvCache cache = new KvCache(2, positions + 3, kvHeads, headDim, f16);
         float[][] keys = new float[positions][], values = new float[positions][];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
