@@ -379,7 +379,7 @@ public final class OpenClBackend implements Backend {
 
         @Override public int contextLength() { return context; }
         @Override public int maxBatch() { return maxBatch; }
-        @Override public long residentBytes() { return arena.scope().isAlive() ? stepHost.byteSize() + logitsHost.byteSize() : 0; }
+        @Override public long residentBytes() { return stepHost.byteSize() + logitsHost.byteSize() + argmaxHost.byteSize(); }
         @Override public long deviceBytes() { return ctx.allocatedBytes(); }
 
         @Override
