@@ -108,16 +108,16 @@ public final class OpenClBackend implements Backend {
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
         for (Op op : graph.ops()) {
-            Tensor w = op instanceof Op.MatMul m ? m.weight() : op instanceof Op.Embed e ? e.table() : null;
+            Tensor w = weight(op);
             if (w != null && !ClOps.supports(w.type())) {
                 throw new UnsupportedOperationException("the opencl backend has no kernel for " + w.type() + " weights (tensor '" + w.name() + "')");
             }
         }
-        int batch = Math.min(maxBatch, MAX_BATCH);
-        long need = Plan.deviceBytes(graph, contextLength, batch), limit = memoryLimit();
-        if (need > limit) {
+        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, MAX_BATCH));
+        long limit = memoryLimit();
+        if (plan.deviceBytes() > limit) {
             throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d, and %s has %.2f GiB",
-                    need / 1073741824.0, contextLength, device.name(), limit / 1073741824.0), null);
+                    plan.deviceBytes() / 1073741824.0, contextLength, device.name(), limit / 1073741824.0), null);
         }
         ClContext ctx;
         try {
@@ -126,7 +126,7 @@ public final class OpenClBackend implements Backend {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
         try {
-            return new Compiled(ctx, graph, contextLength, batch);
+            return new Compiled(ctx, graph, contextLength, plan);
         } catch (OpenClException e) {
             ctx.close();
             throw new BackendUnavailableException(e.getMessage(), e);
@@ -143,35 +143,43 @@ public final class OpenClBackend implements Backend {
         return limit;
     }
 
-    /** Device memory the compiled graph takes, counted before anything is allocated. */
-    static final class Plan {
-        private Plan() {}
+    /** The weight matrix an op reads from the file (a matmul's or the embedding table), or null. */
+    private static Tensor weight(Op op) {
+        return op instanceof Op.MatMul m ? m.weight() : op instanceof Op.Embed e ? e.table() : null;
+    }
 
-        static long deviceBytes(Graph g, int ctx, int batch) {
+    /**
+     * What the compiled graph holds on the device, counted before anything is allocated: the
+     * distinct weight matrices' bytes, the widest input of a quantized matmul (the quantized
+     * activation buffer's row), and everything in all.
+     */
+    record Plan(int batch, long weightBytes, int quantizedK, long otherBytes) {
+        static Plan of(Graph g, int ctx, int batch) {
             ModelConfig c = g.config();
             Map<Tensor, Boolean> seen = new IdentityHashMap<>();
-            long bytes = 4L * (2 + batch);
-            int maxK = 0;
-            List<Op> graphOps = g.ops();
-            for (int i = 0; i < graphOps.size(); i++) {
-                Op op = graphOps.get(i);
-                switch (op) {
-                    case Op.Embed e -> { if (seen.put(e.table(), true) == null) bytes += e.table().data().byteSize(); }
-                    case Op.MatMul m -> {
-                        if (seen.put(m.weight(), true) == null) bytes += m.weight().data().byteSize();
-                        if (Activations.of(m.weight().type()) != Activations.FLOAT) maxK = Math.max(maxK, m.in().width());
-                    }
-                    case Op.RmsNorm r -> { if (seen.put(r.weight(), true) == null) bytes += 4 * r.weight().elementCount(); }
-                    case Op.HeadRmsNorm r -> { if (seen.put(r.weight(), true) == null) bytes += 4 * r.weight().elementCount(); }
-                    default -> { }
-                }
+            long weights = 0, vectors = 0;
+            int k = 1;
+            for (Op op : g.ops()) {
+                Tensor w = weight(op);
+                if (w != null && seen.put(w, true) == null) weights += w.data().byteSize();
+                if (op instanceof Op.MatMul m && Activations.of(m.weight().type()) != Activations.FLOAT) k = Math.max(k, m.in().width());
+                Tensor v = op instanceof Op.RmsNorm r ? r.weight() : op instanceof Op.HeadRmsNorm r ? r.weight() : null;
+                if (v != null && seen.put(v, true) == null) vectors += 4 * v.elementCount();
             }
+            long bytes = weights + vectors + 4L * (2 + batch) + 4; // + the argmax result
             for (Buf b : g.buffers()) bytes += 4L * (b.lastOnly() ? 1 : batch) * b.width();
             bytes += 2L * 2 * c.layers() * ctx * c.kvDim();
             bytes += 4L * batch * c.heads() * ctx;
-            bytes += (long) batch * maxK + 4L * batch * Math.max(1, maxK / 32);
-            return bytes;
+            return new Plan(batch, weights, k, bytes);
         }
+
+        long deviceBytes() { return otherBytes + quantizedBytes() + scaleBytes(); }
+
+        /** Quantized activations: a byte per element of a batch of the widest rows. */
+        long quantizedBytes() { return (long) batch * quantizedK; }
+
+        /** Their scales: at most one float per 32 elements (Q8_0), at least one per row (I8_S). */
+        long scaleBytes() { return 4L * batch * Math.max(1, quantizedK / 32); }
     }
 
     /** Uploads weights, showing progress on stderr when there are enough bytes to wait for. */
@@ -182,14 +190,8 @@ public final class OpenClBackend implements Backend {
         private long done;
         private int shownPercent = -1;
 
-        Upload(Graph g, String device) {
-            Map<Tensor, Boolean> seen = new IdentityHashMap<>();
-            long t = 0;
-            for (Op op : g.ops()) {
-                Tensor w = op instanceof Op.MatMul m ? m.weight() : op instanceof Op.Embed e ? e.table() : null;
-                if (w != null && seen.put(w, true) == null) t += w.data().byteSize();
-            }
-            this.total = t;
+        Upload(long total, String device) {
+            this.total = total;
             this.device = device;
         }
 
@@ -222,27 +224,23 @@ public final class OpenClBackend implements Backend {
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
 
-        Compiled(ClContext ctx, Graph g, int context, int maxBatch) {
+        Compiled(ClContext ctx, Graph g, int context, Plan plan) {
             this.ctx = ctx;
             this.context = context;
-            this.maxBatch = maxBatch;
+            this.maxBatch = plan.batch();
             this.profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new KernelProfile(ctx) : null;
             ModelConfig c = g.config();
             ClOps ops = new ClOps(ctx);
             Map<Buf, ClBuffer> bufs = new HashMap<>();
             for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
             Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
-            Upload upload = new Upload(g, ctx.device().name());
+            Upload upload = new Upload(plan.weightBytes(), ctx.device().name());
             Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
             step = ctx.buffer(4L * (2 + maxBatch));
             long layerElems = (long) context * c.kvDim();
             ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
-            int maxK = 1;
-            for (Op op : g.ops()) {
-                if (op instanceof Op.MatMul m && Activations.of(m.weight().type()) != Activations.FLOAT) maxK = Math.max(maxK, m.in().width());
-            }
-            ClBuffer q = ctx.buffer((long) maxBatch * maxK), qd = ctx.buffer(4L * maxBatch * Math.max(1, maxK / 32));
+            ClBuffer q = ctx.buffer(plan.quantizedBytes()), qd = ctx.buffer(plan.scaleBytes());
 
             Buf quantized = null; // the buffer whose quantized copy is in q, while nothing has written to it since
             Activations quantizedAs = null;
