@@ -34,8 +34,7 @@ final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
         WorkerPool.RangeTask tables = (from, to) -> {
             for (int b = from; b < to; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
         };
-        if (batch == 1) tables.run(0, 1);
-        else pool.parallelFor(batch, tables);
+        pool.parallelFor(batch, tables); // inline for one row
         return act;
     }
 

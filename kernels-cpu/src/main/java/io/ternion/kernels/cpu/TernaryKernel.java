@@ -56,8 +56,7 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
         WorkerPool.RangeTask tables = (from, to) -> {
             for (int b = from; b < to; b++) TernaryPanels.tables(rows, b * k, k, act.tables, b * per);
         };
-        if (batch == 1) tables.run(0, 1);
-        else pool.parallelFor(batch, tables);
+        pool.parallelFor(batch, tables); // inline for one row
         return act;
     }
 
