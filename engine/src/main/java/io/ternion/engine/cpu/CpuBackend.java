@@ -7,6 +7,7 @@ import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.Ops;
 import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
+import io.ternion.engine.Log;
 import io.ternion.model.Backend;
 import io.ternion.model.CompiledModel;
 import io.ternion.model.Graph;
@@ -15,6 +16,8 @@ import io.ternion.model.Graph.Op;
 import io.ternion.model.ModelConfig;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -56,6 +59,8 @@ public final class CpuBackend implements Backend {
         pool.close();
     }
 
+    static final String PROFILE_PROPERTY = "ternion.cpu.profile";
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch;
@@ -65,6 +70,8 @@ public final class CpuBackend implements Backend {
         private final Map<Tensor, Weights> weights = new IdentityHashMap<>();
         private final KvCache cache;
         private final long resident;
+        /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
+        private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
 
         Compiled(Graph graph, int context, int maxBatch, WorkerPool pool) {
             this.graph = graph;
@@ -100,7 +107,17 @@ public final class CpuBackend implements Backend {
         @Override
         public void forward(int[] tokens, int startPos, float[] logits) {
             CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
-            for (Op op : graph.ops()) run(op, tokens, startPos);
+            if (profile == null) {
+                for (Op op : graph.ops()) run(op, tokens, startPos);
+            } else {
+                for (Op op : graph.ops()) {
+                    long t0 = System.nanoTime();
+                    run(op, tokens, startPos);
+                    long[] t = profile.computeIfAbsent(profileKey(op, tokens.length), k -> new long[2]);
+                    t[0]++;
+                    t[1] += System.nanoTime() - t0;
+                }
+            }
             System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
         }
 
@@ -161,6 +178,24 @@ public final class CpuBackend implements Backend {
                     System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
                 }
             }
+        }
+
+        /** Ops are grouped by kind, matmuls also by weight type and shape (K×N), and prompt batches apart from single tokens. */
+        private static String profileKey(Op op, int n) {
+            String kind = op.getClass().getSimpleName();
+            if (op instanceof Op.MatMul m) kind += " " + m.weight().type() + " " + m.weight().rowLength() + "x" + m.weight().rows();
+            return kind + (n > 1 ? " (prompt)" : "");
+        }
+
+        @Override
+        public void close() {
+            if (profile == null) return;
+            long all = profile.values().stream().mapToLong(t -> t[1]).sum();
+            Log.info("cpu op time (" + pool.threads() + " threads):");
+            profile.entrySet().stream()
+                    .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
+                    .forEach(e -> Log.info(String.format(Locale.ROOT, "  %-26s %7d calls %10.1f ms %5.1f%%", e.getKey(), e.getValue()[0],
+                            e.getValue()[1] / 1e6, 100.0 * e.getValue()[1] / Math.max(1, all))));
         }
 
         private static int rows(Buf b, int n) {
