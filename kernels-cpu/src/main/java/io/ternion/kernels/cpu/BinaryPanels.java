@@ -10,6 +10,9 @@ import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
 import java.lang.foreign.Arena;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
@@ -72,14 +75,23 @@ final class BinaryPanels {
             short[] block = new short[BLOCK_BYTES / 2];
             for (int panel = from; panel < to; panel++) {
                 int r0 = panel * ROWS, count = Math.min(ROWS, n - r0);
-                // Rows past n stay zero: weights of −d with d = 0.
-                java.util.Arrays.fill(rows, (byte) 0);
                 MemorySegment.copy(w, Numbers.BYTE, (long) r0 * rowBytes, rows, 0, count * rowBytes);
+                // Rows past n are zero: weights of −d with d = 0.
+                if (count < ROWS) Arrays.fill(rows, count * rowBytes, rows.length, (byte) 0);
                 for (int c = 0; c < p.chunks; c++) {
-                    for (int i = 0; i < ROWS; i++) {
-                        int o = i * rowBytes + c * FILE_BLOCK;
-                        for (int s = 0; s < STEPS; s++) block[s * ROWS + i] = (short) (rows[o + 2 + 2 * s] & 0xFF | rows[o + 3 + 2 * s] << 8);
-                        block[STEPS * ROWS + i] = (short) (rows[o] & 0xFF | rows[o + 1] << 8);
+                    // A file block, fp16 d then 8 shorts of weights, is two longs and a short:
+                    // the short d to the block's scales, the others to their steps.
+                    for (int i = 0, o = c * FILE_BLOCK; i < ROWS; i++, o += rowBytes) {
+                        long a = (long) LONG.get(rows, o), b = (long) LONG.get(rows, o + 8);
+                        block[STEPS * ROWS + i] = (short) a;
+                        block[i] = (short) (a >>> 16);
+                        block[ROWS + i] = (short) (a >>> 32);
+                        block[2 * ROWS + i] = (short) (a >>> 48);
+                        block[3 * ROWS + i] = (short) b;
+                        block[4 * ROWS + i] = (short) (b >>> 16);
+                        block[5 * ROWS + i] = (short) (b >>> 32);
+                        block[6 * ROWS + i] = (short) (b >>> 48);
+                        block[7 * ROWS + i] = (short) SHORT16.get(rows, o + 16);
                     }
                     MemorySegment.copy(block, 0, p.data, SHORT, ((long) c * p.panels + panel) * BLOCK_BYTES, block.length);
                 }
@@ -87,6 +99,10 @@ final class BinaryPanels {
         });
         return p;
     }
+
+    /** Four and one little-endian shorts at any byte offset of a {@code byte[]}. */
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, LE),
+            SHORT16 = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
 
     /** B_t lane e: the sign (2·bit − 1) that entry e gives activation t of its group. */
     private static final ShortVector B0 = signs(0), B1 = signs(1), B2 = signs(2), B3 = signs(3), B4 = signs(4);

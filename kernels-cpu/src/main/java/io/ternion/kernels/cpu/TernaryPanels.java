@@ -1,18 +1,17 @@
 package io.ternion.kernels.cpu;
 
 import static io.ternion.kernels.cpu.Vec.LE;
-import static jdk.incubator.vector.VectorOperators.B2S;
 import static jdk.incubator.vector.VectorOperators.I2F;
-import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.function.Supplier;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -57,8 +56,6 @@ final class TernaryPanels {
     static final int STEP_BYTES = 2 * ROWS, CODE_BYTES = STEPS * STEP_BYTES;
     /** Shorts of one vector's tables per chunk. */
     static final int CHUNK_TABLES = TRIPLES * TABLE;
-    /** A chunk's activations with the padding of its last triples. */
-    private static final int PADDED = 3 * TRIPLES;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
@@ -93,38 +90,42 @@ final class TernaryPanels {
     /**
      * Packs an n × k ternary matrix, panels in parallel over the pool: with per-chunk row scales
      * ({@code scaled}, read from the sources) or one {@code tensorScale}.
+     *
+     * <p>Each row's steps are computed along the row, in the file's order, and stored to its lane
+     * ({@link #steps}): no transposition of the codes, which, byte by byte, took longer than all the
+     * rest of loading a model. Scalar code on purpose: packing runs once, at startup, while the JIT
+     * is still compiling, and Vector API code runs many times slower until C2 has compiled it (a
+     * version gathering 16 rows' words was faster once warm, but slower to load a model).
      */
     static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Supplier<Source> sources, WorkerPool pool) {
         TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale);
         pool.parallelFor(p.panels, (from, to) -> {
             Source src = sources.get();
-            // The panel's rows, then each chunk of them position by position (64 rows side by side,
-            // so the indices of 32 rows are vector operations), padded to 261 positions with zero
-            // weights (code 1).
-            byte[] rows = new byte[ROWS * k], codes = new byte[PADDED * ROWS];
+            // The panel's rows as the sources give them; rows past n are zero weights (code 1).
+            byte[] rows = new byte[ROWS * k];
+            // One row's partial last chunk, padded to 256 codes with zero weights.
+            byte[] chunk = new byte[CHUNK];
             short[] block = new short[STEPS * ROWS];
             float[] scales = new float[ROWS];
             for (int panel = from; panel < to; panel++) {
-                Arrays.fill(rows, (byte) 1);
-                for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) src.codes(panel * ROWS + i, rows, i * k);
+                int count = Math.min(ROWS, n - panel * ROWS);
+                for (int i = 0; i < count; i++) src.codes(panel * ROWS + i, rows, i * k);
+                if (count < ROWS) Arrays.fill(rows, count * k, rows.length, (byte) 1);
                 for (int c = 0; c < p.chunks; c++) {
-                    Arrays.fill(codes, (byte) 1);
-                    for (int i = 0, len = Math.min(CHUNK, k - c * CHUNK); i < ROWS; i++) {
-                        for (int j = 0, from0 = i * k + c * CHUNK; j < len; j++) codes[j * ROWS + i] = rows[from0 + j];
-                    }
-                    for (int s = 0; s < STEPS; s++) {
-                        for (int half = 0; half < ROWS; half += LANES) {
-                            int at = 9 * s * ROWS + half;
-                            ShortVector e0 = code(codes, at).add(code(codes, at + ROWS).mul((short) 3)).add(code(codes, at + 2 * ROWS).mul((short) 9));
-                            ShortVector e1 = code(codes, at + 3 * ROWS).add(code(codes, at + 4 * ROWS).mul((short) 3)).add(code(codes, at + 5 * ROWS).mul((short) 9));
-                            ShortVector e2 = code(codes, at + 6 * ROWS).add(code(codes, at + 7 * ROWS).mul((short) 3)).add(code(codes, at + 8 * ROWS).mul((short) 9));
-                            e0.or(e1.lanewise(LSHL, 5)).or(e2.lanewise(LSHL, 10)).intoArray(block, s * ROWS + half);
+                    int len = Math.min(CHUNK, k - c * CHUNK);
+                    for (int i = 0; i < ROWS; i++) {
+                        if (len == CHUNK) {
+                            steps(rows, i * k + c * CHUNK, block, i);
+                        } else {
+                            System.arraycopy(rows, i * k + c * CHUNK, chunk, 0, len);
+                            Arrays.fill(chunk, len, CHUNK, (byte) 1);
+                            steps(chunk, 0, block, i);
                         }
                     }
                     long at = ((long) c * p.panels + panel) * p.blockBytes;
                     MemorySegment.copy(block, 0, p.data, SHORT, at, block.length);
                     if (scaled) {
-                        for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
+                        for (int i = 0; i < ROWS; i++) scales[i] = i < count ? src.scale(panel * ROWS + i, c) : 0;
                         MemorySegment.copy(scales, 0, p.data, FLOAT, at + CODE_BYTES, ROWS);
                     }
                 }
@@ -133,9 +134,32 @@ final class TernaryPanels {
         return p;
     }
 
-    /** The codes of 32 rows at one position, widened to short lanes. */
-    private static ShortVector code(byte[] codes, int at) {
-        return (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, codes, at).convertShape(B2S, S, 0);
+    /** Eight codes at any byte offset of a {@code byte[]}, code j in byte j. */
+    private static final VarHandle CODES8 = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
+    /**
+     * A long of codes c_j (byte j) times this has 9c_j + 3c_(j−1) + c_(j−2) ≤ 26 in byte j, with no
+     * carries between bytes: byte 2 is the index of the triple in bytes 0..2, byte 5 that in 3..5.
+     */
+    private static final long TRIPLES2 = 0x10309;
+
+    /**
+     * Row {@code row}'s 29 steps of a chunk, from its 256 codes at {@code codes[from..)}, into lane
+     * {@code row} of {@code block}: the longs at codes 18q, 18q + 6 and 18q + 12 times
+     * {@link #TRIPLES2} give the six triples of steps 2q and 2q + 1, each moved to the bits of its
+     * step (index 3s + t at bit 5t of step s). The last step's triples run past the chunk's 256 codes
+     * into its padding.
+     */
+    private static void steps(byte[] codes, int from, short[] block, int row) {
+        int o = row, at = from;
+        for (int s = 0; s < STEPS - 1; s += 2, o += 2 * ROWS, at += 18) {
+            long a = (long) CODES8.get(codes, at) * TRIPLES2, b = (long) CODES8.get(codes, at + 6) * TRIPLES2;
+            long c = (long) CODES8.get(codes, at + 12) * TRIPLES2;
+            block[o] = (short) (a >>> 16 & 0x1f | a >>> 35 & 0x3e0 | b >>> 6 & 0x7c00);
+            block[o + ROWS] = (short) (b >>> 40 & 0x1f | c >>> 11 & 0x3e0 | c >>> 30 & 0x7c00);
+        }
+        // Step 28: codes 252..254; 255 and two padding codes (1): c + 3 + 9; three padding codes: 13.
+        long a = ((codes[at] & 0xffL) | (codes[at + 1] & 0xffL) << 8 | (codes[at + 2] & 0xffL) << 16) * TRIPLES2;
+        block[o] = (short) (a >>> 16 & 0x1f | (codes[at + 3] + 12) << 5 | 13 << 10);
     }
 
     /** Index lane e of C_t: the weight (−1, 0, +1) that entry e gives activation t of its triple. */

@@ -1,0 +1,143 @@
+package io.ternion.kernels.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.Numbers;
+import io.ternion.gguf.Tensor;
+import io.ternion.kernels.cpu.Inputs.Placement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The packed panels are byte for byte what the first, plain packers wrote (kept below as the
+ * reference: a scalar transposition of the codes, then the indices across rows), for every packed
+ * type, on shapes with partial panels (n not a multiple of 64) and, for I2_S, a partial last chunk
+ * (k not a multiple of 256), with one thread and several.
+ */
+class PanelPackingTest {
+    private static WorkerPool one, three;
+
+    @BeforeAll
+    static void pools() {
+        one = new WorkerPool(1);
+        three = new WorkerPool(3);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        three.close();
+    }
+
+    static Stream<Arguments> shapes() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        int[] ns = {1, 63, 64, 65, 130, 200};
+        for (GgmlType type : new GgmlType[] {GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.TQ1_0}) {
+            int[] ks = type == GgmlType.I2_S ? new int[] {128, 256, 384, 640, 2560} : new int[] {256, 768, 2560};
+            for (int k : ks) for (int n : ns) b.add(Arguments.of(type, k, n));
+        }
+        for (int k : new int[] {128, 384, 2048}) for (int n : ns) b.add(Arguments.of(GgmlType.Q1_0, k, n));
+        return b.build();
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void packingIsThePlainTransposition(GgmlType type, int k, int n) {
+        Tensor w = Inputs.weights(Inputs.random("packing", type, k, n), type, k, n, Placement.NATIVE_ODD);
+        byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n) : ternary(w);
+        for (WorkerPool pool : new WorkerPool[] {one, three}) {
+            Object packed = MatMul.prepare(w, pool).packed;
+            MemorySegment data = packed instanceof TernaryPanels t ? t.data : ((BinaryPanels) packed).data;
+            assertEquals(expected.length, data.byteSize(), "packed size");
+            assertArrayEquals(expected, data.toArray(ValueLayout.JAVA_BYTE), type + " k=" + k + " n=" + n + ", " + pool.threads() + " threads");
+        }
+    }
+
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(Vec.LE);
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Vec.LE);
+
+    /** The first TernaryPanels.pack, on one thread. */
+    private static byte[] ternary(Tensor w) {
+        TernaryKernel kernel = switch (w.type()) {
+            case I2_S -> new I2_SMatMul();
+            case TQ2_0 -> new TQ2_0MatMul();
+            case TQ1_0 -> new TQ1_0MatMul();
+            default -> throw new IllegalArgumentException(w.type().toString());
+        };
+        int k = (int) w.rowLength(), n = (int) w.rows();
+        int ROWS = TernaryPanels.ROWS, LANES = TernaryPanels.LANES, CHUNK = TernaryPanels.CHUNK, STEPS = TernaryPanels.STEPS;
+        int chunks = (k + CHUNK - 1) / CHUNK, panels = (n + ROWS - 1) / ROWS;
+        boolean scaled = kernel.scaled();
+        int blockBytes = TernaryPanels.CODE_BYTES + (scaled ? 4 * ROWS : 0);
+        MemorySegment out = MemorySegment.ofArray(new byte[chunks * panels * blockBytes]);
+        TernaryPanels.Source src = kernel.source(w);
+        byte[] rows = new byte[ROWS * k], codes = new byte[3 * TernaryPanels.TRIPLES * ROWS];
+        short[] block = new short[STEPS * ROWS];
+        float[] scales = new float[ROWS];
+        for (int panel = 0; panel < panels; panel++) {
+            Arrays.fill(rows, (byte) 1);
+            for (int i = 0; i < ROWS && panel * ROWS + i < n; i++) src.codes(panel * ROWS + i, rows, i * k);
+            for (int c = 0; c < chunks; c++) {
+                Arrays.fill(codes, (byte) 1);
+                for (int i = 0, len = Math.min(CHUNK, k - c * CHUNK); i < ROWS; i++) {
+                    for (int j = 0, from0 = i * k + c * CHUNK; j < len; j++) codes[j * ROWS + i] = rows[from0 + j];
+                }
+                for (int s = 0; s < STEPS; s++) {
+                    for (int half = 0; half < ROWS; half += LANES) {
+                        int at = 9 * s * ROWS + half;
+                        ShortVector e0 = code(codes, at).add(code(codes, at + ROWS).mul((short) 3)).add(code(codes, at + 2 * ROWS).mul((short) 9));
+                        ShortVector e1 = code(codes, at + 3 * ROWS).add(code(codes, at + 4 * ROWS).mul((short) 3)).add(code(codes, at + 5 * ROWS).mul((short) 9));
+                        ShortVector e2 = code(codes, at + 6 * ROWS).add(code(codes, at + 7 * ROWS).mul((short) 3)).add(code(codes, at + 8 * ROWS).mul((short) 9));
+                        e0.or(e1.lanewise(VectorOperators.LSHL, 5)).or(e2.lanewise(VectorOperators.LSHL, 10)).intoArray(block, s * ROWS + half);
+                    }
+                }
+                long at = ((long) c * panels + panel) * blockBytes;
+                MemorySegment.copy(block, 0, out, SHORT, at, block.length);
+                if (scaled) {
+                    for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
+                    MemorySegment.copy(scales, 0, out, FLOAT, at + TernaryPanels.CODE_BYTES, ROWS);
+                }
+            }
+        }
+        return out.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static ShortVector code(byte[] codes, int at) {
+        return (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, codes, at).convertShape(VectorOperators.B2S, ShortVector.SPECIES_512, 0);
+    }
+
+    /** The first BinaryPanels.pack, on one thread. */
+    private static byte[] binary(MemorySegment w, int k, int n) {
+        int ROWS = BinaryPanels.ROWS, CHUNK = BinaryPanels.CHUNK, STEPS = BinaryPanels.STEPS, BLOCK_BYTES = BinaryPanels.BLOCK_BYTES;
+        int chunks = k / CHUNK, panels = (n + ROWS - 1) / ROWS, rowBytes = k / 128 * 18;
+        MemorySegment out = MemorySegment.ofArray(new byte[chunks * panels * BLOCK_BYTES]);
+        byte[] rows = new byte[ROWS * rowBytes];
+        short[] block = new short[BLOCK_BYTES / 2];
+        for (int panel = 0; panel < panels; panel++) {
+            int r0 = panel * ROWS, count = Math.min(ROWS, n - r0);
+            Arrays.fill(rows, (byte) 0);
+            MemorySegment.copy(w, Numbers.BYTE, (long) r0 * rowBytes, rows, 0, count * rowBytes);
+            for (int c = 0; c < chunks; c++) {
+                for (int i = 0; i < ROWS; i++) {
+                    int o = i * rowBytes + c * 18;
+                    for (int s = 0; s < STEPS; s++) block[s * ROWS + i] = (short) (rows[o + 2 + 2 * s] & 0xFF | rows[o + 3 + 2 * s] << 8);
+                    block[STEPS * ROWS + i] = (short) (rows[o] & 0xFF | rows[o + 1] << 8);
+                }
+                MemorySegment.copy(block, 0, out, SHORT, ((long) c * panels + panel) * BLOCK_BYTES, block.length);
+            }
+        }
+        return out.toArray(ValueLayout.JAVA_BYTE);
+    }
+}
