@@ -53,14 +53,16 @@ final class BinaryPanels {
     private static final int QK = 128, FILE_BLOCK = 18;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
-    final int k, n, chunks, panels;
+    final int k, n, chunks, panels, stripes, stripeWidth;
     final MemorySegment data;
 
-    private BinaryPanels(int k, int n) {
+    private BinaryPanels(int k, int n, int threads) {
         this.k = k;
         this.n = n;
         chunks = k / CHUNK;
         panels = (n + ROWS - 1) / ROWS;
+        stripeWidth = (panels + threads - 1) / threads;
+        stripes = (panels + stripeWidth - 1) / stripeWidth;
         data = Arena.ofAuto().allocate((long) chunks * panels * BLOCK_BYTES, 64);
     }
 
@@ -68,7 +70,7 @@ final class BinaryPanels {
 
     /** Packs the n × k Q1_0 matrix {@code w}, panels in parallel over the pool. */
     static BinaryPanels pack(MemorySegment w, int k, int n, WorkerPool pool) {
-        BinaryPanels p = new BinaryPanels(k, n);
+        BinaryPanels p = new BinaryPanels(k, n, pool.threads());
         int rowBytes = k / QK * FILE_BLOCK;
         pool.parallelFor(p.panels, (from, to) -> {
             byte[] rows = new byte[ROWS * rowBytes];
@@ -93,7 +95,7 @@ final class BinaryPanels {
                         block[6 * ROWS + i] = (short) (b >>> 48);
                         block[7 * ROWS + i] = (short) SHORT16.get(rows, o + 16);
                     }
-                    MemorySegment.copy(block, 0, p.data, SHORT, ((long) c * p.panels + panel) * BLOCK_BYTES, block.length);
+                    MemorySegment.copy(block, 0, p.data, SHORT, p.offset(c, panel), block.length);
                 }
             }
         });
@@ -132,17 +134,26 @@ final class BinaryPanels {
 
     /**
      * Panels [from, to) against every vector's tables, into {@code fsum} (vector b's row r at
-     * {@code b·panels·64 + r}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
+     * {@code b·(to − from)·64 + r − from·64}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
      */
     void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
-        int width = panels * ROWS, subs = k / 32;
-        for (int c = 0; c < chunks; c++) {
-            for (int b = 0; b < batch; b++) {
-                int t0 = (b * chunks + c) * CHUNK_TABLES, d0 = b * subs + 4 * c;
-                long o = ((long) c * panels + from) * BLOCK_BYTES;
-                for (int p = from; p < to; p++, o += BLOCK_BYTES) block(o, tab, t0, d, d0, fsum, b * width + p * ROWS);
+        int span = (to - from) * ROWS, subs = k / 32;
+        for (int s0 = from; s0 < to; s0 += stripeWidth) {
+            int s1 = Math.min(s0 + stripeWidth, to);
+            for (int c = 0; c < chunks; c++) {
+                for (int b = 0; b < batch; b++) {
+                    int t0 = (b * chunks + c) * CHUNK_TABLES, d0 = b * subs + 4 * c;
+                    long o = offset(c, s0);
+                    for (int p = s0; p < s1; p++, o += BLOCK_BYTES) block(o, tab, t0, d, d0, fsum, b * span + (p - from) * ROWS);
+                }
             }
         }
+    }
+
+    /** Where chunk c of panel p starts: stripe by stripe, in a stripe chunk by chunk, then panel by panel. */
+    long offset(int c, int p) {
+        int s0 = p - p % stripeWidth;
+        return ((long) s0 * chunks + (long) c * Math.min(stripeWidth, panels - s0) + p - s0) * BLOCK_BYTES;
     }
 
     /**

@@ -5,7 +5,6 @@ import static io.ternion.kernels.cpu.BinaryPanels.ROWS;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
-import java.util.Arrays;
 
 /**
  * Q1_0 weights (PrismML Bonsai, group 128): blocks as {@code fp16 d, uint8 qs[16]}, bit j % 8 of
@@ -23,13 +22,13 @@ final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
 
     @Override long bytes(BinaryPanels p) { return p.bytes(); }
 
-    @Override int units(BinaryPanels p) { return p.panels; }
+    @Override int units(BinaryPanels p) { return p.stripes; }
 
     @Override
     TableActivations quantize(BinaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
         Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
-        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, true);
+        TableActivations act = TableActivations.of(batch, batch * per);
         act.d = a.d;
         WorkerPool.RangeTask tables = (from, to) -> {
             for (int b = from; b < to; b++) BinaryPanels.tables(a.q, b * k, k, act.tables, b * per);
@@ -40,9 +39,11 @@ final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
 
     @Override
     void dot(BinaryPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
-        int width = p.panels * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
-        for (int b = 0; b < act.batch; b++) Arrays.fill(act.fsum, b * width + r0, b * width + to * ROWS, 0);
-        p.dot(from, to, act.tables, act.batch, act.d, act.fsum);
-        for (int b = 0; b < act.batch; b++) System.arraycopy(act.fsum, b * width + r0, y, yOff + b * p.n + r0, r1 - r0);
+        from *= p.stripeWidth;
+        to = Math.min(p.panels, to * p.stripeWidth);
+        int span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
+        float[] fsum = TableActivations.floatSums(act.batch * span);
+        p.dot(from, to, act.tables, act.batch, act.d, fsum);
+        for (int b = 0; b < act.batch; b++) System.arraycopy(fsum, b * span, y, yOff + b * p.n + r0, r1 - r0);
     }
 }

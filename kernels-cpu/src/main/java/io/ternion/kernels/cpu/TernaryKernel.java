@@ -4,7 +4,6 @@ import static io.ternion.kernels.cpu.TernaryPanels.CHUNK_TABLES;
 import static io.ternion.kernels.cpu.TernaryPanels.ROWS;
 
 import io.ternion.gguf.Tensor;
-import java.util.Arrays;
 
 /**
  * The ternary formats on {@link TernaryPanels}. They differ only in where the codes lie in the file
@@ -36,12 +35,12 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
 
     @Override long bytes(TernaryPanels p) { return p.bytes(); }
 
-    @Override int units(TernaryPanels p) { return p.panels; }
+    @Override int units(TernaryPanels p) { return p.stripes; }
 
     @Override
     TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
-        TableActivations act = TableActivations.of(batch, batch * per, p.panels * ROWS, scaled());
+        TableActivations act = TableActivations.of(batch, batch * per);
         short[] q;
         if (scaled()) {
             Q8KActivations a = Q8KActivations.quantize(x, xOff, k, batch, null);
@@ -62,17 +61,16 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
 
     @Override
     void dot(TernaryPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
-        int width = p.panels * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
-        for (int b = 0; b < act.batch; b++) {
-            if (act.isum != null) Arrays.fill(act.isum, b * width + r0, b * width + to * ROWS, 0);
-            else Arrays.fill(act.fsum, b * width + r0, b * width + to * ROWS, 0);
-        }
-        p.dot(from, to, act.tables, act.batch, act.d, act.isum, act.fsum);
+        from *= p.stripeWidth;
+        to = Math.min(p.panels, to * p.stripeWidth);
+        int span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
+        int[] isum = scaled() ? null : TableActivations.intSums(act.batch * span);
+        float[] fsum = scaled() ? TableActivations.floatSums(act.batch * span) : null;
+        p.dot(from, to, act.tables, act.batch, act.d, isum, fsum);
         for (int b = 0; b < act.batch; b++) {
             for (int r = r0; r < r1; r++) {
-                y[yOff + b * p.n + r] = act.isum != null
-                        ? (float) act.isum[b * width + r] / act.d[b] * p.tensorScale
-                        : act.fsum[b * width + r];
+                int at = b * span + r - r0;
+                y[yOff + b * p.n + r] = isum != null ? (float) isum[at] / act.d[b] * p.tensorScale : fsum[at];
             }
         }
     }

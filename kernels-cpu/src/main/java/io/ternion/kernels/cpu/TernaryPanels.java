@@ -68,19 +68,21 @@ final class TernaryPanels {
         float scale(int r, int c);
     }
 
-    final int k, n, chunks, panels, blockBytes;
+    final int k, n, chunks, panels, stripes, stripeWidth, blockBytes;
     final boolean scaled;
     /** The one scale of an unscaled (I2_S) tensor. */
     final float tensorScale;
     final MemorySegment data;
 
-    private TernaryPanels(int k, int n, boolean scaled, float tensorScale) {
+    private TernaryPanels(int k, int n, boolean scaled, float tensorScale, int threads) {
         this.k = k;
         this.n = n;
         this.scaled = scaled;
         this.tensorScale = tensorScale;
         chunks = (k + CHUNK - 1) / CHUNK;
         panels = (n + ROWS - 1) / ROWS;
+        stripeWidth = (panels + threads - 1) / threads;
+        stripes = (panels + stripeWidth - 1) / stripeWidth;
         blockBytes = CODE_BYTES + (scaled ? 4 * ROWS : 0);
         data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
     }
@@ -98,7 +100,7 @@ final class TernaryPanels {
      * version gathering 16 rows' words was faster once warm, but slower to load a model).
      */
     static TernaryPanels pack(int k, int n, boolean scaled, float tensorScale, Supplier<Source> sources, WorkerPool pool) {
-        TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale);
+        TernaryPanels p = new TernaryPanels(k, n, scaled, tensorScale, pool.threads());
         pool.parallelFor(p.panels, (from, to) -> {
             Source src = sources.get();
             // The panel's rows as the sources give them; rows past n are zero weights (code 1).
@@ -122,7 +124,7 @@ final class TernaryPanels {
                             steps(chunk, 0, block, i);
                         }
                     }
-                    long at = ((long) c * p.panels + panel) * p.blockBytes;
+                    long at = p.offset(c, panel);
                     MemorySegment.copy(block, 0, p.data, SHORT, at, block.length);
                     if (scaled) {
                         for (int i = 0; i < ROWS; i++) scales[i] = i < count ? src.scale(panel * ROWS + i, c) : 0;
@@ -196,20 +198,29 @@ final class TernaryPanels {
      * Panels [from, to) against every vector's tables: the exact sums Σ(c − 1)·q of each chunk go to
      * {@code isum} (unscaled: added up over the chunks) or, scaled, as {@code llama.cpp} does per
      * block, {@code fsum += (float) sum · (d[b, chunk] · fp16 scale)} in chunk order. Vector b's
-     * row r is at {@code b·panels·64 + r} in the sums, which the caller has zeroed for these panels.
+     * row r is at {@code b·(to − from)·64 + r − from·64} in the sums, which the caller has zeroed.
      */
     void dot(int from, int to, short[] tab, int batch, float[] d, int[] isum, float[] fsum) {
-        int width = panels * ROWS;
-        for (int c = 0; c < chunks; c++) {
-            for (int b = 0; b < batch; b++) {
-                int t = (b * chunks + c) * CHUNK_TABLES;
-                long o = ((long) c * panels + from) * blockBytes;
-                for (int p = from; p < to; p++, o += blockBytes) {
-                    if (scaled) scaledBlock(o, tab, t, d[b * chunks + c], fsum, b * width + p * ROWS);
-                    else block(o, tab, t, isum, b * width + p * ROWS);
+        int span = (to - from) * ROWS;
+        for (int s0 = from; s0 < to; s0 += stripeWidth) {
+            int s1 = Math.min(s0 + stripeWidth, to);
+            for (int c = 0; c < chunks; c++) {
+                for (int b = 0; b < batch; b++) {
+                    int t = (b * chunks + c) * CHUNK_TABLES;
+                    long o = offset(c, s0);
+                    for (int p = s0; p < s1; p++, o += blockBytes) {
+                        if (scaled) scaledBlock(o, tab, t, d[b * chunks + c], fsum, b * span + (p - from) * ROWS);
+                        else block(o, tab, t, isum, b * span + (p - from) * ROWS);
+                    }
                 }
             }
         }
+    }
+
+    /** Where chunk c of panel p starts: stripe by stripe, in a stripe chunk by chunk, then panel by panel. */
+    long offset(int c, int p) {
+        int s0 = p - p % stripeWidth;
+        return ((long) s0 * chunks + (long) c * Math.min(stripeWidth, panels - s0) + p - s0) * blockBytes;
     }
 
     // The two methods below are the same loop with different ends. Each is a method of its own with

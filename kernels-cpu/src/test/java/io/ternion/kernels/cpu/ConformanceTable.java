@@ -86,7 +86,8 @@ public final class ConformanceTable {
 
     /**
      * Row counts: one, odd, more than 32. Each type also gets 130 rows at k = 256 with batch 7, which
-     * spans three prompt-path tiles of 64 rows and leaves partial 4×4 groups of rows and vectors.
+     * spans three prompt-path tiles of 64 rows and leaves partial 4×4 groups of rows and vectors,
+     * and 300 rows (more than one stripe of the packed kernels).
      */
     static final int[] MATMUL_ROWS = {1, 7, 33};
     static final int[] MATMUL_BATCHES = {1, 5};
@@ -107,6 +108,10 @@ public final class ConformanceTable {
             }
             int k = Math.max(256, ts.type.blockSize);
             c.add(new Case("matmul", ts.type, k, 130, 7, 5e-5));
+            // Five panels of 64 rows, the last one partial: two stripes of the packed layouts, split
+            // between threads.
+            c.add(new Case("matmul", ts.type, k, 300, 1, 5e-5));
+            c.add(new Case("matmul", ts.type, k, 300, 3, 5e-5));
         }
         for (int k : new int[] {1, 17, 2560}) {
             c.add(new Case("rms_norm", GgmlType.F32, k, 0, 2, 1e-6));

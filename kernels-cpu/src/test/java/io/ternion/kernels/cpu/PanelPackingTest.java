@@ -43,7 +43,7 @@ class PanelPackingTest {
 
     static Stream<Arguments> shapes() {
         Stream.Builder<Arguments> b = Stream.builder();
-        int[] ns = {1, 63, 64, 65, 130, 200};
+        int[] ns = {1, 63, 64, 65, 130, 200, 300, 600};
         for (GgmlType type : new GgmlType[] {GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.TQ1_0}) {
             int[] ks = type == GgmlType.I2_S ? new int[] {128, 256, 384, 640, 2560} : new int[] {256, 768, 2560};
             for (int k : ks) for (int n : ns) b.add(Arguments.of(type, k, n));
@@ -56,8 +56,8 @@ class PanelPackingTest {
     @MethodSource("shapes")
     void packingIsThePlainTransposition(GgmlType type, int k, int n) {
         Tensor w = Inputs.weights(Inputs.random("packing", type, k, n), type, k, n, Placement.NATIVE_ODD);
-        byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n) : ternary(w);
         for (WorkerPool pool : new WorkerPool[] {one, three}) {
+            byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n, pool.threads()) : ternary(w, pool.threads());
             Object packed = MatMul.prepare(w, pool).packed;
             MemorySegment data = packed instanceof TernaryPanels t ? t.data : ((BinaryPanels) packed).data;
             assertEquals(expected.length, data.byteSize(), "packed size");
@@ -68,8 +68,8 @@ class PanelPackingTest {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(Vec.LE);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Vec.LE);
 
-    /** The first TernaryPanels.pack, on one thread. */
-    private static byte[] ternary(Tensor w) {
+    /** The first TernaryPanels.pack, on one thread, with the blocks placed in stripes for {@code threads}. */
+    private static byte[] ternary(Tensor w, int threads) {
         TernaryKernel kernel = switch (w.type()) {
             case I2_S -> new I2_SMatMul();
             case TQ2_0 -> new TQ2_0MatMul();
@@ -103,7 +103,7 @@ class PanelPackingTest {
                         e0.or(e1.lanewise(VectorOperators.LSHL, 5)).or(e2.lanewise(VectorOperators.LSHL, 10)).intoArray(block, s * ROWS + half);
                     }
                 }
-                long at = ((long) c * panels + panel) * blockBytes;
+                long at = stripedBlock(c, panel, chunks, panels, threads) * blockBytes;
                 MemorySegment.copy(block, 0, out, SHORT, at, block.length);
                 if (scaled) {
                     for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
@@ -118,8 +118,8 @@ class PanelPackingTest {
         return (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, codes, at).convertShape(VectorOperators.B2S, ShortVector.SPECIES_512, 0);
     }
 
-    /** The first BinaryPanels.pack, on one thread. */
-    private static byte[] binary(MemorySegment w, int k, int n) {
+    /** The first BinaryPanels.pack, on one thread, with the blocks placed in stripes for {@code threads}. */
+    private static byte[] binary(MemorySegment w, int k, int n, int threads) {
         int ROWS = BinaryPanels.ROWS, CHUNK = BinaryPanels.CHUNK, STEPS = BinaryPanels.STEPS, BLOCK_BYTES = BinaryPanels.BLOCK_BYTES;
         int chunks = k / CHUNK, panels = (n + ROWS - 1) / ROWS, rowBytes = k / 128 * 18;
         MemorySegment out = MemorySegment.ofArray(new byte[chunks * panels * BLOCK_BYTES]);
@@ -135,9 +135,19 @@ class PanelPackingTest {
                     for (int s = 0; s < STEPS; s++) block[s * ROWS + i] = (short) (rows[o + 2 + 2 * s] & 0xFF | rows[o + 3 + 2 * s] << 8);
                     block[STEPS * ROWS + i] = (short) (rows[o] & 0xFF | rows[o + 1] << 8);
                 }
-                MemorySegment.copy(block, 0, out, SHORT, ((long) c * panels + panel) * BLOCK_BYTES, block.length);
+                MemorySegment.copy(block, 0, out, SHORT, stripedBlock(c, panel, chunks, panels, threads) * BLOCK_BYTES, block.length);
             }
         }
         return out.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * The block index of chunk c of a panel: a stripe of panels per thread (⌈panels / threads⌉ wide,
+     * the last one possibly narrower) one after the other, each holding its chunks in order and
+     * within a chunk its panels.
+     */
+    private static long stripedBlock(int c, int panel, int chunks, int panels, int threads) {
+        int full = (panels + threads - 1) / threads, first = panel / full * full, width = Math.min(full, panels - first);
+        return (long) first * chunks + (long) c * width + (panel - first);
     }
 }
