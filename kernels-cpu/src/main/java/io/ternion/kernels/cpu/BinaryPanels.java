@@ -36,9 +36,10 @@ import jdk.incubator.vector.VectorSpecies;
  *       steps, as {@code ggml_vec_dot_q1_0_q8_0} does: {@code sumi += d_y·(float) Σ±q} over the four
  *       32-blocks of a weight block, then {@code sumf += d_x·sumi}.
  * </ul>
- * Layout: panels of 64 rows, K in chunks of 128 (one weight block); chunk-major, and within a chunk
- * panel by panel, each panel's 8 steps of 128 bytes followed by its 64 fp16 scales: 1152 bytes per
- * chunk and panel, the file's size.
+ * Layout: panels of 64 rows, K in chunks of 128 (one weight block); a stripe of panels per thread
+ * as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by panel, each
+ * panel's 8 steps of 128 bytes followed by its 64 fp16 scales: 1152 bytes per chunk and panel, the
+ * file's size.
  */
 final class BinaryPanels {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;

@@ -18,13 +18,16 @@ abstract class PackedKernel<P, A> {
 
     abstract GgmlType type();
 
-    /** The repacked copy of {@code w} (its bytes are read once, on the pool's threads). */
+    /**
+     * The repacked copy of {@code w} (its bytes are read once, on the pool's threads), laid out for
+     * the pool's number of threads: the same pool (or one as large) should run its matmuls.
+     */
     abstract P pack(Tensor w, WorkerPool pool);
 
     /** Bytes the packed copy holds. */
     abstract long bytes(P packed);
 
-    /** Independent units of work (panels of rows) the threads split. */
+    /** Independent units of work (stripes of panels of rows) the threads split. */
     abstract int units(P packed);
 
     /**
