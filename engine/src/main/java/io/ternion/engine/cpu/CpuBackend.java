@@ -14,10 +14,12 @@ import io.ternion.model.Graph;
 import io.ternion.model.Graph.Buf;
 import io.ternion.model.Graph.Op;
 import io.ternion.model.ModelConfig;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -70,6 +72,11 @@ public final class CpuBackend implements Backend {
         private final Map<Tensor, Weights> weights = new IdentityHashMap<>();
         private final KvCache cache;
         private final long resident;
+        /** The graph's ops in order, consecutive matmuls of one input that can share it in one step. */
+        private final List<Step> steps;
+
+        /** One op, or matmuls on one input with their prepared weights and outputs. */
+        private record Step(Op[] ops, Weights[] weights, float[][] outs) {}
         /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
 
@@ -95,6 +102,7 @@ public final class CpuBackend implements Backend {
                     bytes += w.residentBytes();
                 }
             }
+            this.steps = steps(graph.ops());
             ModelConfig c = graph.config();
             this.cache = new KvCache(c.layers(), context, c.kvHeads(), c.headDim(), true);
             this.resident = bytes + cache.bytes();
@@ -107,13 +115,16 @@ public final class CpuBackend implements Backend {
         @Override
         public void forward(int[] tokens, int startPos, float[] logits) {
             CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
-            if (profile == null) {
-                for (Op op : graph.ops()) run(op, tokens, startPos);
-            } else {
-                for (Op op : graph.ops()) {
-                    long t0 = System.nanoTime();
-                    run(op, tokens, startPos);
-                    long[] t = profile.computeIfAbsent(profileKey(op, tokens.length), k -> new long[2]);
+            for (Step step : steps) {
+                long t0 = profile == null ? 0 : System.nanoTime();
+                if (step.ops().length == 1) {
+                    run(step.ops()[0], tokens, startPos);
+                } else {
+                    Op.MatMul first = (Op.MatMul) step.ops()[0];
+                    MatMul.matmuls(step.weights(), bufs.get(first.in()), 0, rows(first.in(), tokens.length), step.outs(), pool);
+                }
+                if (profile != null) {
+                    long[] t = profile.computeIfAbsent(profileKey(step.ops(), tokens.length), k -> new long[2]);
                     t[0]++;
                     t[1] += System.nanoTime() - t0;
                 }
@@ -180,11 +191,42 @@ public final class CpuBackend implements Backend {
             }
         }
 
-        /** Ops are grouped by kind, matmuls also by weight type and shape (K×N), and prompt batches apart from single tokens. */
-        private static String profileKey(Op op, int n) {
-            String kind = op.getClass().getSimpleName();
-            if (op instanceof Op.MatMul m) kind += " " + m.weight().type() + " " + m.weight().rowLength() + "x" + m.weight().rows();
-            return kind + (n > 1 ? " (prompt)" : "");
+        /**
+         * Ops are grouped by kind, matmuls also by weight type and shape (K×N; a shared-input step
+         * lists its shapes), and prompt batches apart from single tokens.
+         */
+        private static String profileKey(Op[] step, int n) {
+            StringBuilder key = new StringBuilder(step[0].getClass().getSimpleName());
+            if (step[0] instanceof Op.MatMul first) {
+                key.append(' ').append(first.weight().type()).append(' ');
+                for (int i = 0; i < step.length; i++) {
+                    Tensor w = ((Op.MatMul) step[i]).weight();
+                    key.append(i > 0 ? "+" : "").append(w.rowLength()).append('x').append(w.rows());
+                }
+            }
+            return key + (n > 1 ? " (prompt)" : "");
+        }
+
+        /** The ops as steps: a run of matmuls on one input whose weights {@link MatMul#sharesInput} is one step. */
+        private List<Step> steps(List<Op> ops) {
+            List<Step> out = new ArrayList<>();
+            for (int i = 0; i < ops.size(); ) {
+                int j = i + 1;
+                if (ops.get(i) instanceof Op.MatMul first) {
+                    while (j < ops.size() && ops.get(j) instanceof Op.MatMul next && next.in().equals(first.in())
+                            && MatMul.sharesInput(weights.get(first.weight()), weights.get(next.weight()))) j++;
+                }
+                Op[] run = ops.subList(i, j).toArray(Op[]::new);
+                Weights[] ws = new Weights[run.length];
+                float[][] ys = new float[run.length][];
+                for (int r = 0; r < run.length && run.length > 1; r++) {
+                    ws[r] = weights.get(((Op.MatMul) run[r]).weight());
+                    ys[r] = bufs.get(((Op.MatMul) run[r]).out());
+                }
+                out.add(new Step(run, ws, ys));
+                i = j;
+            }
+            return out;
         }
 
         @Override

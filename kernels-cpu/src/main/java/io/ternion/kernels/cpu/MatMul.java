@@ -122,6 +122,52 @@ public final class MatMul {
     }
 
     /**
+     * Whether {@link #matmuls} can quantize one input once for both matrices: both run from packed
+     * copies of the same format and row length.
+     */
+    public static boolean sharesInput(Weights a, Weights b) {
+        return a.kernel != null && a.kernel == b.kernel && a.tensor().rowLength() == b.tensor().rowLength();
+    }
+
+    /**
+     * {@code ys[i] = ws[i] · x} for matrices of one row length, as {@link #matmul} does each (same
+     * results). Where {@link #sharesInput} holds for them all, the input is quantized once and all
+     * their work goes to the threads in one parallelFor: a layer's q, k and v (or gate and up) then
+     * cost one quantization and one wait for the threads instead of three.
+     */
+    public static void matmuls(Weights[] ws, float[] x, int xOffset, int batch, float[][] ys, WorkerPool pool) {
+        boolean shared = true;
+        for (Weights w : ws) shared &= sharesInput(ws[0], w);
+        if (!shared || batch < 1) {
+            for (int i = 0; i < ws.length; i++) matmul(ws[i], x, xOffset, batch, ys[i], 0, pool);
+            return;
+        }
+        int k = Math.toIntExact(ws[0].tensor().rowLength());
+        checkRange("x", x.length, xOffset, (long) batch * k);
+        int[] n = new int[ws.length], start = new int[ws.length + 1];
+        long work = 0;
+        for (int i = 0; i < ws.length; i++) {
+            n[i] = Math.toIntExact(ws[i].tensor().rows());
+            checkRange("y", ys[i].length, 0, (long) batch * n[i]);
+            start[i + 1] = start[i] + ws[i].kernel.units(ws[i].packed);
+            work += (long) n[i] * k * batch;
+        }
+        PackedKernel<Object, Object> kernel = ws[0].kernel;
+        for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
+            Object act = kernel.quantize(ws[0].packed, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
+            int row = b0;
+            WorkerPool.RangeTask task = (from, to) -> {
+                for (int i = 0; i < ws.length; i++) {
+                    int lo = Math.max(from, start[i]), hi = Math.min(to, start[i + 1]);
+                    if (lo < hi) kernel.dot(ws[i].packed, lo - start[i], hi - start[i], act, ys[i], row * n[i]);
+                }
+            };
+            if (work < PARALLEL_MIN_WORK) task.run(0, start[ws.length]);
+            else pool.parallelFor(start[ws.length], task);
+        }
+    }
+
+    /**
      * Activation rows quantized together for a packed kernel: their tables (about 22 bytes per
      * element for the ternary formats) stay in L2 while each thread's weights are reread for every
      * row, and the weights are streamed from memory once per group.

@@ -1,5 +1,8 @@
 package io.ternion.kernels.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,8 +10,10 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** What the conformance table does not cover: types without a kernel and bad arguments. */
+/** What the conformance table does not cover: types without a kernel, bad arguments, shared-input matmuls. */
 class MatMulTest {
 
     @Test
@@ -27,6 +32,62 @@ class MatMulTest {
             assertThrows(IndexOutOfBoundsException.class, () -> MatMul.matmul(w, new float[7], 0, 2, new float[6], 0, pool));
             assertThrows(IndexOutOfBoundsException.class, () -> MatMul.matmul(w, new float[8], 0, 2, new float[6], 1, pool));
             assertThrows(IndexOutOfBoundsException.class, () -> MatMul.getRow(w, 3, new float[4], 0));
+        }
+    }
+
+    /**
+     * q, k and v (or gate and up) through {@link MatMul#matmuls}: one quantization of the input and
+     * one parallelFor over all three matrices' stripes give each matrix exactly what its own matmul
+     * gives, for a token and for a prompt longer than one quantization group, on 1 and 3 threads.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
+    void sharedInputMatmulsEqualSeparateOnes(GgmlType type) {
+        int k = 512;
+        int[] ns = {300, 64, 130};
+        for (int threads : new int[] {1, 3}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                Weights[] ws = new Weights[ns.length];
+                for (int i = 0; i < ns.length; i++) {
+                    ws[i] = MatMul.prepare(Inputs.weights(Inputs.random("shared", type, i), type, k, ns[i], Inputs.Placement.NATIVE_ALIGNED), pool);
+                    assertTrue(MatMul.sharesInput(ws[0], ws[i]));
+                }
+                for (int batch : new int[] {1, 20}) {
+                    float[] x = new float[batch * k];
+                    var rnd = Inputs.random("x", batch);
+                    for (int j = 0; j < x.length; j++) x[j] = (float) rnd.nextGaussian();
+                    float[][] ys = new float[ns.length][];
+                    for (int i = 0; i < ns.length; i++) ys[i] = new float[batch * ns[i]];
+                    MatMul.matmuls(ws, x, 0, batch, ys, pool);
+                    for (int i = 0; i < ns.length; i++) {
+                        float[] alone = new float[batch * ns[i]];
+                        MatMul.matmul(ws[i], x, 0, batch, alone, 0, pool);
+                        assertArrayEquals(alone, ys[i], type + " matrix " + i + ", batch " + batch + ", " + threads + " threads");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void matricesOfOtherFormatsOrWidthsDoNotShareAnInput() {
+        try (WorkerPool pool = new WorkerPool(1)) {
+            Weights q1 = MatMul.prepare(Inputs.weights(Inputs.random("a"), GgmlType.Q1_0, 256, 8, Inputs.Placement.HEAP), pool);
+            Weights tq = MatMul.prepare(Inputs.weights(Inputs.random("b"), GgmlType.TQ2_0, 256, 8, Inputs.Placement.HEAP), pool);
+            Weights wide = MatMul.prepare(Inputs.weights(Inputs.random("c"), GgmlType.Q1_0, 512, 8, Inputs.Placement.HEAP), pool);
+            Weights f16 = MatMul.prepare(Inputs.weights(Inputs.random("d"), GgmlType.F16, 256, 8, Inputs.Placement.HEAP), pool);
+            assertFalse(MatMul.sharesInput(q1, tq));
+            assertFalse(MatMul.sharesInput(q1, wide));
+            assertFalse(MatMul.sharesInput(f16, f16));
+            // Such a mix still multiplies, one matrix at a time.
+            float[] x = new float[256];
+            x[3] = 1;
+            float[][] ys = {new float[8], new float[8]};
+            MatMul.matmuls(new Weights[] {q1, f16}, x, 0, 1, ys, pool);
+            float[] alone = new float[8];
+            MatMul.matmul(f16, x, 0, 1, alone, 0, pool);
+            assertArrayEquals(alone, ys[1]);
+            assertEquals(8, ys[0].length);
         }
     }
 }
