@@ -12,27 +12,11 @@ import io.ternion.kernels.cpu.Inputs.Placement;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Runs every row of the conformance table on the CPU kernels, with 1 and 3 threads. */
 class ConformanceTest {
-    private static WorkerPool one, three;
-
-    @BeforeAll
-    static void pools() {
-        one = new WorkerPool(1);
-        three = new WorkerPool(3);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        three.close();
-    }
-
     static Stream<Case> cases() {
         return ConformanceTable.CASES.stream();
     }
@@ -63,8 +47,8 @@ class ConformanceTest {
             float[] y1 = new float[ref.length + 4], y3 = new float[ref.length + 4];
             Arrays.fill(y1, 42f);
             Arrays.fill(y3, 42f);
-            MatMul.matmul(w, x, 3, c.batch(), y1, 2, one);
-            MatMul.matmul(w, x, 3, c.batch(), y3, 2, three);
+            MatMul.matmul(w, x, 3, c.batch(), y1, 2, TestPools.ONE);
+            MatMul.matmul(w, x, 3, c.batch(), y3, 2, TestPools.THREE);
             assertArrayEquals(y1, y3, "1 and 3 threads must give the same bits, " + placement);
             assertEquals(42f, y1[0]);
             assertEquals(42f, y1[1]);
@@ -174,8 +158,8 @@ class ConformanceTest {
             }
         }
         float[] out1 = new float[ref.length + 2], out3 = new float[ref.length + 2];
-        for (WorkerPool pool : new WorkerPool[] {one, three}) {
-            float[] out = pool == one ? out1 : out3;
+        for (WorkerPool pool : TestPools.BOTH) {
+            float[] out = pool == TestPools.ONE ? out1 : out3;
             if (batch == 1) Attention.attend(cache, 1, q, 1, heads, kvHeads, headDim, positions, out, 2, scale, pool);
             else Attention.attendBatch(cache, 1, q, 1, batch, start, heads, kvHeads, headDim, out, 2, scale, pool);
         }

@@ -14,8 +14,6 @@ import java.util.stream.Stream;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -27,20 +25,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (k not a multiple of 256), with one thread and several.
  */
 class PanelPackingTest {
-    private static WorkerPool one, three;
-
-    @BeforeAll
-    static void pools() {
-        one = new WorkerPool(1);
-        three = new WorkerPool(3);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        three.close();
-    }
-
     static Stream<Arguments> shapes() {
         Stream.Builder<Arguments> b = Stream.builder();
         int[] ns = {1, 63, 64, 65, 130, 200, 300, 600};
@@ -56,7 +40,7 @@ class PanelPackingTest {
     @MethodSource("shapes")
     void packingIsThePlainTransposition(GgmlType type, int k, int n) {
         Tensor w = Inputs.weights(Inputs.random("packing", type, k, n), type, k, n, Placement.NATIVE_ODD);
-        for (WorkerPool pool : new WorkerPool[] {one, three}) {
+        for (WorkerPool pool : TestPools.BOTH) {
             byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n, pool.threads()) : ternary(w, pool.threads());
             Object packed = MatMul.prepare(w, pool).packed;
             MemorySegment data = packed instanceof TernaryPanels t ? t.data : ((BinaryPanels) packed).data;

@@ -14,8 +14,6 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -27,20 +25,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with the scalar reference.
  */
 class QuantizedMatMulTest {
-    private static WorkerPool one, three;
-
-    @BeforeAll
-    static void pools() {
-        one = new WorkerPool(1);
-        three = new WorkerPool(3);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        three.close();
-    }
-
     @ParameterizedTest
     @EnumSource(names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
     void batchIsItsVectorsOneAtATime(GgmlType type) {
@@ -49,9 +33,9 @@ class QuantizedMatMulTest {
         Tensor w = Inputs.weights(rnd, type, k, n, Placement.NATIVE_ODD);
         float[] x = Inputs.floats(rnd, batch * k + 1);
         float[] all1 = new float[batch * n], all3 = new float[batch * n], each = new float[batch * n];
-        MatMul.matmul(w, x, 1, batch, all1, 0, one);
-        MatMul.matmul(w, x, 1, batch, all3, 0, three);
-        for (int b = 0; b < batch; b++) MatMul.matmul(w, x, 1 + b * k, 1, each, b * n, three);
+        MatMul.matmul(w, x, 1, batch, all1, 0, TestPools.ONE);
+        MatMul.matmul(w, x, 1, batch, all3, 0, TestPools.THREE);
+        for (int b = 0; b < batch; b++) MatMul.matmul(w, x, 1 + b * k, 1, each, b * n, TestPools.THREE);
         assertArrayEquals(all1, all3, "1 and 3 threads");
         assertArrayEquals(all1, each, "batch of 5 and 5 single vectors");
     }
@@ -77,7 +61,7 @@ class QuantizedMatMulTest {
                 float[] x = Inputs.floats(rnd, batch * k);
                 double[] ref = QuantizedReference.matmul(w, x, batch);
                 float[] y = new float[batch * n];
-                MatMul.matmul(w, x, 0, batch, y, 0, three);
+                MatMul.matmul(w, x, 0, batch, y, 0, TestPools.THREE);
                 ConformanceTable.check(new Case("matmul", type, k, n, batch, 5e-5), info.name(), y, ref);
                 tested++;
             }
