@@ -122,7 +122,7 @@ public final class Attention {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += L) {
-            acc = Vec.halfToFloat(ShortVector.fromArray(S, k, kOff + i)).fma(FloatVector.fromArray(F, q, qOff + i), acc);
+            acc = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, kOff + i)).fma(FloatVector.fromArray(F, q, qOff + i), acc);
         }
         float sum = Vec.sum(acc);
         for (; i < n; i++) sum += Float.float16ToFloat(k[kOff + i]) * q[qOff + i];
@@ -134,7 +134,7 @@ public final class Attention {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += L) {
-            FloatVector kf = Vec.halfToFloat(ShortVector.fromArray(S, k, kOff + i));
+            FloatVector kf = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, kOff + i));
             acc0 = kf.fma(FloatVector.fromArray(F, q, q0 + i), acc0);
             acc1 = kf.fma(FloatVector.fromArray(F, q, q1 + i), acc1);
         }
@@ -153,7 +153,7 @@ public final class Attention {
         FloatVector va0 = FloatVector.broadcast(F, a0), va1 = FloatVector.broadcast(F, a1);
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += L) {
-            FloatVector xf = Vec.halfToFloat(ShortVector.fromArray(S, x, xOff + i));
+            FloatVector xf = Vec.finiteHalfToFloat(ShortVector.fromArray(S, x, xOff + i));
             xf.fma(va0, FloatVector.fromArray(F, y, y0 + i)).intoArray(y, y0 + i);
             xf.fma(va1, FloatVector.fromArray(F, y, y1 + i)).intoArray(y, y1 + i);
         }
@@ -168,7 +168,7 @@ public final class Attention {
         FloatVector va = FloatVector.broadcast(F, a);
         int i = 0;
         for (int end = F.loopBound(n); i < end; i += L) {
-            Vec.halfToFloat(ShortVector.fromArray(S, x, xOff + i)).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            Vec.finiteHalfToFloat(ShortVector.fromArray(S, x, xOff + i)).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) y[yOff + i] += a * Float.float16ToFloat(x[xOff + i]);
     }

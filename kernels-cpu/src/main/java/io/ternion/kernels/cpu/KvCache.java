@@ -3,7 +3,8 @@ package io.ternion.kernels.cpu;
 /**
  * Keys and values of every layer for positions 0..contextLength−1, each position a row of kvDim
  * (kvHeads·headDim) values. One array per layer for K and one for V, allocated once; as halves
- * ({@code short[]}, IEEE binary16, half the memory, as llama.cpp's default F16 cache) or as floats.
+ * ({@code short[]}, IEEE binary16, half the memory, as llama.cpp's default F16 cache, but finite:
+ * see {@link #store}) or as floats.
  *
  * <p>Head-major: KV head h's values for position t are at {@code (h·contextLength + t)·headDim}
  * ({@link #at}), so attention, which reads one head over every position, streams a contiguous
@@ -77,8 +78,14 @@ public final class KvCache {
         }
     }
 
-    /** Round to nearest even, as ggml's fp32→fp16; C2 turns this loop into vector conversions. */
+    /**
+     * Round to nearest even, as ggml's fp32→fp16, except that values beyond the largest half
+     * (±65504) are stored as it rather than as infinities: attention reads the cache with
+     * {@link Vec#finiteHalfToFloat}. (NaN stays NaN and reads back as a large finite value.)
+     */
     private static void toHalf(float[] src, int srcOff, short[] dst, int dstOff, int n) {
-        for (int i = 0; i < n; i++) dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
+        for (int i = 0; i < n; i++) dst[dstOff + i] = Float.floatToFloat16(Math.clamp(src[srcOff + i], -MAX_HALF, MAX_HALF));
     }
+
+    private static final float MAX_HALF = 65504f;
 }

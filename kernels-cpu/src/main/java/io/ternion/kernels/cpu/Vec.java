@@ -117,6 +117,19 @@ final class Vec {
         return bits.or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats();
     }
 
+    /**
+     * half → float for finite halves only (no infinity or NaN), in four operations instead of
+     * {@link #halfToFloat}'s ten: sign-extended to an int and shifted left by 13, a half's exponent
+     * and mantissa land in a float's, the sign extension fills bits 28–31 and the AND keeps bit 31 of
+     * them (the sign); times 2¹¹² the exponent is rebased, exactly for normals, subnormals and zeros.
+     * A half of exponent 31 would come out finite (2¹⁶ to 2¹⁷). The F16 KV cache holds only finite
+     * halves ({@link KvCache#store} saturates), and attention's time is mostly these conversions.
+     */
+    static FloatVector finiteHalfToFloat(ShortVector h16) {
+        IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+    }
+
     /** bfloat16 → float: the half is the top of the float. */
     static FloatVector bf16ToFloat(ShortVector b16) {
         IntVector b = (IntVector) b16.convertShape(VectorOperators.S2I, I, 0);
