@@ -213,7 +213,11 @@ public final class CpuBackend implements Backend {
             for (int i = 0; i < ops.size(); ) {
                 int j = i + 1;
                 if (ops.get(i) instanceof Op.MatMul first) {
+                    // The input is quantized once for the whole step: no member may write it, and no two
+                    // members may write the same buffer.
                     while (j < ops.size() && ops.get(j) instanceof Op.MatMul next && next.in().equals(first.in())
+                            && !next.out().equals(first.in()) && !first.out().equals(first.in())
+                            && ops.subList(i, j).stream().noneMatch(o -> ((Op.MatMul) o).out().equals(next.out()))
                             && MatMul.sharesInput(weights.get(first.weight()), weights.get(next.weight()))) j++;
                 }
                 Op[] run = ops.subList(i, j).toArray(Op[]::new);

@@ -136,6 +136,8 @@ public final class MatMul {
      * cost one quantization and one wait for the threads instead of three.
      */
     public static void matmuls(Weights[] ws, float[] x, int xOffset, int batch, float[][] ys, WorkerPool pool) {
+        if (ys.length != ws.length) throw new IllegalArgumentException(ws.length + " matrices but " + ys.length + " outputs");
+        if (ws.length == 0) return;
         boolean shared = true;
         for (Weights w : ws) shared &= sharesInput(ws[0], w);
         if (!shared || batch < 1) {

@@ -70,18 +70,39 @@ public final class Ops {
 
     /**
      * In-place softmax over n floats: max subtracted first, the sum of exponentials in double (as
-     * ggml). The exponentials are the Vector API's (the JDK's vector math library, within 1 ulp of
-     * {@link Math#exp}): the scalar ones were about a quarter of the attention's time.
+     * ggml). The exponentials are computed in vectors as Cephes' expf does (2ⁿ·p(r) with r = x − n·ln 2
+     * split in two parts, a degree-6 polynomial; within about 1 ulp of {@link Math#exp}); scalar
+     * Math.exp was a quarter of the attention's time. Not the Vector API's EXP: it gives other bits
+     * once C2 has compiled it than before (per-lane Math.exp until then), so a prompt's logits would
+     * depend on the JIT's progress; these plain multiply-adds give the same bits in every tier.
      */
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** exp underflows below this (2⁻¹²⁶); 1.5·2²³ rounds a float to an integer when added. */
+    private static final float EXP_MIN = -87.33654f, ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+
     public static void softmax(float[] x, int off, int n) {
         int body = F.loopBound(n), i = 0;
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (; i < body; i += L) m = m.max(FloatVector.fromArray(F, x, off + i));
         float max = m.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) max = Math.max(max, x[off + i]);
-        for (i = 0; i < body; i += L) FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP).intoArray(x, off + i);
+        for (i = 0; i < body; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i).sub(max);
+            FloatVector c = v.max(EXP_MIN);
+            FloatVector t = c.fma(LOG2E, ROUND), k = t.sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), c);
+            r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f).fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
+                    .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f)).fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
+                    .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            // 2^k from k's integer bits in t (k ≥ −126 after the clamp), zero below the clamp.
+            FloatVector twoK = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            y.mul(twoK).blend(0f, v.compare(VectorOperators.LT, EXP_MIN)).intoArray(x, off + i);
+        }
         for (; i < n; i++) x[off + i] = (float) Math.exp(x[off + i] - max);
-        // Four double sums, not one: a single chain of double adds is as slow as the exponentials.
+        // Four double sums, not one chain of dependent adds.
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (i = 0; i + 4 <= n; i += 4) {
             s0 += x[off + i];

@@ -27,7 +27,7 @@ abstract class PackedKernel<P, A> {
     /** Bytes the packed copy holds. */
     abstract long bytes(P packed);
 
-    /** Independent units of work (stripes of panels of rows) the threads split. */
+    /** Independent units of work (stripes of panels of rows, at most one per thread of the packing pool) the threads split. */
     abstract int units(P packed);
 
     /**

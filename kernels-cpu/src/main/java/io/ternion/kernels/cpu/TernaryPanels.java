@@ -37,8 +37,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Layout: panels of {@link #ROWS} rows (two vectors per step, which share the table loads), and
  * K in chunks of {@link #CHUNK} activations (one Q8_K block), each padded to 87 triples = 29 steps;
- * padded weights are zero (code 1) and padded activations 0. The panels are split into one stripe
- * per thread of the pool that packs them (the threads' units of work), and each stripe is ordered
+ * padded weights are zero (code 1) and padded activations 0. The panels are split into stripes of
+ * ⌈panels / threads⌉ for the pool that packs them, at most one per thread (the threads' units of
+ * work), and each stripe is ordered
  * chunk by chunk, within a chunk panel by panel: a thread streams one contiguous region, all its
  * panels for one chunk while that chunk's tables (87·64 bytes) stay in L1. With the tables for the
  * whole K (55 KB at K = 2560) read from L2 on every panel instead, the same kernel ran at half the

@@ -14,8 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>The calling thread takes a share of the work. {@code [0, n)} is cut into a few contiguous
  * chunks per thread that threads claim in order from a shared counter, so a thread that the (shared,
- * noisy) machine slows down does not hold back the whole call. Kernels must give results that do not
- * depend on how a range is cut, so that any thread count computes the same bits.
+ * noisy) machine slows down does not hold back the whole call. (The packed ternary and binary
+ * matmuls pass one unit per thread instead: their weights lie in one contiguous stripe per thread,
+ * which streams faster than finer chunks balance.) Kernels must give results that do not depend on
+ * how a range is cut, so that any thread count computes the same bits.
  *
  * <p>One call at a time: a call made while another is running (from a task, or from another thread)
  * runs inline on its caller rather than deadlocking.

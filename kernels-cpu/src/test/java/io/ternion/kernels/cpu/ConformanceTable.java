@@ -87,7 +87,7 @@ public final class ConformanceTable {
     /**
      * Row counts: one, odd, more than 32. Each type also gets 130 rows at k = 256 with batch 7, which
      * spans three prompt-path tiles of 64 rows and leaves partial 4×4 groups of rows and vectors,
-     * and 300 rows (more than one stripe of the packed kernels).
+     * and 300 rows (several stripes of the packed kernels on 3 threads).
      */
     static final int[] MATMUL_ROWS = {1, 7, 33};
     static final int[] MATMUL_BATCHES = {1, 5};
@@ -108,8 +108,8 @@ public final class ConformanceTable {
             }
             int k = Math.max(256, ts.type.blockSize);
             c.add(new Case("matmul", ts.type, k, 130, 7, 5e-5));
-            // Five panels of 64 rows, the last one partial: two stripes of the packed layouts, split
-            // between threads.
+            // Five panels of 64 rows, the last one partial: on 3 threads three stripes of the packed
+            // layouts (2, 2 and 1 panels), on 1 thread one.
             c.add(new Case("matmul", ts.type, k, 300, 1, 5e-5));
             c.add(new Case("matmul", ts.type, k, 300, 3, 5e-5));
         }
