@@ -75,7 +75,7 @@ public final class CpuBackend implements Backend {
         /** The graph's ops in order, consecutive matmuls of one input that can share it in one step. */
         private final List<Step> steps;
 
-        /** One op, or matmuls on one input with their prepared weights and outputs. */
+        /** One op (weights and outs null), or matmuls on one input with their prepared weights and outputs. */
         private record Step(Op[] ops, Weights[] weights, float[][] outs) {}
         /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
@@ -221,13 +221,17 @@ public final class CpuBackend implements Backend {
                             && MatMul.sharesInput(weights.get(first.weight()), weights.get(next.weight()))) j++;
                 }
                 Op[] run = ops.subList(i, j).toArray(Op[]::new);
-                Weights[] ws = new Weights[run.length];
-                float[][] ys = new float[run.length][];
-                for (int r = 0; r < run.length && run.length > 1; r++) {
-                    ws[r] = weights.get(((Op.MatMul) run[r]).weight());
-                    ys[r] = bufs.get(((Op.MatMul) run[r]).out());
+                if (run.length == 1) {
+                    out.add(new Step(run, null, null));
+                } else {
+                    Weights[] ws = new Weights[run.length];
+                    float[][] ys = new float[run.length][];
+                    for (int r = 0; r < run.length; r++) {
+                        ws[r] = weights.get(((Op.MatMul) run[r]).weight());
+                        ys[r] = bufs.get(((Op.MatMul) run[r]).out());
+                    }
+                    out.add(new Step(run, ws, ys));
                 }
-                out.add(new Step(run, ws, ys));
                 i = j;
             }
             return out;

@@ -94,11 +94,11 @@ public final class MatMul {
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         checkRange("x", x.length, xOffset, (long) batch * k);
         checkRange("y", y.length, yOffset, (long) batch * n);
-        boolean inline = (long) n * k * batch < PARALLEL_MIN_WORK;
         if (weights.kernel != null) {
-            packed(weights.kernel, weights.packed, k, n, x, xOffset, batch, y, yOffset, pool, inline);
+            packed(new Weights[] {weights}, k, x, xOffset, batch, new float[][] {y}, new int[] {yOffset}, pool);
             return;
         }
+        boolean inline = (long) n * k * batch < PARALLEL_MIN_WORK;
         RowKernel kernel = kernel(w.type());
         MemorySegment data = w.data();
         if (batch == 1) {
@@ -146,11 +146,27 @@ public final class MatMul {
         }
         int k = Math.toIntExact(ws[0].tensor().rowLength());
         checkRange("x", x.length, xOffset, (long) batch * k);
+        for (int i = 0; i < ws.length; i++) checkRange("y", ys[i].length, 0, (long) batch * ws[i].tensor().rows());
+        packed(ws, k, x, xOffset, batch, ys, new int[ws.length], pool);
+    }
+
+    /**
+     * Activation rows quantized together for a packed kernel: their tables (about 22 bytes per
+     * element for the ternary formats) stay in L2 while each thread's weights are reread for every
+     * row, and the weights are streamed from memory once per group.
+     */
+    private static final int PACKED_BATCH = 16;
+
+    /**
+     * Packed matrices of one format and row length against one input (checked by the callers): each
+     * group of activation rows is quantized once, and all the matrices' units go to the threads in
+     * one parallelFor (or run inline when the work is small).
+     */
+    private static void packed(Weights[] ws, int k, float[] x, int xOffset, int batch, float[][] ys, int[] yOffsets, WorkerPool pool) {
         int[] n = new int[ws.length], start = new int[ws.length + 1];
         long work = 0;
         for (int i = 0; i < ws.length; i++) {
             n[i] = Math.toIntExact(ws[i].tensor().rows());
-            checkRange("y", ys[i].length, 0, (long) batch * n[i]);
             start[i + 1] = start[i] + ws[i].kernel.units(ws[i].packed);
             work += (long) n[i] * k * batch;
         }
@@ -161,29 +177,11 @@ public final class MatMul {
             WorkerPool.RangeTask task = (from, to) -> {
                 for (int i = 0; i < ws.length; i++) {
                     int lo = Math.max(from, start[i]), hi = Math.min(to, start[i + 1]);
-                    if (lo < hi) kernel.dot(ws[i].packed, lo - start[i], hi - start[i], act, ys[i], row * n[i]);
+                    if (lo < hi) kernel.dot(ws[i].packed, lo - start[i], hi - start[i], act, ys[i], yOffsets[i] + row * n[i]);
                 }
             };
             if (work < PARALLEL_MIN_WORK) task.run(0, start[ws.length]);
             else pool.parallelFor(start[ws.length], task);
-        }
-    }
-
-    /**
-     * Activation rows quantized together for a packed kernel: their tables (about 22 bytes per
-     * element for the ternary formats) stay in L2 while each thread's weights are reread for every
-     * row, and the weights are streamed from memory once per group.
-     */
-    private static final int PACKED_BATCH = 16;
-
-    private static <P, A> void packed(PackedKernel<P, A> kernel, P p, int k, int n, float[] x, int xOffset, int batch,
-            float[] y, int yOffset, WorkerPool pool, boolean inline) {
-        int units = kernel.units(p);
-        for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
-            A act = kernel.quantize(p, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
-            int yo = yOffset + b0 * n;
-            if (inline) kernel.dot(p, 0, units, act, y, yo);
-            else pool.parallelFor(units, (from, to) -> kernel.dot(p, from, to, act, y, yo));
         }
     }
 

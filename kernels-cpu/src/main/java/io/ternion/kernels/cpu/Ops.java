@@ -68,6 +68,11 @@ public final class Ops {
         for (; i < n; i++) acc[accOff + i] *= x[xOff + i];
     }
 
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** exp underflows below this (2⁻¹²⁶); 1.5·2²³ rounds a float to an integer when added. */
+    private static final float EXP_MIN = -87.33654f, ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+
     /**
      * In-place softmax over n floats: max subtracted first, the sum of exponentials in double (as
      * ggml). The exponentials are computed in vectors as Cephes' expf does (2ⁿ·p(r) with r = x − n·ln 2
@@ -76,11 +81,6 @@ public final class Ops {
      * once C2 has compiled it than before (per-lane Math.exp until then), so a prompt's logits would
      * depend on the JIT's progress; these plain multiply-adds give the same bits in every tier.
      */
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    /** exp underflows below this (2⁻¹²⁶); 1.5·2²³ rounds a float to an integer when added. */
-    private static final float EXP_MIN = -87.33654f, ROUND = 12582912f;
-    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
-
     public static void softmax(float[] x, int off, int n) {
         int body = F.loopBound(n), i = 0;
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
