@@ -1,6 +1,6 @@
 package io.ternion.bench;
 
-import io.ternion.bench.harness.ReadBandwidth;
+import io.ternion.harness.ReadBandwidth;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;

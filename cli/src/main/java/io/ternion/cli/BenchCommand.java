@@ -1,13 +1,13 @@
 package io.ternion.cli;
 
 import com.fasterxml.jackson.core.JacksonException;
-import io.ternion.bench.harness.BenchReport;
-import io.ternion.bench.harness.BenchRunner;
-import io.ternion.bench.harness.Json;
-import io.ternion.bench.harness.Machine;
-import io.ternion.bench.harness.RegressionCheck;
-import io.ternion.bench.harness.Skipped;
-import io.ternion.bench.harness.Units;
+import io.ternion.harness.BenchReport;
+import io.ternion.harness.BenchRunner;
+import io.ternion.harness.Json;
+import io.ternion.harness.Machine;
+import io.ternion.harness.RegressionCheck;
+import io.ternion.harness.Skipped;
+import io.ternion.harness.Units;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -1,11 +1,11 @@
 package io.ternion.cli;
 
-import io.ternion.chat.ChatFormat;
 import io.ternion.chat.Message;
-import io.ternion.model.Model;
-import io.ternion.model.ModelException;
-import io.ternion.model.SamplerParams;
-import io.ternion.model.Session;
+import io.ternion.engine.ChatFormat;
+import io.ternion.engine.Model;
+import io.ternion.engine.ModelException;
+import io.ternion.engine.SamplerParams;
+import io.ternion.engine.Session;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;

@@ -1,12 +1,12 @@
 package io.ternion.cli;
 
-import io.ternion.bench.harness.Agreement;
-import io.ternion.bench.harness.ComparePlot;
-import io.ternion.bench.harness.CompareReport;
-import io.ternion.bench.harness.CompareRunner;
-import io.ternion.bench.harness.Json;
-import io.ternion.bench.harness.Skipped;
-import io.ternion.bench.harness.Units;
+import io.ternion.harness.Agreement;
+import io.ternion.harness.ComparePlot;
+import io.ternion.harness.CompareReport;
+import io.ternion.harness.CompareRunner;
+import io.ternion.harness.Json;
+import io.ternion.harness.Skipped;
+import io.ternion.harness.Units;
 import java.awt.AWTError;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package io.ternion.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.ternion.engine.opencl.OpenClBackend;
-import io.ternion.model.BackendUnavailableException;
-import io.ternion.model.DeviceInfo;
+import io.ternion.engine.Backends;
+import io.ternion.graph.BackendUnavailableException;
+import io.ternion.graph.DeviceInfo;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,12 +29,12 @@ final class DevicesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        OpenClBackend.Listing listing;
+        DeviceInfo.Listing listing;
         String problem = null;
         try {
-            listing = OpenClBackend.list();
+            listing = Backends.devices();
         } catch (BackendUnavailableException e) {
-            listing = new OpenClBackend.Listing(List.of(), -1);
+            listing = new DeviceInfo.Listing(List.of(), -1);
             problem = e.getMessage();
         }
         if (json) {

@@ -1,7 +1,7 @@
 package io.ternion.cli;
 
-import io.ternion.model.Model;
-import io.ternion.model.SamplerParams;
+import io.ternion.engine.Model;
+import io.ternion.engine.SamplerParams;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;

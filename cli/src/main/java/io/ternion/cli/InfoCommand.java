@@ -1,8 +1,9 @@
 package io.ternion.cli;
 
-import static io.ternion.bench.harness.Units.bytes;
-import static io.ternion.bench.harness.Units.count;
+import static io.ternion.harness.Units.bytes;
+import static io.ternion.harness.Units.count;
 
+import io.ternion.engine.ModelSummary;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufArray;
 import io.ternion.gguf.GgufFile;
@@ -10,7 +11,6 @@ import io.ternion.gguf.Metadata;
 import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.MetadataValue;
 import io.ternion.gguf.TensorInfo;
-import io.ternion.model.ModelSummary;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -5,10 +5,10 @@ import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine;
 
 /** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -40,11 +40,11 @@ public final class Main {
             err.flush();
             return USER_ERROR;
         });
-        io.ternion.engine.Log.setSink(line -> {
+        io.ternion.graph.Log.setSink(line -> {
             err.println(line);
             err.flush();
         });
-        io.ternion.engine.Log.setProgressSink(text -> {
+        io.ternion.graph.Log.setProgressSink(text -> {
             err.print(text);
             err.flush();
         });

@@ -1,10 +1,10 @@
 package io.ternion.cli;
 
-import io.ternion.chat.ChatFormat;
 import io.ternion.chat.Message;
-import io.ternion.model.Model;
-import io.ternion.model.ModelConfig;
-import io.ternion.model.Session;
+import io.ternion.engine.ChatFormat;
+import io.ternion.engine.Model;
+import io.ternion.engine.ModelConfig;
+import io.ternion.engine.Session;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.ternion.tokenizer;
 
-import io.ternion.engine.Log;
 import io.ternion.gguf.Metadata;
+import io.ternion.graph.Log;
 import java.nio.charset.StandardCharsets;
 
 /**

@@ -2,12 +2,13 @@ package io.ternion.synth;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.ternion.engine.Model;
+import io.ternion.engine.ModelConfig;
+import io.ternion.engine.TeacherForcing;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.TensorInfo;
-import io.ternion.model.Model;
-import io.ternion.model.ModelConfig;
-import io.ternion.model.TeacherForcing;
+import io.ternion.graph.Activation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,7 +84,7 @@ class SynthTest {
             assertArrayEquals(new long[] {512, 256}, g.findTensor("blk.1.ffn_down.weight").orElseThrow().shape());
             assertEquals(GgmlType.F16, g.findTensor("token_embd.weight").orElseThrow().type());
             ModelConfig c = ModelConfig.from(g);
-            assertEquals(ModelConfig.Activation.RELU_SQUARED, c.activation());
+            assertEquals(Activation.RELU_SQUARED, c.activation());
             // absmean ternary: one magnitude per matrix
             float[] w = g.tensor("blk.0.attn_q.weight").dequantize();
             float s = 0;

@@ -2,12 +2,12 @@ package io.ternion.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.ternion.engine.Log;
 import io.ternion.gguf.GgufArray;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.GgufWriter;
 import io.ternion.gguf.Metadata;
 import io.ternion.gguf.TestData;
+import io.ternion.graph.Log;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -129,6 +129,11 @@ public final class MatMul {
         return a.kernel != null && a.kernel == b.kernel && a.tensor().rowLength() == b.tensor().rowLength();
     }
 
+    /** {@link #sharesInput(Weights, Weights)} of the two tensors once prepared, known before preparing them (one packed kernel per type). */
+    public static boolean sharesInput(Tensor a, Tensor b) {
+        return PACKED.containsKey(a.type()) && a.type() == b.type() && a.rowLength() == b.rowLength();
+    }
+
     /**
      * {@code ys[i] = ws[i] · x} for matrices of one row length, as {@link #matmul} does each (same
      * results). Where {@link #sharesInput} holds for them all, the input is quantized once and all

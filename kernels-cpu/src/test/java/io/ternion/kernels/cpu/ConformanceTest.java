@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
-import io.ternion.kernels.cpu.ConformanceTable.Case;
-import io.ternion.kernels.cpu.Inputs.Placement;
+import io.ternion.graph.conformance.ConformanceTable.Case;
+import io.ternion.graph.conformance.ConformanceTable;
+import io.ternion.graph.conformance.Inputs.Placement;
+import io.ternion.graph.conformance.Inputs;
+import io.ternion.graph.conformance.KernelOp;
+import io.ternion.graph.conformance.Reference;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -25,15 +29,14 @@ class ConformanceTest {
     @MethodSource("cases")
     void conforms(Case c) {
         switch (c.op()) {
-            case "matmul" -> matmul(c);
-            case "get_row" -> getRow(c);
-            case "rms_norm", "rms_norm_unweighted" -> rmsNorm(c, c.op().equals("rms_norm"));
-            case "softmax" -> softmax(c);
-            case "swiglu", "relu2_glu" -> glu(c, c.op().equals("swiglu"));
-            case "add", "mul" -> elementwise(c, c.op().equals("add"));
-            case "rope", "rope_neox" -> rope(c, c.op().equals("rope_neox"));
-            case "attention", "attention_gqa4" -> attention(c, c.op().equals("attention") ? 1 : 4);
-            default -> fail("no runner for op " + c.op());
+            case MATMUL -> matmul(c);
+            case GET_ROW -> getRow(c);
+            case RMS_NORM, RMS_NORM_UNWEIGHTED -> rmsNorm(c, c.op() == KernelOp.RMS_NORM);
+            case SOFTMAX -> softmax(c);
+            case SWIGLU, RELU2_GLU -> glu(c, c.op() == KernelOp.SWIGLU);
+            case ADD, MUL -> elementwise(c, c.op() == KernelOp.ADD);
+            case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
+            case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.conformance.Inputs;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

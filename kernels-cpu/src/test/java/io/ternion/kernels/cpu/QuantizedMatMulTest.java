@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufFile;
-import io.ternion.gguf.TensorInfo;
 import io.ternion.gguf.Tensor;
+import io.ternion.gguf.TensorInfo;
 import io.ternion.gguf.TestData;
-import io.ternion.kernels.cpu.ConformanceTable.Case;
-import io.ternion.kernels.cpu.Inputs.Placement;
+import io.ternion.graph.conformance.ConformanceTable.Case;
+import io.ternion.graph.conformance.ConformanceTable;
+import io.ternion.graph.conformance.Inputs.Placement;
+import io.ternion.graph.conformance.Inputs;
+import io.ternion.graph.conformance.KernelOp;
+import io.ternion.graph.conformance.QuantizedReference;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -62,7 +66,7 @@ class QuantizedMatMulTest {
                 double[] ref = QuantizedReference.matmul(w, x, batch);
                 float[] y = new float[batch * n];
                 MatMul.matmul(w, x, 0, batch, y, 0, TestPools.THREE);
-                ConformanceTable.check(new Case("matmul", type, k, n, batch, 5e-5), info.name(), y, ref);
+                ConformanceTable.check(new Case(KernelOp.MATMUL, type, k, n, batch, 5e-5), info.name(), y, ref);
                 tested++;
             }
         }

@@ -1,4 +1,0 @@
-package io.ternion.bench.harness;
-
-/** A backend that was asked for but could not run (not built in, no device, a weight type it lacks): why. */
-public record Skipped(String backend, String reason) {}

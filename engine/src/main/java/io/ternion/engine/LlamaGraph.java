@@ -1,0 +1,104 @@
+package io.ternion.engine;
+
+import io.ternion.gguf.GgufFile;
+import io.ternion.gguf.Tensor;
+import io.ternion.graph.Buf;
+import io.ternion.graph.Graph;
+import io.ternion.graph.Op;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds the forward graph of the llama family as ggml runs it. BitNet adds RMSNorms before the
+ * attention output and FFN down projections; Qwen3 adds per-head q/k norms; the RoPE pairing and
+ * the FFN activation come from the config. Tensors are checked for presence and shape here, so a
+ * bad file fails at load with the tensor's name.
+ */
+public final class LlamaGraph {
+    private final GgufFile file;
+    private final ModelConfig c;
+
+    private LlamaGraph(GgufFile file, ModelConfig c) {
+        this.file = file;
+        this.c = c;
+    }
+
+    public static Graph build(GgufFile file, ModelConfig c) {
+        return new LlamaGraph(file, c).build();
+    }
+
+    private Graph build() {
+        Buf x = buf("x", c.dim()), h = buf("h", c.dim()), h2 = buf("h2", c.dim());
+        Buf q = buf("q", c.qDim()), k = buf("k", c.kvDim()), v = buf("v", c.kvDim()), att = buf("att", c.qDim());
+        Buf g = buf("gate", c.ffnDim()), u = buf("up", c.ffnDim()), m = buf("ffn", c.ffnDim());
+        Buf last = new Buf("last", c.dim(), true);
+        Buf logits = new Buf("logits", c.vocabSize(), true);
+        float eps = c.rmsEps();
+
+        Tensor embd = tensor("token_embd.weight", c.dim(), c.vocabSize());
+        List<Op> ops = new ArrayList<>();
+        ops.add(new Op.Embed(embd, x));
+        for (int l = 0; l < c.layers(); l++) {
+            String b = "blk." + l + ".";
+            ops.add(new Op.RmsNorm(x, tensor(b + "attn_norm.weight", c.dim()), h, eps));
+            matmul(ops, b + "attn_q.weight", h, q, c.dim(), c.qDim());
+            matmul(ops, b + "attn_k.weight", h, k, c.dim(), c.kvDim());
+            matmul(ops, b + "attn_v.weight", h, v, c.dim(), c.kvDim());
+            if (c.qkNorm()) {
+                ops.add(new Op.HeadRmsNorm(q, tensor(b + "attn_q_norm.weight", c.headDim()), c.headDim(), eps));
+                ops.add(new Op.HeadRmsNorm(k, tensor(b + "attn_k_norm.weight", c.headDim()), c.headDim(), eps));
+            }
+            ops.add(new Op.Rope(q, c.heads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
+            ops.add(new Op.Rope(k, c.kvHeads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
+            ops.add(new Op.StoreKv(l, k, v));
+            ops.add(new Op.Attention(l, q, att, c.heads(), c.kvHeads(), c.headDim()));
+            if (c.subNorms()) ops.add(new Op.RmsNorm(att, tensor(b + "attn_sub_norm.weight", c.qDim()), att, eps));
+            matmul(ops, b + "attn_output.weight", att, h2, c.qDim(), c.dim());
+            ops.add(new Op.Add(x, h2));
+
+            ops.add(new Op.RmsNorm(x, tensor(b + "ffn_norm.weight", c.dim()), h, eps));
+            matmul(ops, b + "ffn_gate.weight", h, g, c.dim(), c.ffnDim());
+            matmul(ops, b + "ffn_up.weight", h, u, c.dim(), c.ffnDim());
+            ops.add(new Op.Glu(c.activation(), g, u, m));
+            if (c.subNorms()) ops.add(new Op.RmsNorm(m, tensor(b + "ffn_sub_norm.weight", c.ffnDim()), m, eps));
+            matmul(ops, b + "ffn_down.weight", m, h2, c.ffnDim(), c.dim());
+            ops.add(new Op.Add(x, h2));
+        }
+        ops.add(new Op.SelectLast(x, last));
+        ops.add(new Op.RmsNorm(last, tensor("output_norm.weight", c.dim()), last, eps));
+        Tensor head = file.findTensor("output.weight").isPresent() ? tensor("output.weight", c.dim(), c.vocabSize()) : embd;
+        ops.add(new Op.MatMul(head, last, logits));
+        return new Graph(c.cache(), List.of(x, h, h2, q, k, v, att, g, u, m, last, logits), List.copyOf(ops), logits);
+    }
+
+    /** out = W · in, then times W's optional {@code .scale} tensor (one value) when the file has one. */
+    private void matmul(List<Op> ops, String weight, Buf in, Buf out, long... shape) {
+        ops.add(new Op.MatMul(tensor(weight, shape), in, out));
+        String scale = weight.replace(".weight", ".scale");
+        if (file.findTensor(scale).isPresent()) ops.add(new Op.Scale(out, tensor(scale, 1)));
+    }
+
+    private static Buf buf(String name, int width) {
+        return new Buf(name, width, false);
+    }
+
+    private static long[] trimOnes(long[] s) {
+        int n = s.length;
+        while (n > 1 && s[n - 1] == 1) n--;
+        return Arrays.copyOf(s, n);
+    }
+
+    /** The named tensor, which must exist with this shape (ggml order: row length first). */
+    private Tensor tensor(String name, long... shape) {
+        if (file.findTensor(name).isEmpty()) {
+            throw new ModelException(file.source() + ": tensor '" + name + "' is missing (architecture " + c.architecture() + ")");
+        }
+        Tensor t = file.tensor(name);
+        if (!Arrays.equals(trimOnes(t.shape()), trimOnes(shape))) {
+            throw new ModelException(file.source() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected " + Arrays.toString(shape));
+        }
+        return t;
+    }
+}

@@ -1,0 +1,147 @@
+package io.ternion.engine;
+
+import io.ternion.gguf.GgufFile;
+import io.ternion.graph.Backend;
+import io.ternion.graph.CompiledModel;
+import io.ternion.graph.Graph;
+import io.ternion.graph.Log;
+import io.ternion.tokenizer.Tokenizer;
+import io.ternion.tokenizer.Vocabulary;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.BitSet;
+
+/**
+ * A loaded model: the mapped file, its config, tokenizer and forward graph, compiled on a backend.
+ * This is the library API the CLI uses:
+ * <pre>{@code
+ * try (Model m = Model.load(Path.of("model.gguf"), Model.Options.DEFAULTS)) {
+ *     Session s = m.newSession();
+ *     s.generate(m.tokenizer().encode("Once upon a time"), 64, SamplerParams.DEFAULTS,
+ *                (id, text) -> { System.out.print(text); return true; });
+ * }
+ * }</pre>
+ */
+public final class Model implements AutoCloseable {
+    /** Contexts are capped at this unless asked for: a model's full context can need gigabytes of KV cache. */
+    public static final int DEFAULT_MAX_CONTEXT = 4096;
+
+    /**
+     * @param backend       "auto", "opencl", "cpu" or "reference"
+     * @param threads       worker threads; 0 means all available cores
+     * @param contextLength positions of KV cache; 0 means the model's, capped at {@value #DEFAULT_MAX_CONTEXT}
+     * @param batchSize     prompt tokens per forward call
+     * @param device        the GPU device index (as {@code ternion devices} lists them); -1 lets the backend pick
+     */
+    public record Options(String backend, int threads, int contextLength, int batchSize, int device) {
+        public static final Options DEFAULTS = new Options("auto", 0, 0, 512);
+
+        public Options(String backend, int threads, int contextLength, int batchSize) {
+            this(backend, threads, contextLength, batchSize, -1);
+        }
+    }
+
+    private final GgufFile file;
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final Backend backend;
+    private final CompiledModel compiled;
+    private final BitSet stopTokens;
+    private final long loadNanos;
+
+    private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, Backend backend, CompiledModel compiled, long loadNanos) {
+        this.file = file;
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.backend = backend;
+        this.compiled = compiled;
+        this.loadNanos = loadNanos;
+        this.stopTokens = stopTokens(tokenizer.vocabulary());
+    }
+
+    public static Model load(Path path, Options options) throws IOException {
+        return load(path, options, null);
+    }
+
+    /** Loads a model, with the tokenizer from {@code tokenizerOverride} (a tokenizer.json) when given. */
+    public static Model load(Path path, Options options, Tokenizer tokenizerOverride) throws IOException {
+        long t0 = System.nanoTime();
+        GgufFile file = GgufFile.open(path);
+        try {
+            ModelConfig config = ModelConfig.from(file);
+            Tokenizer tok = tokenizerOverride != null ? tokenizerOverride : Tokenizer.fromGguf(file.metadata());
+            if (tok.vocabulary().size() > config.vocabSize()) {
+                throw new ModelException(path + ": the tokenizer has " + tok.vocabulary().size()
+                        + " tokens but the model's output has " + config.vocabSize());
+            }
+            Graph graph = LlamaGraph.build(file, config);
+            int ctx = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
+            long kvBytes = 2L * 2 * config.layers() * ctx * config.kvDim(); // K and V, F16
+            if (kvBytes > Runtime.getRuntime().maxMemory()) {
+                throw new ModelException(String.format(java.util.Locale.ROOT,
+                        "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
+                        ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
+            }
+            Backend backend = Backends.create(options.backend(), options.threads(), options.device());
+            try {
+                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
+                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
+            } catch (OutOfMemoryError e) {
+                backend.close();
+                throw new ModelException("not enough memory for the model's buffers at a context of " + ctx + " (lower -c)");
+            } catch (RuntimeException e) {
+                backend.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** EOS, EOT and the end-of-turn markers of the common chat formats. */
+    private static BitSet stopTokens(Vocabulary v) {
+        BitSet s = new BitSet(v.size());
+        if (v.eos() >= 0) s.set(v.eos());
+        if (v.eot() >= 0) s.set(v.eot());
+        for (String t : new String[] {"<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>", "<|end|>", "</s>"}) {
+            int id = v.id(t);
+            if (id >= 0 && v.type(id) == io.ternion.tokenizer.TokenType.CONTROL) s.set(id);
+        }
+        return s;
+    }
+
+    public boolean isStopToken(int id) { return stopTokens.get(id); }
+
+    public ModelConfig config() { return config; }
+    public Tokenizer tokenizer() { return tokenizer; }
+    public GgufFile file() { return file; }
+    public String backendName() { return backend.name(); }
+    /** What the backend runs on, in words (the CPU and its threads, or the GPU's name). */
+    public String backendDevice() { return backend.device(); }
+    /** Bytes the backend holds beside the mapped file, on the host and on a device. */
+    public long hostBytes() { return compiled.residentBytes(); }
+    public long deviceBytes() { return compiled.deviceBytes(); }
+    public int contextLength() { return compiled.contextLength(); }
+    public long loadNanos() { return loadNanos; }
+    /**
+     * The compiled graph, for harnesses that drive forward passes themselves (timing a batch, or
+     * feeding a fixed sequence). A {@link Session} on this model does not see those passes: use one
+     * or the other.
+     */
+    public CompiledModel compiled() { return compiled; }
+
+    /** A conversation or completion state over this model's KV cache (one at a time). */
+    public Session newSession() {
+        return new Session(this);
+    }
+
+    @Override
+    public void close() {
+        compiled.close();
+        backend.close();
+        file.close();
+    }
+
+    static void note(String s) { Log.info(s); }
+}

@@ -1,0 +1,18 @@
+package io.ternion.engine;
+
+/**
+ * Sampling settings, with llama.cpp's defaults. {@code temperature <= 0} is greedy. A negative seed
+ * picks one at random.
+ */
+public record SamplerParams(float temperature, int topK, float topP, float minP, float repeatPenalty,
+                            int repeatLastN, long seed) {
+    public static final SamplerParams DEFAULTS = new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1.0f, 64, -1);
+    public static final SamplerParams GREEDY = new SamplerParams(0f, 40, 0.95f, 0.05f, 1.0f, 64, -1);
+
+    public SamplerParams {
+        if (topP < 0 || topP > 1) throw new IllegalArgumentException("--top-p must be in [0, 1], not " + topP);
+        if (minP < 0 || minP > 1) throw new IllegalArgumentException("--min-p must be in [0, 1], not " + minP);
+        if (repeatPenalty <= 0) throw new IllegalArgumentException("--repeat-penalty must be positive, not " + repeatPenalty);
+        if (repeatLastN < 0) throw new IllegalArgumentException("--repeat-last-n must be >= 0, not " + repeatLastN);
+    }
+}

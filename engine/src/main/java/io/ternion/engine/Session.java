@@ -1,0 +1,114 @@
+package io.ternion.engine;
+
+import io.ternion.graph.CompiledModel;
+import io.ternion.tokenizer.StreamingDecoder;
+import java.util.Arrays;
+
+/**
+ * Generation over a model's KV cache. The cache keeps the tokens already evaluated; a new request
+ * reuses the longest common prefix with them (so a chat turn evaluates only what is new) and
+ * evaluates the rest as a batch.
+ */
+public final class Session {
+    /** Called with each generated token and the text it completes; return false to stop. */
+    @FunctionalInterface
+    public interface TokenListener {
+        boolean onToken(int id, String text);
+    }
+
+    public enum StopReason { END_OF_TEXT, MAX_TOKENS, CONTEXT_FULL, LISTENER }
+
+    /** What a call generated and how long it took. */
+    public record Result(int[] tokens, String text, StopReason stop, int promptTokens, int evaluatedPromptTokens,
+                         long promptNanos, long generationNanos) {
+        public double promptTokensPerSecond() { return evaluatedPromptTokens / Math.max(promptNanos / 1e9, 1e-9); }
+        public double generationTokensPerSecond() { return Math.max(0, tokens.length - 1) / Math.max(generationNanos / 1e9, 1e-9); }
+    }
+
+    private final Model model;
+    private final float[] logits;
+    private int[] cached = new int[0];
+
+    Session(Model model) {
+        this.model = model;
+        this.logits = new float[model.config().vocabSize()];
+    }
+
+    /** Tokens currently in the KV cache. */
+    public int position() { return cached.length; }
+
+    /** Throws a {@link ModelException} saying why {@code prompt} cannot be evaluated, if it cannot. */
+    public void checkPrompt(int[] prompt) {
+        int ctx = model.compiled().contextLength();
+        if (prompt.length == 0) throw new ModelException("the prompt is empty (not even a BOS token)");
+        if (prompt.length >= ctx) {
+            throw new ModelException("the prompt is " + prompt.length + " tokens but the context holds " + ctx
+                    + " (raise -c, or shorten the prompt)");
+        }
+        for (int id : prompt) {
+            if (id < 0 || id >= model.config().vocabSize()) throw new ModelException("token id " + id + " is outside the vocabulary");
+        }
+    }
+
+    /**
+     * Evaluates {@code prompt} (the whole context: earlier turns included) and generates up to
+     * {@code maxTokens} tokens (negative: until end of text or a full context).
+     */
+    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener) {
+        CompiledModel cm = model.compiled();
+        int ctx = cm.contextLength();
+        checkPrompt(prompt);
+        // Reuse the cached prefix; always re-evaluate at least the last prompt token to get its logits.
+        int keep = 0;
+        while (keep < cached.length && keep < prompt.length - 1 && cached[keep] == prompt[keep]) keep++;
+
+        cached = Arrays.copyOf(prompt, keep); // all that stays valid while the rest is rewritten
+        long t0 = System.nanoTime();
+        // Plain greedy needs only the argmax, which a GPU backend finds without sending the logits back.
+        boolean argmaxOnly = params.temperature() <= 0 && params.repeatPenalty() == 1f;
+        int next = -1;
+        int batch = cm.maxBatch();
+        for (int pos = keep; pos < prompt.length; pos += batch) {
+            int[] chunk = Arrays.copyOfRange(prompt, pos, Math.min(prompt.length, pos + batch));
+            if (argmaxOnly) next = cm.forwardArgmax(chunk, pos, logits);
+            else cm.forward(chunk, pos, logits);
+        }
+        long t1 = System.nanoTime();
+        int[] history = Arrays.copyOf(prompt, ctx);
+        int len = prompt.length;
+        cached = prompt.clone();
+
+        Sampler sampler = new Sampler(params);
+        StreamingDecoder decoder = model.tokenizer().newDecoder();
+        StringBuilder text = new StringBuilder();
+        int[] out = new int[Math.max(16, Math.min(maxTokens < 0 ? ctx : maxTokens, ctx))];
+        int generated = 0;
+        StopReason stop;
+        try {
+            while (true) {
+                if (maxTokens >= 0 && generated >= maxTokens) { stop = StopReason.MAX_TOKENS; break; }
+                int id = argmaxOnly ? next : sampler.sample(logits, history, len);
+                if (model.isStopToken(id)) { stop = StopReason.END_OF_TEXT; break; }
+                if (generated == out.length) out = Arrays.copyOf(out, out.length * 2);
+                out[generated++] = id;
+                String piece = decoder.next(id);
+                text.append(piece);
+                if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
+                if (len >= ctx) { stop = StopReason.CONTEXT_FULL; break; }
+                history[len] = id;
+                if (argmaxOnly) next = cm.forwardArgmax(new int[] {id}, len, logits);
+                else cm.forward(new int[] {id}, len, logits);
+                len++;
+            }
+        } finally {
+            cached = Arrays.copyOf(history, len);
+        }
+        String rest = decoder.flush();
+        if (!rest.isEmpty()) {
+            text.append(rest);
+            listener.onToken(-1, rest);
+        }
+        return new Result(Arrays.copyOf(out, generated), text.toString(), stop, prompt.length, prompt.length - keep,
+                t1 - t0, System.nanoTime() - t1);
+    }
+}

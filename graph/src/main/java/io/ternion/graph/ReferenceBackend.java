@@ -1,0 +1,211 @@
+package io.ternion.graph;
+
+import io.ternion.gguf.Tensor;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The FP16 reference: every matrix dequantized once to FP16 with the gguf module's scalar decoder,
+ * activations never quantized, plain loops. Products and sums accumulate in double so the
+ * reference's own rounding stays far below the differences it is used to measure. It is what every
+ * other backend is compared against, so it is written to be obviously right, not fast.
+ */
+public final class ReferenceBackend implements Backend {
+    @Override
+    public String name() { return "reference"; }
+
+    @Override
+    public String device() { return "CPU, plain Java loops over FP16 weights (one thread)"; }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        return new Compiled(graph, contextLength, maxBatch);
+    }
+
+    private static final class Compiled implements CompiledModel {
+        private final Graph graph;
+        private final int context, maxBatch;
+        private final Map<Buf, float[]> bufs = new HashMap<>();
+        private final Map<Tensor, short[]> halves = new IdentityHashMap<>();
+        private final Map<Tensor, float[]> floats = new IdentityHashMap<>();
+        private final float[][] keys, values;
+        private long resident;
+
+        Compiled(Graph graph, int context, int maxBatch) {
+            this.graph = graph;
+            this.context = context;
+            this.maxBatch = maxBatch;
+            for (Buf b : graph.buffers()) bufs.put(b, new float[(b.lastOnly() ? 1 : maxBatch) * b.width()]);
+            for (Op op : graph.ops()) {
+                switch (op) {
+                    case Op.Embed e -> halves.computeIfAbsent(e.table(), Compiled::toHalves);
+                    case Op.MatMul m -> halves.computeIfAbsent(m.weight(), Compiled::toHalves);
+                    case Op.MatMulAdd m -> halves.computeIfAbsent(m.weight(), Compiled::toHalves);
+                    case Op.SharedInput s -> s.matmuls().forEach(m -> halves.computeIfAbsent(m.weight(), Compiled::toHalves));
+                    case Op.RmsNormQuantize n -> floats.computeIfAbsent(n.norm().weight(), Tensor::dequantize);
+                    case Op.RmsNorm n -> floats.computeIfAbsent(n.weight(), Tensor::dequantize);
+                    case Op.HeadRmsNorm n -> floats.computeIfAbsent(n.weight(), Tensor::dequantize);
+                    case Op.Scale sc -> floats.computeIfAbsent(sc.factor(), Tensor::dequantize);
+                    default -> { }
+                }
+            }
+            int kvDim = graph.cache().kvDim(), layers = graph.cache().layers();
+            keys = new float[layers][context * kvDim];
+            values = new float[layers][context * kvDim];
+            for (short[] h : halves.values()) resident += 2L * h.length;
+            resident += 8L * layers * context * kvDim;
+        }
+
+        private static short[] toHalves(Tensor t) {
+            float[] row = new float[(int) t.rowLength()];
+            short[] out = new short[Math.toIntExact(t.elementCount())];
+            for (long r = 0; r < t.rows(); r++) {
+                t.dequantizeRow(r, row, 0);
+                for (int k = 0; k < row.length; k++) out[(int) (r * row.length + k)] = Float.floatToFloat16(row[k]);
+            }
+            return out;
+        }
+
+        @Override public int contextLength() { return context; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return resident; }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] logits) {
+            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+            for (Op op : graph.ops()) run(op, tokens, startPos);
+            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
+        }
+
+        private int rows(Buf b, int n) { return b.lastOnly() ? 1 : n; }
+
+        private void run(Op op, int[] tokens, int startPos) {
+            int n = tokens.length;
+            switch (op) {
+                case Op.Embed e -> {
+                    short[] w = halves.get(e.table());
+                    float[] out = bufs.get(e.out());
+                    int d = e.out().width();
+                    for (int b = 0; b < n; b++) {
+                        for (int i = 0; i < d; i++) out[b * d + i] = Float.float16ToFloat(w[tokens[b] * d + i]);
+                    }
+                }
+                case Op.RmsNorm r -> {
+                    float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = floats.get(r.weight());
+                    int d = r.in().width();
+                    for (int b = 0; b < rows(r.in(), n); b++) rmsNorm(in, out, b * d, d, w, r.eps());
+                }
+                case Op.HeadRmsNorm r -> {
+                    float[] x = bufs.get(r.x()), w = floats.get(r.weight());
+                    int d = r.x().width();
+                    for (int b = 0; b < n; b++) {
+                        for (int h = 0; h < d / r.headDim(); h++) rmsNorm(x, x, b * d + h * r.headDim(), r.headDim(), w, r.eps());
+                    }
+                }
+                case Op.MatMul m -> matmul(m.weight(), m.in(), m.out(), n, false);
+                // The fused ops as the ops they replace.
+                case Op.MatMulAdd m -> matmul(m.weight(), m.in(), m.acc(), n, true);
+                case Op.SharedInput s -> s.matmuls().forEach(m -> run(m, tokens, startPos));
+                case Op.RmsNormQuantize r -> run(r.norm(), tokens, startPos);
+                case Op.Rope r -> {
+                    float[] x = bufs.get(r.x());
+                    int d = r.x().width();
+                    for (int b = 0; b < n; b++) {
+                        int pos = startPos + b;
+                        for (int h = 0; h < r.heads(); h++) {
+                            int base = b * d + h * r.headDim();
+                            for (int i = 0; i < r.dims() / 2; i++) {
+                                double angle = pos * Math.pow(r.theta(), -2.0 * i / r.dims());
+                                int a = r.neox() ? base + i : base + 2 * i;
+                                int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
+                                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
+                                x[a] = (float) (x0 * cos - x1 * sin);
+                                x[c] = (float) (x0 * sin + x1 * cos);
+                            }
+                        }
+                    }
+                }
+                case Op.StoreKv s -> {
+                    int d = s.k().width();
+                    float[] k = bufs.get(s.k()), v = bufs.get(s.v());
+                    System.arraycopy(k, 0, keys[s.layer()], startPos * d, n * d);
+                    System.arraycopy(v, 0, values[s.layer()], startPos * d, n * d);
+                }
+                case Op.Attention a -> attention(a, n, startPos);
+                case Op.Scale sc -> {
+                    float[] x = bufs.get(sc.x());
+                    float f = floats.get(sc.factor())[0];
+                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
+                }
+                case Op.Add a -> {
+                    float[] acc = bufs.get(a.acc()), x = bufs.get(a.x());
+                    for (int i = 0; i < rows(a.acc(), n) * a.acc().width(); i++) acc[i] += x[i];
+                }
+                case Op.Glu g -> {
+                    float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
+                    for (int i = 0; i < n * g.out().width(); i++) {
+                        double x = gate[i];
+                        double act = switch (g.activation()) {
+                            case SILU -> x / (1 + Math.exp(-x));
+                            case RELU_SQUARED -> x > 0 ? x * x : 0;
+                        };
+                        out[i] = (float) (act * up[i]);
+                    }
+                }
+                case Op.SelectLast s -> {
+                    int d = s.in().width();
+                    System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
+                }
+            }
+        }
+
+        /** out = W·in, or with {@code add} out += W·in (the product rounded to float first, as a matmul then an add would). */
+        private void matmul(Tensor weight, Buf inBuf, Buf outBuf, int n, boolean add) {
+            short[] w = halves.get(weight);
+            float[] in = bufs.get(inBuf), out = bufs.get(outBuf);
+            int k = inBuf.width(), rowsOut = outBuf.width();
+            for (int b = 0; b < rows(inBuf, n); b++) {
+                for (int r = 0; r < rowsOut; r++) {
+                    double sum = 0;
+                    for (int i = 0; i < k; i++) sum += (double) Float.float16ToFloat(w[r * k + i]) * in[b * k + i];
+                    out[b * rowsOut + r] = add ? out[b * rowsOut + r] + (float) sum : (float) sum;
+                }
+            }
+        }
+
+        private static void rmsNorm(float[] in, float[] out, int off, int d, float[] w, float eps) {
+            double ss = 0;
+            for (int i = 0; i < d; i++) ss += (double) in[off + i] * in[off + i];
+            double scale = 1.0 / Math.sqrt(ss / d + eps);
+            for (int i = 0; i < d; i++) out[off + i] = (float) (in[off + i] * scale * w[i]);
+        }
+
+        private void attention(Op.Attention a, int n, int startPos) {
+            float[] q = bufs.get(a.q()), out = bufs.get(a.out()), k = keys[a.layer()], v = values[a.layer()];
+            int hd = a.headDim(), qDim = a.heads() * hd, kvDim = a.kvHeads() * hd, group = a.heads() / a.kvHeads();
+            double scale = 1.0 / Math.sqrt(hd);
+            for (int b = 0; b < n; b++) {
+                int positions = startPos + b + 1;
+                double[] score = new double[positions];
+                for (int h = 0; h < a.heads(); h++) {
+                    int qo = b * qDim + h * hd, kvo = (h / group) * hd;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int t = 0; t < positions; t++) {
+                        double s = 0;
+                        for (int i = 0; i < hd; i++) s += (double) q[qo + i] * k[t * kvDim + kvo + i];
+                        score[t] = s * scale;
+                        max = Math.max(max, score[t]);
+                    }
+                    double sum = 0;
+                    for (int t = 0; t < positions; t++) sum += score[t] = Math.exp(score[t] - max);
+                    for (int i = 0; i < hd; i++) {
+                        double acc = 0;
+                        for (int t = 0; t < positions; t++) acc += score[t] * v[t * kvDim + kvo + i];
+                        out[qo + i] = (float) (acc / sum);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.ternion.graph.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ternion.gguf.GgmlType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The conformance table (the idea of ggml's test-backend-ops): every op × type × shape a backend
+ * must compute, with the tolerance it must meet against {@link Reference}. It is data only, so the
+ * GPU backend's tests (through this module's test-jar) run the same rows. A new weight format is a
+ * new kernel plus one line in {@link #MATMUL_TYPES}.
+ *
+ * <p>What k, n and batch mean per op:
+ * <ul>
+ *   <li>{@code matmul}: W is n rows × k columns of {@code type}; {@code batch} input vectors
+ *       (1 = decode, &gt;1 = prompt path).
+ *   <li>{@code get_row}: one row of such a W, decoded (must equal the scalar dequantize exactly).
+ *   <li>{@code rms_norm}, {@code rms_norm_unweighted}, {@code softmax}, {@code swiglu},
+ *       {@code relu2_glu}, {@code add}, {@code mul}: vectors of k floats, {@code batch} of them.
+ *   <li>{@code rope}, {@code rope_neox}: batch heads of headDim k, the first n dims rotated, at
+ *       each of {@link #ROPE_POSITIONS}.
+ *   <li>{@code attention}, {@code attention_gqa4}: {@link #ATTENTION_HEADS} query heads of headDim k
+ *       sharing as many KV heads (ratio 1) or a quarter as many (ratio 4), {@code type} the cache
+ *       (F32 or F16); n positions visible to the last query; batch 1 uses attend, batch &gt; 1
+ *       attendBatch (queries at positions n−batch … n−1).
+ * </ul>
+ *
+ * <p>Tolerances are max|got − ref| / max|ref| over the output. The references run in double, so
+ * the budget is the kernels' float arithmetic:
+ * <ul>
+ *   <li>matmul: float sums of k products in a different order than the reference. The error grows
+ *       like √k·2⁻²⁴·Σ|w·x|, and relative to max|y| it is largest where there are few rows and their
+ *       sums cancel: we measure up to 3e-6 (Q4_K, k = 2048, one row; F16, k = 67, one row) and
+ *       ≤ 1e-6 elsewhere; 5e-5 leaves a 15× margin and is still far below what a wrong nibble,
+ *       scale or tail gives (≥ 1e-3). Quantized types apply the block scale after the sum
+ *       (d·Σq·x instead of Σ(d·q)·x), and Q4_0 and Q4_K apply their offsets and mins once per
+ *       block through sums of x; that changes only roundings.
+ *   <li>matmul of I2_S, TQ2_0, TQ1_0, Q1_0: the reference ({@link QuantizedReference}) quantizes x
+ *       the way the format's reference engine does, so codes × activations are the same integers
+ *       in both and exact; what differs is the engines' float arithmetic after them (I2_S: three
+ *       roundings, (S − Σq)/s·w; TQ: one float product and add per 256-block; Q1_0: two per
+ *       32-block). A few blocks of float sums cancel far less than the float-x path does, so the
+ *       same 5e-5 applies with more margin; a wrong code, lane order, rounding of halves or scale
+ *       moves single outputs by ≥ 1e-3 of max|y|.
+ *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6 (we
+ *       measure ≤ 1e-7).
+ *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
+ *       1e-5 (we measure ≤ 5e-7). An F16 cache is compared with a reference that reads the same
+ *       halves, so it has the same budget.
+ * </ul>
+ */
+public final class ConformanceTable {
+    private ConformanceTable() {}
+
+    public record Case(KernelOp op, GgmlType type, int k, int n, int batch, double tolerance) {
+        @Override
+        public String toString() {
+            return op + " " + type + " k=" + k + " n=" + n + " batch=" + batch;
+        }
+    }
+
+    /** The weight types of the matmul rows, with the row lengths to test for each. */
+    static final List<TypeShapes> MATMUL_TYPES = List.of(
+            // Element types: odd k catches vector tails; 768 is several full unrolled bodies.
+            new TypeShapes(GgmlType.F32, 1, 67, 128, 768),
+            new TypeShapes(GgmlType.F16, 1, 67, 128, 768),
+            new TypeShapes(GgmlType.BF16, 1, 67, 128, 768),
+            // 32-blocks: one block, an odd number of blocks (the unpaired last block), many.
+            new TypeShapes(GgmlType.Q8_0, 32, 96, 256, 1024),
+            new TypeShapes(GgmlType.Q4_0, 32, 96, 256, 1024),
+            // 256-blocks: one, three, eight.
+            new TypeShapes(GgmlType.Q4_K, 256, 768, 2048),
+            new TypeShapes(GgmlType.Q6_K, 256, 768, 2048),
+            // Quantized activations: one block, an odd number of blocks (I2_S's scalar tail past the
+            // last whole vector), the BitNet 2B4T width.
+            new TypeShapes(GgmlType.I2_S, 128, 384, 2560),
+            new TypeShapes(GgmlType.Q1_0, 128, 384, 2560),
+            new TypeShapes(GgmlType.TQ2_0, 256, 512, 2560),
+            new TypeShapes(GgmlType.TQ1_0, 256, 512, 2560));
+
+    record TypeShapes(GgmlType type, int... ks) {}
+
+    /**
+     * Row counts: one, odd, more than 32. Each type also gets 130 rows at k = 256 with batch 7, which
+     * spans three prompt-path tiles of 64 rows and leaves partial 4×4 groups of rows and vectors,
+     * and 300 rows (several stripes of the packed kernels on 3 threads).
+     */
+    static final int[] MATMUL_ROWS = {1, 7, 33};
+    static final int[] MATMUL_BATCHES = {1, 5};
+
+    public static final int[] ROPE_POSITIONS = {0, 1, 37, 4095};
+    public static final int ATTENTION_HEADS = 8;
+
+    public static final List<Case> CASES = build();
+
+    private static List<Case> build() {
+        List<Case> c = new ArrayList<>();
+        for (TypeShapes ts : MATMUL_TYPES) {
+            for (int k : ts.ks) {
+                for (int n : MATMUL_ROWS) {
+                    for (int batch : MATMUL_BATCHES) c.add(new Case(KernelOp.MATMUL, ts.type, k, n, batch, 5e-5));
+                }
+                c.add(new Case(KernelOp.GET_ROW, ts.type, k, 7, 1, 0));
+            }
+            int k = Math.max(256, ts.type.blockSize);
+            c.add(new Case(KernelOp.MATMUL, ts.type, k, 130, 7, 5e-5));
+            // Five panels of 64 rows, the last one partial: on 3 threads three stripes of the packed
+            // layouts (2, 2 and 1 panels), on 1 thread one.
+            c.add(new Case(KernelOp.MATMUL, ts.type, k, 300, 1, 5e-5));
+            c.add(new Case(KernelOp.MATMUL, ts.type, k, 300, 3, 5e-5));
+        }
+        for (int k : new int[] {1, 17, 2560}) {
+            c.add(new Case(KernelOp.RMS_NORM, GgmlType.F32, k, 0, 2, 1e-6));
+            c.add(new Case(KernelOp.RMS_NORM_UNWEIGHTED, GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case(KernelOp.SWIGLU, GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case(KernelOp.RELU2_GLU, GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case(KernelOp.ADD, GgmlType.F32, k, 0, 1, 1e-6));
+            c.add(new Case(KernelOp.MUL, GgmlType.F32, k, 0, 1, 1e-6));
+        }
+        for (int k : new int[] {1, 7, 1000}) c.add(new Case(KernelOp.SOFTMAX, GgmlType.F32, k, 0, 2, 1e-5));
+        for (KernelOp op : new KernelOp[] {KernelOp.ROPE, KernelOp.ROPE_NEOX}) {
+            c.add(new Case(op, GgmlType.F32, 64, 64, 3, 1e-6));
+            c.add(new Case(op, GgmlType.F32, 128, 32, 2, 1e-6));
+            c.add(new Case(op, GgmlType.F32, 6, 6, 1, 1e-6));
+        }
+        for (KernelOp op : new KernelOp[] {KernelOp.ATTENTION, KernelOp.ATTENTION_GQA4}) {
+            for (GgmlType cacheType : new GgmlType[] {GgmlType.F32, GgmlType.F16}) {
+                for (int positions : new int[] {1, 7, 100}) c.add(new Case(op, cacheType, 64, positions, 1, 1e-5));
+                c.add(new Case(op, cacheType, 72, 40, 1, 1e-5));
+                c.add(new Case(op, cacheType, 64, 9, 4, 1e-5));
+                c.add(new Case(op, cacheType, 64, 4, 4, 1e-5));
+            }
+        }
+        return List.copyOf(c);
+    }
+
+    /** Rows of one op, for parameterized tests. */
+    public static List<Case> of(KernelOp op) {
+        return CASES.stream().filter(c -> c.op() == op).toList();
+    }
+
+    /** max|got − ref| / max|ref| within the case's tolerance (absolute when ref is all zeros): every backend's check. */
+    public static void check(Case c, String where, float[] got, double[] ref) {
+        assertEquals(ref.length, got.length);
+        double maxRef = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            int at = i;
+            assertTrue(Float.isFinite(got[i]), () -> c + " " + where + ": not finite at " + at);
+            double e = Math.abs(got[i] - ref[i]);
+            if (e > maxErr) {
+                maxErr = e;
+                worst = i;
+            }
+        }
+        double rel = maxErr / (maxRef == 0 ? 1 : maxRef);
+        if (rel > c.tolerance()) {
+            fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
+                    + ", want " + ref[worst] + ", max|ref| " + maxRef + ")");
+        }
+    }
+
+    /** The values an F16 KV cache holds: what an attention reference must read. */
+    public static float[] roundToHalf(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+        return r;
+    }
+}

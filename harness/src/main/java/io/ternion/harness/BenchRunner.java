@@ -1,0 +1,172 @@
+package io.ternion.harness;
+
+import io.ternion.engine.Model;
+import io.ternion.graph.CompiledModel;
+import io.ternion.kernels.cpu.WorkerPool;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * llama-bench's two tests on every backend × thread count: pp (a prompt of N tokens, one batch from
+ * an empty cache) and tg (N tokens one at a time from an empty cache), each warmed up and then run
+ * {@code repetitions} times. Right before each timed run the read-bandwidth probe is measured with
+ * the same number of threads, so that every run has a denominator taken under the same load: on a
+ * shared machine the load changes within seconds, and a probe taken once per benchmark was seen to
+ * be 4× off from the runs it was meant to scale.
+ */
+public final class BenchRunner {
+    private BenchRunner() {}
+
+    /**
+     * @param device the GPU device index for GPU backends, -1 to let the backend pick
+     */
+    public record Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
+                           List<String> backends, int device) {}
+
+    /** Untimed probe passes per thread count (page mapping, the pool's threads, the JIT). */
+    private static final int PROBE_WARMUPS = 3;
+    /** Probe passes before each timed run, of which the median counts: about 0.15 s at 20 GB/s. */
+    private static final int PROBE_PASSES = 3;
+    /** How long each test is run untimed before it is measured. */
+    private static final long WARMUP_NANOS = 1_000_000_000L;
+
+    /**
+     * Runs every test and returns the report. A backend that cannot be created or loaded (unknown, no
+     * device, a weight type it has no kernel for) is reported as skipped, and {@code progress} says
+     * why; if no backend can run at all, that is an IllegalArgumentException with the reasons.
+     */
+    public static BenchReport run(Settings s, Consumer<String> progress) throws IOException {
+        ModelInfo info = ModelInfo.read(s.model());
+        BackendCheck.Availability backends = BackendCheck.check(s.backends(), s.threads().getFirst(), s.device(), progress);
+        List<BenchReport.Result> results = new ArrayList<>();
+        Map<String, String> devices = new LinkedHashMap<>();
+        Map<String, Skipped> skipped = new LinkedHashMap<>();
+        for (Skipped k : backends.skipped()) skipped.put(k.backend(), k);
+        int context = Math.max(s.promptTokens(), s.genTokens());
+        List<Machine.Bandwidth> bandwidth = new ArrayList<>();
+        try (ReadBandwidth probe = new ReadBandwidth()) {
+            for (int threads : s.threads()) {
+                List<Double> probes = new ArrayList<>();
+                try (WorkerPool pool = new WorkerPool(threads)) {
+                    probe.measure(pool, PROBE_WARMUPS, 1); // a warm-up: its figure is not used
+                    Probe p = () -> {
+                        double bw = probe.measure(pool, 0, PROBE_PASSES);
+                        probes.add(bw);
+                        return bw;
+                    };
+                    for (String backend : backends.available()) {
+                        if (skipped.containsKey(backend)) continue; // it failed at another thread count: it will again
+                        Model m;
+                        try {
+                            m = Model.load(s.model(), new Model.Options(backend, threads, context, Math.max(1, s.promptTokens()), s.device()));
+                        } catch (RuntimeException e) {
+                            skipped.put(backend, new Skipped(backend, String.valueOf(e.getMessage())));
+                            progress.accept("skipping backend " + backend + ": " + e.getMessage());
+                            continue;
+                        }
+                        try (m) {
+                            devices.putIfAbsent(m.backendName(), m.backendDevice());
+                            for (BenchReport.Result r : measure(m, s, info, threads, p)) {
+                                results.add(r);
+                                progress.accept(String.format(Locale.ROOT, "%s, %d thread%s, %s: %.2f ± %.2f tok/s (probe %s)", backend,
+                                        threads, threads == 1 ? "" : "s", r.test(), r.tokensPerSecondMean(), r.tokensPerSecondStddev(),
+                                        Units.gbps(r.probeBytesPerSecond())));
+                            }
+                        }
+                    }
+                }
+                if (!probes.isEmpty()) bandwidth.add(new Machine.Bandwidth(threads, median(probes)));
+            }
+        }
+        if (results.isEmpty()) {
+            throw new IllegalArgumentException("no backend could run: " + BackendCheck.describe(List.copyOf(skipped.values())));
+        }
+        return new BenchReport(BenchReport.SCHEMA, info, Machine.detect(bandwidth, devices),
+                new BenchReport.Settings(s.promptTokens(), s.genTokens(), s.repetitions()), results,
+                List.copyOf(skipped.values()), null);
+    }
+
+    /** Measures the read bandwidth now, in bytes/s. */
+    @FunctionalInterface
+    private interface Probe {
+        double measure();
+    }
+
+    private static List<BenchReport.Result> measure(Model m, Settings s, ModelInfo info, int threads, Probe probe) {
+        CompiledModel cm = m.compiled();
+        // Token ids do not change the work; fixed random ones keep runs alike.
+        int[] tokens = new SplittableRandom(1).ints(Math.max(s.promptTokens(), s.genTokens()), 0, m.config().vocabSize()).toArray();
+        float[] logits = new float[m.config().vocabSize()];
+        boolean onHost = m.deviceBytes() == 0;
+        List<BenchReport.Result> out = new ArrayList<>();
+        if (s.promptTokens() > 0) {
+            int[] prompt = Arrays.copyOf(tokens, s.promptTokens());
+            Runs runs = repeat(s.repetitions(), () -> cm.forward(prompt, 0, logits), prompt.length, probe);
+            out.add(result(m, info, threads, "pp" + prompt.length, prompt.length, runs, onHost, false));
+        }
+        if (s.genTokens() > 0) {
+            int n = s.genTokens();
+            int[] one = new int[1];
+            Runs runs = repeat(s.repetitions(), () -> {
+                for (int pos = 0; pos < n; pos++) {
+                    one[0] = tokens[pos];
+                    cm.forward(one, pos, logits);
+                }
+            }, n, probe);
+            out.add(result(m, info, threads, "tg" + n, n, runs, onHost, true));
+        }
+        return out;
+    }
+
+    /** Tokens/s of each timed run, and the probe's bytes/s taken just before it. */
+    private record Runs(List<Double> tokensPerSecond, List<Double> probeBytesPerSecond) {}
+
+    /**
+     * Untimed runs until {@link #WARMUP_NANOS} have passed (at least one: on a large model that is
+     * it; a small one runs dozens of times before the JIT has compiled it), then {@code repetitions}
+     * timed ones, each after a probe.
+     */
+    private static Runs repeat(int repetitions, Runnable run, int tokens, Probe probe) {
+        long start = System.nanoTime();
+        do run.run(); while (System.nanoTime() - start < WARMUP_NANOS);
+        List<Double> tps = new ArrayList<>(), bw = new ArrayList<>();
+        for (int i = 0; i < repetitions; i++) {
+            bw.add(probe.measure());
+            long t0 = System.nanoTime();
+            run.run();
+            tps.add(tokens / ((System.nanoTime() - t0) / 1e9));
+        }
+        return new Runs(List.copyOf(tps), List.copyOf(bw));
+    }
+
+    /**
+     * The figures divided by the probe are medians over the runs of each run's own ratio, so that
+     * neither a run nor a probe caught by a burst of load moves them.
+     */
+    private static BenchReport.Result result(Model m, ModelInfo info, int threads, String test, int tokens, Runs runs,
+                                             boolean onHost, boolean decode) {
+        Stats st = Stats.of(runs.tokensPerSecond());
+        List<Double> perGbps = new ArrayList<>();
+        for (int i = 0; i < runs.tokensPerSecond().size(); i++) {
+            perGbps.add(runs.tokensPerSecond().get(i) / (runs.probeBytesPerSecond().get(i) / 1e9));
+        }
+        Double relative = onHost ? median(perGbps) : null;
+        Double roofline = onHost && decode ? relative * info.weightBytesPerToken() / 1e9 : null;
+        return new BenchReport.Result(m.backendName(), m.backendDevice(), threads, test, tokens, st.mean(), st.stddev(),
+                runs.tokensPerSecond(), median(runs.probeBytesPerSecond()), relative, roofline);
+    }
+
+    static double median(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = a.length;
+        return n % 2 == 1 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+    }
+}

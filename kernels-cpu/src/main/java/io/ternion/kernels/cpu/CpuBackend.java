@@ -1,0 +1,245 @@
+package io.ternion.kernels.cpu;
+
+import io.ternion.gguf.Tensor;
+import io.ternion.graph.Backend;
+import io.ternion.graph.Buf;
+import io.ternion.graph.CompiledModel;
+import io.ternion.graph.Fusions;
+import io.ternion.graph.Graph;
+import io.ternion.graph.Log;
+import io.ternion.graph.Op;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Vector API backend: weights stay in the mapped file and are read by the kernels-cpu kernels,
+ * except the ternary and binary ones, which are repacked into memory once at compile time
+ * ({@link MatMul#prepare}); multi-threaded over output rows on one persistent worker pool; the KV
+ * cache holds F16. Consecutive matmuls on one input run as one step ({@link Fusions#sharedInputs}):
+ * the input is quantized once and all their rows go to the threads in one hand-off.
+ */
+public final class CpuBackend implements Backend {
+    private final WorkerPool pool;
+
+    public CpuBackend(int threads) {
+        this.pool = new WorkerPool(threads);
+    }
+
+    @Override
+    public String name() { return "cpu"; }
+
+    public int threads() { return pool.threads(); }
+
+    @Override
+    public String device() {
+        return "CPU, " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit vectors, " + pool.threads() + " threads";
+    }
+
+    /** Matmuls on one input share it when their packed kernels quantize it the same way ({@link MatMul#sharesInput}). */
+    @Override
+    public Graph fuse(Graph graph) {
+        return Fusions.sharedInputs(graph, MatMul::sharesInput);
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        for (Op op : graph.ops()) {
+            for (Tensor w : op.matrices()) {
+                if (!(op instanceof Op.Embed) && !MatMul.supports(w.type())) {
+                    throw new UnsupportedOperationException("the cpu backend has no kernel for " + w.type() + " weights (tensor '"
+                            + w.name() + "'); --backend reference runs it");
+                }
+            }
+        }
+        return new Compiled(graph, contextLength, maxBatch, pool);
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    /** Set to true to log the wall time per kind of op when a compiled model closes. */
+    public static final String PROFILE_PROPERTY = "ternion.cpu.profile";
+
+    private static final class Compiled implements CompiledModel {
+        private final Graph graph;
+        private final int context, maxBatch;
+        private final WorkerPool pool;
+        private final Map<Buf, float[]> bufs = new HashMap<>();
+        private final Map<Tensor, float[]> vectors = new IdentityHashMap<>();
+        private final Map<Tensor, Weights> weights = new IdentityHashMap<>();
+        /** Each shared-input step's prepared weights and outputs, in the order of its matmuls. */
+        private final Map<Op.SharedInput, Group> groups = new IdentityHashMap<>();
+        /** Where a {@link Op.MatMulAdd} puts its product before adding it: as wide as the widest of them. */
+        private final float[] product;
+        private final KvCache cache;
+        private final long resident;
+
+        private record Group(Weights[] weights, float[][] outs) {}
+        /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
+        private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
+
+        Compiled(Graph graph, int context, int maxBatch, WorkerPool pool) {
+            this.graph = graph;
+            this.context = context;
+            this.maxBatch = maxBatch;
+            this.pool = pool;
+            long bytes = 0;
+            for (Buf b : graph.buffers()) {
+                float[] a = new float[(b.lastOnly() ? 1 : maxBatch) * b.width()];
+                bufs.put(b, a);
+                bytes += 4L * a.length;
+            }
+            int productLength = 0;
+            for (Op op : graph.ops()) {
+                // Norm weights are small vectors: decode them once rather than on every token.
+                switch (op) {
+                    case Op.RmsNorm n -> vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
+                    case Op.RmsNormQuantize n -> vectors.computeIfAbsent(n.norm().weight(), Tensor::dequantize);
+                    case Op.HeadRmsNorm n -> vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
+                    case Op.Scale sc -> vectors.computeIfAbsent(sc.factor(), Tensor::dequantize);
+                    case Op.MatMulAdd m -> productLength = Math.max(productLength, m.acc().rows(maxBatch) * m.acc().width());
+                    default -> { }
+                }
+                if (op instanceof Op.Embed) continue;
+                for (Tensor t : op.matrices()) {
+                    if (weights.containsKey(t)) continue;
+                    Weights w = MatMul.prepare(t, pool);
+                    weights.put(t, w);
+                    bytes += w.residentBytes();
+                }
+            }
+            for (Op op : graph.ops()) {
+                if (op instanceof Op.SharedInput s) {
+                    groups.put(s, new Group(s.matmuls().stream().map(m -> weights.get(m.weight())).toArray(Weights[]::new),
+                            s.matmuls().stream().map(m -> bufs.get(m.out())).toArray(float[][]::new)));
+                }
+            }
+            this.product = new float[productLength];
+            Graph.Cache c = graph.cache();
+            this.cache = new KvCache(c.layers(), context, c.kvHeads(), c.headDim(), true);
+            this.resident = bytes + 4L * product.length + cache.bytes();
+        }
+
+        @Override public int contextLength() { return context; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return resident; }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] logits) {
+            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+            for (Op op : graph.ops()) {
+                long t0 = profile == null ? 0 : System.nanoTime();
+                run(op, tokens, startPos);
+                if (profile != null) {
+                    long[] t = profile.computeIfAbsent(profileKey(op, tokens.length), k -> new long[2]);
+                    t[0]++;
+                    t[1] += System.nanoTime() - t0;
+                }
+            }
+            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
+        }
+
+        private void run(Op op, int[] tokens, int startPos) {
+            int n = tokens.length;
+            switch (op) {
+                case Op.Embed e -> {
+                    float[] out = bufs.get(e.out());
+                    for (int b = 0; b < n; b++) MatMul.getRow(e.table(), tokens[b], out, b * e.out().width());
+                }
+                case Op.RmsNorm r -> {
+                    float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = vectors.get(r.weight());
+                    int d = r.in().width();
+                    for (int b = 0; b < rows(r.in(), n); b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
+                }
+                case Op.HeadRmsNorm r -> {
+                    float[] x = bufs.get(r.x()), w = vectors.get(r.weight());
+                    int hd = r.headDim();
+                    for (int i = 0; i < n * r.x().width(); i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
+                }
+                case Op.MatMul m -> MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, rows(m.in(), n), bufs.get(m.out()), 0, pool);
+                case Op.SharedInput s -> {
+                    Group g = groups.get(s);
+                    MatMul.matmuls(g.weights(), bufs.get(s.in()), 0, rows(s.in(), n), g.outs(), pool);
+                }
+                case Op.MatMulAdd m -> {
+                    MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, rows(m.in(), n), product, 0, pool);
+                    Ops.add(bufs.get(m.acc()), 0, product, 0, rows(m.acc(), n) * m.acc().width());
+                }
+                case Op.RmsNormQuantize r -> run(r.norm(), tokens, startPos);
+                case Op.Rope r -> {
+                    float[] x = bufs.get(r.x());
+                    for (int b = 0; b < n; b++) {
+                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), startPos + b, r.theta(), r.neox());
+                    }
+                }
+                case Op.StoreKv s -> {
+                    float[] k = bufs.get(s.k()), v = bufs.get(s.v());
+                    int d = s.k().width();
+                    for (int b = 0; b < n; b++) cache.store(s.layer(), startPos + b, k, b * d, v, b * d);
+                }
+                case Op.Attention a -> {
+                    float scale = (float) (1.0 / Math.sqrt(a.headDim()));
+                    float[] q = bufs.get(a.q()), out = bufs.get(a.out());
+                    if (n == 1) {
+                        Attention.attend(cache, a.layer(), q, 0, a.heads(), a.kvHeads(), a.headDim(), startPos + 1, out, 0, scale, pool);
+                    } else {
+                        Attention.attendBatch(cache, a.layer(), q, 0, n, startPos, a.heads(), a.kvHeads(), a.headDim(), out, 0, scale, pool);
+                    }
+                }
+                case Op.Scale sc -> {
+                    float[] x = bufs.get(sc.x());
+                    float f = vectors.get(sc.factor())[0];
+                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
+                }
+                case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, rows(a.acc(), n) * a.acc().width());
+                case Op.Glu g -> {
+                    float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
+                    int len = n * g.out().width();
+                    switch (g.activation()) {
+                        case SILU -> Ops.swiGlu(out, 0, gate, 0, up, 0, len);
+                        case RELU_SQUARED -> Ops.reluSquaredGlu(out, 0, gate, 0, up, 0, len);
+                    }
+                }
+                case Op.SelectLast s -> {
+                    int d = s.in().width();
+                    System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
+                }
+            }
+        }
+
+        /**
+         * Ops are grouped by kind, matmuls also by weight type and shape (K×N; a shared-input step
+         * lists its shapes), and prompt batches apart from single tokens.
+         */
+        private static String profileKey(Op op, int n) {
+            StringBuilder key = new StringBuilder(op.getClass().getSimpleName());
+            List<Tensor> ws = op instanceof Op.Embed ? List.of() : op.matrices();
+            if (!ws.isEmpty()) {
+                key.append(' ').append(ws.getFirst().type()).append(' ');
+                for (int i = 0; i < ws.size(); i++) key.append(i > 0 ? "+" : "").append(ws.get(i).rowLength()).append('x').append(ws.get(i).rows());
+            }
+            return key + (n > 1 ? " (prompt)" : "");
+        }
+
+        @Override
+        public void close() {
+            if (profile == null) return;
+            long all = profile.values().stream().mapToLong(t -> t[1]).sum();
+            Log.info("cpu op time (" + pool.threads() + " threads):");
+            profile.entrySet().stream()
+                    .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
+                    .forEach(e -> Log.info(String.format(Locale.ROOT, "  %-26s %7d calls %10.1f ms %5.1f%%", e.getKey(), e.getValue()[0],
+                            e.getValue()[1] / 1e6, 100.0 * e.getValue()[1] / Math.max(1, all))));
+        }
+
+        private static int rows(Buf b, int n) {
+            return b.lastOnly() ? 1 : n;
+        }
+    }
+}

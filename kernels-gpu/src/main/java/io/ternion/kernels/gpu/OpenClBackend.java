@@ -1,0 +1,395 @@
+package io.ternion.kernels.gpu;
+
+import io.ternion.gguf.Tensor;
+import io.ternion.graph.Activation;
+import io.ternion.graph.Backend;
+import io.ternion.graph.BackendUnavailableException;
+import io.ternion.graph.Buf;
+import io.ternion.graph.CompiledModel;
+import io.ternion.graph.DeviceInfo;
+import io.ternion.graph.Fusions;
+import io.ternion.graph.Graph;
+import io.ternion.graph.Log;
+import io.ternion.graph.Op;
+import io.ternion.kernels.gpu.ClOps.Activations;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
+ * file's packed layout; activations, quantized activations and the F16 KV cache live on the device.
+ * Compiling records every kernel launch with its buffers bound; a forward call writes only
+ * {n, pos, tokens} and reads back only the logits. Two {@link Fusions} save a launch and a pass
+ * each: an RMSNorm quantizes its output for the matmuls that read it, and a matmul adds its product
+ * into the residual stream.
+ */
+public final class OpenClBackend implements Backend {
+    /**
+     * Prompt tokens per device batch: a batch's attention scores take batch × heads × context
+     * floats of device memory, and 64 tokens already fill a GPU's cores.
+     */
+    static final int MAX_BATCH = 64;
+    /** Caps the device memory the backend may plan for, in bytes (to leave room for other programs). */
+    static final String MEMORY_LIMIT_PROPERTY = "ternion.opencl.maxMemory";
+    /** Set to true to time every kernel on the device and log a table per kernel when the model closes. */
+    static final String PROFILE_PROPERTY = "ternion.opencl.profile";
+
+    private final ClDevice device;
+
+    public OpenClBackend(ClDevice device) {
+        this.device = device;
+    }
+
+    /**
+     * The device {@code --device index} names, or with index −1 the best one: for {@code auto} only
+     * GPUs count (a CPU OpenCL device is slower than the CPU backend); an explicit {@code opencl}
+     * takes a CPU device such as PoCL when there is no GPU.
+     */
+    public static OpenClBackend open(int index, boolean gpuOnly) {
+        List<ClDevice> all;
+        try {
+            all = ClDevice.list();
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        if (index >= 0) {
+            if (index >= all.size()) {
+                throw new BackendUnavailableException("there is no OpenCL device " + index + " (" + all.size() + " found; see ternion devices)", null);
+            }
+            return new OpenClBackend(all.get(index));
+        }
+        return new OpenClBackend(best(all, gpuOnly).orElseThrow(() -> new BackendUnavailableException(
+                all.isEmpty() ? "no OpenCL device" : "no OpenCL GPU (only " + all.stream().map(ClDevice::name).toList() + ")", null)));
+    }
+
+    /** Every OpenCL device, and the index {@code auto} would pick. */
+    public static DeviceInfo.Listing list() {
+        List<ClDevice> all;
+        try {
+            all = ClDevice.list();
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        List<DeviceInfo> out = all.stream().map(d -> new DeviceInfo(d.index(), d.name(), d.vendor(),
+                d.platform(), d.type(), d.version(), d.driver(), d.globalMemory(), d.maxAllocation(), d.computeUnits(),
+                d.maxWorkGroupSize(), d.fp16(), d.subgroups(), d.available() && d.compilerAvailable())).toList();
+        return new DeviceInfo.Listing(out, best(all, true).map(ClDevice::index).orElse(-1));
+    }
+
+    /** GPUs before other devices, then the most memory; unavailable devices and ones without a compiler never. */
+    public static Optional<ClDevice> best(List<ClDevice> all, boolean gpuOnly) {
+        return all.stream()
+                .filter(d -> d.available() && d.compilerAvailable() && (!gpuOnly || d.isGpu()))
+                .min(Comparator.comparing((ClDevice d) -> !d.isGpu()).thenComparing(Comparator.comparingLong(ClDevice::globalMemory).reversed()));
+    }
+
+    @Override public String name() { return "opencl"; }
+
+    @Override
+    public String device() {
+        return device.name() + " (" + device.platform() + ", " + device.type() + ")";
+    }
+
+    @Override
+    public Graph fuse(Graph graph) {
+        return Fusions.normThenQuantize(Fusions.residualAdds(graph), t -> Activations.of(t) != Activations.FLOAT);
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        for (Op op : graph.ops()) {
+            for (Tensor w : op.matrices()) {
+                if (!ClOps.supports(w.type())) {
+                    throw new UnsupportedOperationException("the opencl backend has no kernel for " + w.type() + " weights (tensor '" + w.name() + "')");
+                }
+            }
+        }
+        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, MAX_BATCH));
+        long limit = memoryLimit();
+        if (plan.deviceBytes() > limit) {
+            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d, and %s has %.2f GiB",
+                    plan.deviceBytes() / 1073741824.0, contextLength, device.name(), limit / 1073741824.0), null);
+        }
+        ClContext ctx;
+        try {
+            ctx = ClContext.create(device);
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        try {
+            return new Compiled(ctx, graph, contextLength, plan);
+        } catch (OpenClException e) {
+            ctx.close();
+            throw new BackendUnavailableException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+    }
+
+    private long memoryLimit() {
+        String p = System.getProperty(MEMORY_LIMIT_PROPERTY);
+        long limit = device.globalMemory();
+        if (p != null && !p.isBlank()) limit = Math.min(limit, Long.parseLong(p.strip()));
+        return limit;
+    }
+
+    /**
+     * What the compiled graph holds on the device, counted before anything is allocated: the
+     * distinct weight matrices' bytes, the widest input of a quantized matmul (the quantized
+     * activation buffer's row), and everything in all.
+     */
+    record Plan(int batch, long weightBytes, int quantizedK, long otherBytes) {
+        static Plan of(Graph g, int ctx, int batch) {
+            Graph.Cache c = g.cache();
+            Map<Tensor, Boolean> seen = new IdentityHashMap<>();
+            long weights = 0, vectors = 0;
+            int k = 1;
+            for (Op op : g.ops()) {
+                for (Tensor w : op.matrices()) {
+                    if (seen.put(w, true) == null) weights += w.data().byteSize();
+                    if (!(op instanceof Op.Embed) && Activations.of(w.type()) != Activations.FLOAT) k = Math.max(k, Math.toIntExact(w.rowLength()));
+                }
+                Tensor v = switch (op) {
+                    case Op.RmsNorm r -> r.weight();
+                    case Op.RmsNormQuantize r -> r.norm().weight();
+                    case Op.HeadRmsNorm r -> r.weight();
+                    default -> null;
+                };
+                if (v != null && seen.put(v, true) == null) vectors += 4 * v.elementCount();
+            }
+            long bytes = weights + vectors + 4L * (2 + batch) + 4; // + the argmax result
+            for (Buf b : g.buffers()) bytes += 4L * (b.lastOnly() ? 1 : batch) * b.width();
+            bytes += 2L * 2 * c.layers() * ctx * c.kvDim();
+            bytes += 4L * batch * c.heads() * ctx;
+            return new Plan(batch, weights, k, bytes);
+        }
+
+        long deviceBytes() { return otherBytes + quantizedBytes() + scaleBytes(); }
+
+        /** Quantized activations: a byte per element of a batch of the widest rows. */
+        long quantizedBytes() { return (long) batch * quantizedK; }
+
+        /** Their scales: at most one float per 32 elements (Q8_0), at least one per row (I8_S). */
+        long scaleBytes() { return 4L * batch * Math.max(1, quantizedK / 32); }
+    }
+
+    /** Uploads weights, showing progress on stderr when there are enough bytes to wait for. */
+    private static final class Upload {
+        private static final long SHOW_ABOVE = 256L << 20;
+        private final long total;
+        private final String device;
+        private long done;
+        private int shownPercent = -1;
+
+        Upload(long total, String device) {
+            this.total = total;
+            this.device = device;
+        }
+
+        ClWeights of(ClOps ops, Tensor t) {
+            ClWeights w = ops.upload(t);
+            done += t.data().byteSize();
+            int percent = (int) (100 * done / Math.max(1, total));
+            if (total > SHOW_ABOVE && percent != shownPercent) {
+                shownPercent = percent;
+                Log.progress(String.format(Locale.ROOT, "uploading weights to %s: %3d%% (%.2f of %.2f GiB)", device, percent,
+                        done / 1073741824.0, total / 1073741824.0), false);
+            }
+            return w;
+        }
+
+        void finish() {
+            if (total > SHOW_ABOVE) Log.progress(String.format(Locale.ROOT, "uploaded %.2f GiB of weights to %s", total / 1073741824.0, device), true);
+        }
+    }
+
+    private static final class Compiled implements CompiledModel {
+        private final ClContext ctx;
+        private final int context, maxBatch, vocab;
+        private long embedRows;
+        private final List<Launch> launches = new ArrayList<>();
+        private final ClBuffer step, logits, argmaxOut;
+        private final Launch argmax;
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment stepHost, logitsHost, argmaxHost;
+        /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
+        private final KernelProfile profile;
+
+        Compiled(ClContext ctx, Graph g, int context, Plan plan) {
+            this.ctx = ctx;
+            this.context = context;
+            this.maxBatch = plan.batch();
+            this.profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new KernelProfile(ctx) : null;
+            Graph.Cache c = g.cache();
+            ClOps ops = new ClOps(ctx);
+            Map<Buf, ClBuffer> bufs = new HashMap<>();
+            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
+            Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
+            Upload upload = new Upload(plan.weightBytes(), ctx.device().name());
+            Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
+            step = ctx.buffer(4L * (2 + maxBatch));
+            long layerElems = (long) context * c.kvDim();
+            ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
+            ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
+            ClBuffer q = ctx.buffer(plan.quantizedBytes()), qd = ctx.buffer(plan.scaleBytes());
+
+            Buf quantized = null; // the buffer whose quantized copy is in q, while nothing has written to it since
+            Activations quantizedAs = null;
+            for (Op op : g.ops()) {
+                switch (op) {
+                    case Op.Embed e -> {
+                        embedRows = e.table().rows();
+                        launches.add(ops.embed(weights.computeIfAbsent(e.table(), t -> upload.of(ops, t)), step, bufs.get(e.out())));
+                    }
+                    case Op.RmsNormQuantize rq -> {
+                        Op.RmsNorm r = rq.norm();
+                        Activations a = Activations.of(rq.readerType());
+                        launches.add(ops.rmsNormQuantize(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
+                                r.in().width(), r.eps(), a, q, qd));
+                        quantized = r.out();
+                        quantizedAs = a;
+                        continue;
+                    }
+                    case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
+                            r.in().width(), r.eps(), 1, !r.in().lastOnly()));
+                    case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
+                            r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
+                    case Op.MatMul m -> {
+                        if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, q, qd,
+                                quantized, quantizedAs)) {
+                            quantized = m.in();
+                            quantizedAs = Activations.of(m.weight().type());
+                        }
+                    }
+                    case Op.MatMulAdd m -> {
+                        if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.acc()), true, bufs, q, qd,
+                                quantized, quantizedAs)) {
+                            quantized = m.in();
+                            quantizedAs = Activations.of(m.weight().type());
+                        }
+                    }
+                    case Op.SharedInput s -> {
+                        for (Op.MatMul m : s.matmuls()) {
+                            if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, q, qd,
+                                    quantized, quantizedAs)) {
+                                quantized = m.in();
+                                quantizedAs = Activations.of(m.weight().type());
+                            }
+                        }
+                    }
+                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
+                    case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
+                            s.layer() * layerElems, s.k().width()));
+                    case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
+                            a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
+                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), !sc.x().lastOnly()));
+                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), !a.acc().lastOnly()));
+                    case Op.Glu gl -> launches.add(ops.glu(gl.activation() == Activation.SILU, bufs.get(gl.gate()), bufs.get(gl.up()),
+                            bufs.get(gl.out()), gl.out().width()));
+                    case Op.SelectLast s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
+                }
+                if (quantized != null && op.writes().contains(quantized)) quantized = null;
+            }
+            upload.finish();
+            logits = bufs.get(g.logits());
+            vocab = g.logits().width();
+            argmaxOut = ctx.buffer(4);
+            argmax = ops.argmax(logits, vocab, argmaxOut);
+            argmaxHost = arena.allocate(ValueLayout.JAVA_INT);
+            stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
+            logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
+            ctx.finish(); // uploads done before the first token
+        }
+
+        /**
+         * Records {@code target = W·in} (with {@code accumulate}, {@code target += W·in}); a weight type
+         * with quantized activations reads {@code q}, which is quantized from {@code in} first unless
+         * it already holds {@code in} in that format. Returns whether it quantized.
+         */
+        private boolean matMul(ClOps ops, ClWeights w, Buf in, ClBuffer target, boolean accumulate, Map<Buf, ClBuffer> bufs,
+                               ClBuffer q, ClBuffer qd, Buf quantized, Activations quantizedAs) {
+            Activations a = Activations.of(w.type());
+            ClBuffer perToken = in.lastOnly() ? null : step;
+            if (a == Activations.FLOAT) {
+                launches.add(ops.matVec(w, bufs.get(in), target, perToken, accumulate));
+                return false;
+            }
+            boolean quantize = !in.equals(quantized) || quantizedAs != a;
+            if (quantize) launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.lastOnly()));
+            launches.add(ops.matVecQuantized(w, q, qd, target, perToken, accumulate));
+            return quantize;
+        }
+
+        private static ClBuffer vector(ClContext ctx, Map<Tensor, ClBuffer> vectors, Tensor t) {
+            return vectors.computeIfAbsent(t, x -> ctx.upload(x.dequantize()));
+        }
+
+
+        @Override public int contextLength() { return context; }
+        @Override public int maxBatch() { return maxBatch; }
+        @Override public long residentBytes() { return stepHost.byteSize() + logitsHost.byteSize() + argmaxHost.byteSize(); }
+        @Override public long deviceBytes() { return ctx.allocatedBytes(); }
+
+        @Override
+        public void forward(int[] tokens, int startPos, float[] out) {
+            run(tokens, startPos);
+            try {
+                ctx.read(logits, 0, logitsHost);
+                if (profile != null) profile.collect();
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, vocab);
+        }
+
+        /** Greedy: the argmax on the device, and 4 bytes back instead of the logits. */
+        @Override
+        public int forwardArgmax(int[] tokens, int startPos, float[] out) {
+            run(tokens, startPos);
+            try {
+                argmax.run(1, profile);
+                ctx.read(argmaxOut, 0, argmaxHost);
+                if (profile != null) profile.collect();
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+            return argmaxHost.get(ValueLayout.JAVA_INT, 0);
+        }
+
+        private void run(int[] tokens, int startPos) {
+            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+            int n = tokens.length;
+            // The device reads table rows by these ids with no bounds check of its own.
+            for (int t : tokens) if (t < 0 || t >= embedRows) throw new IllegalArgumentException("token id " + t + " is outside the vocabulary");
+            stepHost.setAtIndex(ValueLayout.JAVA_INT, 0, n);
+            stepHost.setAtIndex(ValueLayout.JAVA_INT, 1, startPos);
+            MemorySegment.copy(tokens, 0, stepHost, ValueLayout.JAVA_INT, 8, n);
+            try {
+                ctx.write(step, 0, stepHost.asSlice(0, 4L * (2 + n)));
+                for (Launch l : launches) l.run(n, profile);
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (profile != null) {
+                Log.info("opencl kernel time on " + ctx.device().name() + ":");
+                profile.report().forEach(line -> Log.info("  " + line));
+            }
+            ctx.close();
+            arena.close();
+        }
+    }
+}
