@@ -59,35 +59,39 @@ public final class ClOps {
 
     private final ClContext ctx;
     private final ClProgram program;
+    private final ClSettings settings;
     private final int lanes, lanesPerRow, rowsPerGroup;
 
     /**
-     * GPUs: a warp or wavefront per matvec row, reading consecutive weights together. CPU devices: a
-     * row per work-item, {@link #lanes} rows per group, so there are no barriers and few groups.
+     * With the device's settings from tornado-config/opencl (or the user's file): on GPUs a warp or
+     * wavefront per matvec row, reading consecutive weights together; on CPU devices a row per
+     * work-item, {@link #lanes} rows per group, so there are no barriers and few groups.
      */
     public ClOps(ClContext ctx) {
-        this(ctx, ctx.device().isGpu() ? lanes(ctx.device()) : 1);
+        this(ctx, ClSettings.of(ctx.device()));
     }
 
     /** With {@code lanesPerRow} lanes per matvec row (1: a row per work-item); tests run both layouts on any device. */
     public ClOps(ClContext ctx, int lanesPerRow) {
+        this(ctx, ClSettings.of(ctx.device()).withLanesPerRow(lanesPerRow));
+    }
+
+    /** With these settings, which must fit the device ({@link ClSettings#resolve} checks that for settings from files). */
+    public ClOps(ClContext ctx, ClSettings settings) {
         this.ctx = ctx;
-        this.lanes = lanes(ctx.device());
-        if (Integer.bitCount(lanesPerRow) != 1 || lanesPerRow > lanes) throw new IllegalArgumentException("lanes per row " + lanesPerRow);
-        this.lanesPerRow = lanesPerRow;
-        this.rowsPerGroup = lanesPerRow == 1 ? lanes : 1;
-        String options = "-DLWS=" + lanes + " -DLPR=" + lanesPerRow + " -DRPW=" + rowsPerGroup
-                + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
+        this.settings = settings;
+        this.lanes = settings.lanes();
+        this.lanesPerRow = settings.lanesPerRow();
+        this.rowsPerGroup = settings.rowsPerGroup();
+        String options = settings.buildOptions() + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
         this.program = ctx.build(source(), options.strip());
     }
 
-    /** The work-group size: the device's preferred lane count, a power of two within its limit. */
-    static int lanes(ClDevice d) {
-        int l = (int) Math.min(d.preferredLanes(), Math.max(1, d.maxWorkGroupSize()));
-        return Integer.highestOneBit(l);
-    }
-
+    /** The work-group size: the device's preferred lane count, a power of two within its limit, unless the settings say otherwise. */
     public int lanes() { return lanes; }
+
+    /** The launch settings these kernels were built with; {@link ClSettings#maxBatch} is the prompt batch per device call. */
+    public ClSettings settings() { return settings; }
 
     public ClContext context() { return ctx; }
 
@@ -138,9 +142,6 @@ public final class ClOps {
                 : launch(kernel, new long[] {k / a.block, 1}, null, batchDim(perToken, 1));
     }
 
-    /** Tokens per work-item of the tiled matmul kernels (TILE in ternion.cl). */
-    static final int TILE = 8;
-
     /**
      * y[b] = W · x[b] for float-activation types, over the first step[0] rows (one row when
      * {@code step} is null: a buffer that holds only the last token); with {@code accumulate},
@@ -164,7 +165,7 @@ public final class ClOps {
         if (step == null) return new Launch(one, global, local, -1);
         ClKernel tiled = bindMatMul(program.kernel(names.tiledMatMul()), w, x, scales, y, accumulate);
         tiled.arg(scales == null ? 8 : 9, step);
-        return new Launch(one, tiled, TILE, global, local, 1);
+        return new Launch(one, tiled, settings.tile(), global, local, 1);
     }
 
     private static ClKernel bindMatMul(ClKernel k, ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, boolean accumulate) {
