@@ -1,5 +1,7 @@
 package io.ternion.kernels.gpu;
 
+import static io.ternion.kernels.gpu.KernelNames.*;
+
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.I2_SCodec;
 import io.ternion.gguf.Tensor;
@@ -7,8 +9,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.EnumSet;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -18,18 +18,29 @@ import java.util.Set;
  * last token). Nothing here knows about models.
  */
 public final class ClOps {
-    /** Weight types with a matvec kernel here; they are also the embedding table types. */
-    public static final Set<GgmlType> TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
-            GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.I2_S, GgmlType.TQ2_0, GgmlType.TQ1_0, GgmlType.Q1_0);
+    /** Weight types with kernels here (see {@link KernelNames}); they are also the embedding table types. */
+    public static final Set<GgmlType> TYPES = KernelNames.types();
 
-    /** How a weight type's reference engine quantizes the activations it multiplies (none: float). */
+    /**
+     * How a weight type's reference engine quantizes the activations it multiplies (none: float), with
+     * the kernels that do it: {@code quantizeKernel} alone, {@code normQuantizeKernel} fused into the
+     * RMSNorm before it.
+     */
     public enum Activations {
-        FLOAT(0), I8_S(0), Q8_K(256), Q8_0(32);
+        FLOAT(0, null, null),
+        I8_S(0, "quant_i8_s", "rms_norm_quant_i8_s"),
+        Q8_K(256, "quant_q8_k", "rms_norm_quant_q8_k"),
+        Q8_0(32, "quant_q8_0", "rms_norm_quant_q8_0");
 
         /** Elements per activation scale; 0 for one scale per row. */
         final int block;
+        final String quantizeKernel, normQuantizeKernel;
 
-        Activations(int block) { this.block = block; }
+        Activations(int block, String quantizeKernel, String normQuantizeKernel) {
+            this.block = block;
+            this.quantizeKernel = quantizeKernel;
+            this.normQuantizeKernel = normQuantizeKernel;
+        }
 
         public static Activations of(GgmlType t) {
             return switch (t) {
@@ -48,35 +59,39 @@ public final class ClOps {
 
     private final ClContext ctx;
     private final ClProgram program;
+    private final ClSettings settings;
     private final int lanes, lanesPerRow, rowsPerGroup;
 
     /**
-     * GPUs: a warp or wavefront per matvec row, reading consecutive weights together. CPU devices: a
-     * row per work-item, {@link #lanes} rows per group, so there are no barriers and few groups.
+     * With the device's settings from tornado-config/opencl (or the user's file): on GPUs a warp or
+     * wavefront per matvec row, reading consecutive weights together; on CPU devices a row per
+     * work-item, {@link #lanes} rows per group, so there are no barriers and few groups.
      */
     public ClOps(ClContext ctx) {
-        this(ctx, ctx.device().isGpu() ? lanes(ctx.device()) : 1);
+        this(ctx, ClSettings.of(ctx.device()));
     }
 
     /** With {@code lanesPerRow} lanes per matvec row (1: a row per work-item); tests run both layouts on any device. */
     public ClOps(ClContext ctx, int lanesPerRow) {
+        this(ctx, ClSettings.of(ctx.device()).withLanesPerRow(lanesPerRow));
+    }
+
+    /** With these settings, which must fit the device ({@link ClSettings#resolve} checks that for settings from files). */
+    public ClOps(ClContext ctx, ClSettings settings) {
         this.ctx = ctx;
-        this.lanes = lanes(ctx.device());
-        if (Integer.bitCount(lanesPerRow) != 1 || lanesPerRow > lanes) throw new IllegalArgumentException("lanes per row " + lanesPerRow);
-        this.lanesPerRow = lanesPerRow;
-        this.rowsPerGroup = lanesPerRow == 1 ? lanes : 1;
-        String options = "-DLWS=" + lanes + " -DLPR=" + lanesPerRow + " -DRPW=" + rowsPerGroup
-                + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
+        this.settings = settings;
+        this.lanes = settings.lanes();
+        this.lanesPerRow = settings.lanesPerRow();
+        this.rowsPerGroup = settings.rowsPerGroup();
+        String options = settings.buildOptions() + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
         this.program = ctx.build(source(), options.strip());
     }
 
-    /** The work-group size: the device's preferred lane count, a power of two within its limit. */
-    static int lanes(ClDevice d) {
-        int l = (int) Math.min(d.preferredLanes(), Math.max(1, d.maxWorkGroupSize()));
-        return Integer.highestOneBit(l);
-    }
-
+    /** The work-group size: the device's preferred lane count, a power of two within its limit, unless the settings say otherwise. */
     public int lanes() { return lanes; }
+
+    /** The launch settings these kernels were built with; {@link ClSettings#maxBatch} is the prompt batch per device call. */
+    public ClSettings settings() { return settings; }
 
     public ClContext context() { return ctx; }
 
@@ -102,10 +117,6 @@ public final class ClOps {
         return new ClWeights(ctx.upload(t.data()), t.type(), k, Math.toIntExact(t.rows()), t.type().rowBytes(k), scale);
     }
 
-    private static String suffix(GgmlType t) {
-        return t.name().toLowerCase(Locale.ROOT);
-    }
-
     private Launch launch(ClKernel k, long[] global, long[] local, int batchDim) {
         return new Launch(k, global, local, batchDim);
     }
@@ -116,23 +127,20 @@ public final class ClOps {
 
     /** out[b] = row step[2 + b] of the table, as floats. */
     public Launch embed(ClWeights table, ClBuffer step, ClBuffer out) {
-        ClKernel k = program.kernel("embed_" + suffix(table.type()))
+        ClKernel k = program.kernel(KernelNames.of(table.type()).embed())
                 .arg(0, table.buffer()).arg(1, table.rowBytes()).arg(2, table.tensorScale()).arg(3, step).arg(4, out).arg(5, table.k());
         return launch(k, new long[] {table.k(), 1}, null, 1);
     }
 
     /** Quantizes the first n rows of {@code x} (rows of k) into {@code q} (bytes) and {@code qd} (scales). */
     public Launch quantize(Activations a, ClBuffer x, ClBuffer q, ClBuffer qd, int k, boolean perToken) {
-        ClKernel kernel = program.kernel("quant_" + a.name().toLowerCase(Locale.ROOT)).arg(0, x).arg(1, q).arg(2, qd).arg(3, k);
-        return switch (a) {
-            case I8_S -> launch(kernel, new long[] {lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1));
-            case Q8_K, Q8_0 -> launch(kernel, new long[] {k / a.block, 1}, null, batchDim(perToken, 1));
-            case FLOAT -> throw new IllegalArgumentException("float activations are not quantized");
-        };
+        if (a == Activations.FLOAT) throw new IllegalArgumentException("float activations are not quantized");
+        ClKernel kernel = program.kernel(a.quantizeKernel).arg(0, x).arg(1, q).arg(2, qd).arg(3, k);
+        // One scale per row (I8_S): a work-group per row. Per block: a work-item per block.
+        return a.block == 0
+                ? launch(kernel, new long[] {lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1))
+                : launch(kernel, new long[] {k / a.block, 1}, null, batchDim(perToken, 1));
     }
-
-    /** Tokens per work-item of the tiled matmul kernels (TILE in ternion.cl). */
-    static final int TILE = 8;
 
     /**
      * y[b] = W · x[b] for float-activation types, over the first step[0] rows (one row when
@@ -150,13 +158,14 @@ public final class ClOps {
     }
 
     private Launch matMul(ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, ClBuffer step, boolean accumulate) {
-        ClKernel one = bindMatMul(program.kernel("mv_" + suffix(w.type())), w, x, scales, y, accumulate);
+        KernelNames.ForType names = KernelNames.of(w.type());
+        ClKernel one = bindMatMul(program.kernel(names.matVec()), w, x, scales, y, accumulate);
         long groups = (w.rows() + rowsPerGroup - 1) / rowsPerGroup, size = (long) rowsPerGroup * lanesPerRow;
         long[] global = {groups * size, 1}, local = {size, 1};
         if (step == null) return new Launch(one, global, local, -1);
-        ClKernel tiled = bindMatMul(program.kernel("mm_" + suffix(w.type())), w, x, scales, y, accumulate);
+        ClKernel tiled = bindMatMul(program.kernel(names.tiledMatMul()), w, x, scales, y, accumulate);
         tiled.arg(scales == null ? 8 : 9, step);
-        return new Launch(one, tiled, TILE, global, local, 1);
+        return new Launch(one, tiled, settings.tile(), global, local, 1);
     }
 
     private static ClKernel bindMatMul(ClKernel k, ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, boolean accumulate) {
@@ -168,7 +177,7 @@ public final class ClOps {
 
     /** out = in / rms(in) · w for rows of {@code dim}; {@code rowsPerToken} > 1 normalises each head. */
     public Launch rmsNorm(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, int rowsPerToken, boolean perToken) {
-        ClKernel k = program.kernel("rms_norm").arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps);
+        ClKernel k = program.kernel(RMS_NORM).arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps);
         return launch(k, new long[] {lanes, rowsPerToken}, new long[] {lanes, 1}, batchDim(perToken, 1));
     }
 
@@ -178,7 +187,7 @@ public final class ClOps {
      */
     public Launch rmsNormQuantize(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, Activations a, ClBuffer q, ClBuffer qd) {
         if (a == Activations.FLOAT) throw new IllegalArgumentException("float activations are not quantized");
-        ClKernel k = program.kernel("rms_norm_quant_" + a.name().toLowerCase(Locale.ROOT))
+        ClKernel k = program.kernel(a.normQuantizeKernel)
                 .arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps).arg(5, q).arg(6, qd);
         return launch(k, new long[] {lanes, 1}, new long[] {lanes, 1}, 1);
     }
@@ -186,14 +195,14 @@ public final class ClOps {
     /** ggml's RoPE at positions step[1] + b, with the CPU backend's theta recurrence. */
     public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
         float thetaScale = (float) Math.pow(freqBase, -2.0f / dims);
-        ClKernel k = program.kernel("rope").arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
+        ClKernel k = program.kernel(ROPE).arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
                 .arg(5, thetaScale).arg(6, neox ? 1 : 0);
         return launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1);
     }
 
     /** Stores K and V rows into F16 caches ({@code layerOffset} in elements) at their positions. */
     public Launch storeKv(ClBuffer kIn, ClBuffer vIn, ClBuffer kCache, ClBuffer vCache, ClBuffer step, long layerOffset, int kvDim) {
-        ClKernel k = program.kernel("store_kv").arg(0, kIn).arg(1, vIn).arg(2, kCache).arg(3, vCache).arg(4, step)
+        ClKernel k = program.kernel(STORE_KV).arg(0, kIn).arg(1, vIn).arg(2, kCache).arg(3, vCache).arg(4, step)
                 .arg(5, layerOffset).arg(6, kvDim);
         return launch(k, new long[] {kvDim, 1}, null, 1);
     }
@@ -201,35 +210,35 @@ public final class ClOps {
     /** Causal GQA attention over the cache; {@code scores} holds maxBatch × heads × ctx floats. */
     public Launch attention(ClBuffer q, ClBuffer kCache, ClBuffer vCache, ClBuffer scores, ClBuffer out, ClBuffer step,
                             long layerOffset, int heads, int kvHeads, int headDim, int ctxLength, float scale) {
-        ClKernel k = program.kernel("attention").arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
+        ClKernel k = program.kernel(ATTENTION).arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
                 .arg(6, layerOffset).arg(7, heads).arg(8, kvHeads).arg(9, headDim).arg(10, ctxLength).arg(11, scale);
         return launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1);
     }
 
     /** acc += x over rows of {@code width}. */
     public Launch add(ClBuffer acc, ClBuffer x, int width, boolean perToken) {
-        return launch(program.kernel("add").arg(0, acc).arg(1, x), new long[] {width}, null, batchDim(perToken, 0));
+        return launch(program.kernel(ADD).arg(0, acc).arg(1, x), new long[] {width}, null, batchDim(perToken, 0));
     }
 
     /** x *= f over rows of {@code width}. */
     public Launch scale(ClBuffer x, float f, int width, boolean perToken) {
-        return launch(program.kernel("scale").arg(0, x).arg(1, f), new long[] {width}, null, batchDim(perToken, 0));
+        return launch(program.kernel(SCALE).arg(0, x).arg(1, f), new long[] {width}, null, batchDim(perToken, 0));
     }
 
     /** out = act(gate) · up, act SiLU or squared ReLU. */
     public Launch glu(boolean silu, ClBuffer gate, ClBuffer up, ClBuffer out, int width) {
-        ClKernel k = program.kernel(silu ? "glu_silu" : "glu_relu2").arg(0, gate).arg(1, up).arg(2, out);
+        ClKernel k = program.kernel(silu ? GLU_SILU : GLU_RELU2).arg(0, gate).arg(1, up).arg(2, out);
         return launch(k, new long[] {width}, null, 0);
     }
 
     /** out[0] = the index of the largest of the first n floats of x, the lowest on ties. */
     public Launch argmax(ClBuffer x, int n, ClBuffer out) {
-        return launch(program.kernel("argmax").arg(0, x).arg(1, n).arg(2, out), new long[] {lanes}, new long[] {lanes}, -1);
+        return launch(program.kernel(ARGMAX).arg(0, x).arg(1, n).arg(2, out), new long[] {lanes}, new long[] {lanes}, -1);
     }
 
     /** out = row n − 1 of in. */
     public Launch selectLast(ClBuffer in, ClBuffer out, ClBuffer step, int width) {
-        ClKernel k = program.kernel("select_last").arg(0, in).arg(1, out).arg(2, step).arg(3, width);
+        ClKernel k = program.kernel(SELECT_LAST).arg(0, in).arg(1, out).arg(2, step).arg(3, width);
         return launch(k, new long[] {width}, null, -1);
     }
 }

@@ -3,7 +3,8 @@
 // the per-row ops, and for the matvecs -DLPR=<lanes per row> and -DRPW=<rows per work-group>
 // (powers of two chosen per device: a GPU gives each row a warp or wavefront, LPR = 32 or 64,
 // RPW = 1, so the lanes read consecutive weights; a CPU device such as PoCL gives each work-item a
-// whole row, LPR = 1, RPW = 16, so there are no barriers and few work-groups); and with
+// whole row, LPR = 1, RPW = 16, so there are no barriers and few work-groups), -DTILE=<prompt tokens
+// per work-item of the tiled matmuls> (tornado-config/opencl holds these per device); and with
 // -cl-fp32-correctly-rounded-divide-sqrt so the activation quantizers' divisions round exactly as
 // Java's do.
 //
@@ -405,7 +406,10 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
 // ---- matrix x matrix (prompt batches): TILE tokens per work-item, each weight decoded once ----
 // Range: (as the matvecs, ceil(n / TILE)); n = step[0]. The same sums as the matvecs, per token.
 
+// TILE comes from the launch settings (-DTILE, tornado-config/opencl: `tile`); 8 when built without it.
+#ifndef TILE
 #define TILE 8
+#endif
 
 #define MATMUL_PROLOGUE \
     MATVEC_LANE \

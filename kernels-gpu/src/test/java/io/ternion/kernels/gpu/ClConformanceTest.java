@@ -14,13 +14,17 @@ import io.ternion.graph.conformance.KernelOp;
 import io.ternion.graph.conformance.Reference;
 import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.WorkerPool;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -48,6 +52,8 @@ class ClConformanceTest {
     /** The GPU layout (lanes of a work-group share each matvec row) and the CPU-device one (a row per work-item). */
     private static ClOps gpuLayout, cpuLayout;
     private static ClOps ops;
+    /** Built by the first case that needs it: a program build takes seconds on PoCL. */
+    private static ClOps tuned;
     private static WorkerPool pool;
 
     @BeforeAll
@@ -92,6 +98,26 @@ class ClConformanceTest {
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> fail("no GPU kernel for " + c.op());
         }
+        ctx.finish();
+    }
+
+    /**
+     * A legal but non-default setting from a user's file builds and computes the same: 4 tokens per
+     * tile (so 19 tokens take five tiles, the last partial) and 8 rows per work-group.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("multiTile")
+    void conformsWithOtherLaunchSettings(Case c, @TempDir Path dir) throws IOException {
+        if (tuned == null) {
+            ClDevice d = ctx.device();
+            Path mine = Files.writeString(dir.resolve("tuned.properties"), "tile = 4\nrows_per_group = 8\n");
+            ClSettings s = ClSettings.resolve(d.type(), d.preferredLanes(), d.maxWorkGroupSize(), ClSettingsFiles.forDevice(d.vendor(), d.type(), mine));
+            assertEquals(4, s.tile());
+            assertEquals(8, s.rowsPerGroup());
+            tuned = new ClOps(ctx, s);
+        }
+        ops = tuned;
+        matmul(c);
         ctx.finish();
     }
 
