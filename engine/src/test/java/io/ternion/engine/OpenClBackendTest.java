@@ -45,7 +45,7 @@ class OpenClBackendTest {
     @AfterEach
     void restore() {
         Log.setSink(null);
-        for (String p : new String[] {"ternion.opencl.library", "ternion.opencl.options", "ternion.opencl.maxMemory"}) System.clearProperty(p);
+        for (String p : new String[] {"ternion.opencl.library", "ternion.opencl.options", "ternion.opencl.maxMemory", "ternion.opencl.config"}) System.clearProperty(p);
     }
 
     static Stream<Arguments> tinyModels() {
@@ -189,6 +189,24 @@ class OpenClBackendTest {
         OpenClTestDevice.require();
         e = assertThrows(ModelException.class, () -> Model.load(TestData.bundledModel(), new Model.Options("opencl", 2, 64, 64, 99)));
         assertTrue(e.getMessage().contains("there is no OpenCL device 99"), e.getMessage());
+    }
+
+    /** tornado-config's max_batch, overridden by the user's file, is the prompt batch the backend compiles for; a bad file is an OpenCL problem. */
+    @Test
+    void launchSettingsComeFromTheUsersConfigFile() throws IOException {
+        OpenClTestDevice.require();
+        Path config = dir.resolve("my-gpu.properties");
+        java.nio.file.Files.writeString(config, "max_batch = 8\n");
+        System.setProperty("ternion.opencl.config", config.toString());
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("opencl", 2, 64, 64))) {
+            assertEquals(8, m.compiled().maxBatch());
+        }
+        java.nio.file.Files.writeString(config, "max_batch = lots\n");
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> Model.load(TestData.bundledModel(), new Model.Options("opencl", 2, 64, 64)));
+        assertTrue(e.getMessage().contains("my-gpu.properties") && e.getMessage().contains("max_batch"), e.getMessage());
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("auto", 2, 64, 64, 0))) {
+            assertEquals("cpu", m.backendName());
+        }
     }
 
     /** A kernel failing mid-generation: the positions so far are replayed on the CPU and the output goes on unchanged. */

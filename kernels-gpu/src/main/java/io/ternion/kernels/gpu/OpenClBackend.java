@@ -33,11 +33,6 @@ import java.util.Optional;
  * into the residual stream.
  */
 public final class OpenClBackend implements Backend {
-    /**
-     * Prompt tokens per device batch: a batch's attention scores take batch × heads × context
-     * floats of device memory, and 64 tokens already fill a GPU's cores.
-     */
-    static final int MAX_BATCH = 64;
     /** Caps the device memory the backend may plan for, in bytes (to leave room for other programs). */
     static final String MEMORY_LIMIT_PROPERTY = "ternion.opencl.maxMemory";
     /** Set to true to time every kernel on the device and log a table per kernel when the model closes. */
@@ -113,7 +108,14 @@ public final class OpenClBackend implements Backend {
                 }
             }
         }
-        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, MAX_BATCH));
+        // The launch settings (tornado-config/opencl) come first: a bad override file is a reason to fall back, like a missing device.
+        ClSettings settings;
+        try {
+            settings = ClSettings.of(device);
+        } catch (OpenClException e) {
+            throw new BackendUnavailableException(e.getMessage(), e);
+        }
+        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, settings.maxBatch()));
         long limit = memoryLimit();
         if (plan.deviceBytes() > limit) {
             throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d, and %s has %.2f GiB",
@@ -126,7 +128,7 @@ public final class OpenClBackend implements Backend {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
         try {
-            return new Compiled(ctx, graph, contextLength, plan);
+            return new Compiled(ctx, settings, graph, contextLength, plan);
         } catch (OpenClException e) {
             ctx.close();
             throw new BackendUnavailableException(e.getMessage(), e);
@@ -225,13 +227,13 @@ public final class OpenClBackend implements Backend {
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
 
-        Compiled(ClContext ctx, Graph g, int context, Plan plan) {
+        Compiled(ClContext ctx, ClSettings settings, Graph g, int context, Plan plan) {
             this.ctx = ctx;
             this.context = context;
             this.maxBatch = plan.batch();
             this.profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new KernelProfile(ctx) : null;
             Graph.Cache c = g.cache();
-            ClOps ops = new ClOps(ctx);
+            ClOps ops = new ClOps(ctx, settings);
             Map<Buf, ClBuffer> bufs = new HashMap<>();
             for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
             Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
