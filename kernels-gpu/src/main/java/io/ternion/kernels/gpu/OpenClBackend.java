@@ -221,6 +221,8 @@ public final class OpenClBackend implements Backend {
         private long embedRows;
         private final List<Launch> launches = new ArrayList<>();
         private final ClBuffer step, logits, argmaxOut;
+        /** Quantized activations (bytes) and their scales, for the matmuls whose weights want them. */
+        private final ClBuffer q, qd;
         private final Launch argmax;
         private final Arena arena = Arena.ofShared();
         private final MemorySegment stepHost, logitsHost, argmaxHost;
@@ -243,10 +245,10 @@ public final class OpenClBackend implements Backend {
             long layerElems = (long) context * c.kvDim();
             ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
-            ClBuffer q = ctx.buffer(plan.quantizedBytes()), qd = ctx.buffer(plan.scaleBytes());
+            q = ctx.buffer(plan.quantizedBytes());
+            qd = ctx.buffer(plan.scaleBytes());
 
-            Buf quantized = null; // the buffer whose quantized copy is in q, while nothing has written to it since
-            Activations quantizedAs = null;
+            QuantizedCopy inQ = new QuantizedCopy();
             for (Op op : g.ops()) {
                 switch (op) {
                     case Op.Embed e -> {
@@ -258,35 +260,18 @@ public final class OpenClBackend implements Backend {
                         Activations a = Activations.of(rq.readerType());
                         launches.add(ops.rmsNormQuantize(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
                                 r.in().width(), r.eps(), a, q, qd));
-                        quantized = r.out();
-                        quantizedAs = a;
+                        inQ.holds(r.out(), a);
                         continue;
                     }
                     case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
                             r.in().width(), r.eps(), 1, !r.in().lastOnly()));
                     case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
                             r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
-                    case Op.MatMul m -> {
-                        if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, q, qd,
-                                quantized, quantizedAs)) {
-                            quantized = m.in();
-                            quantizedAs = Activations.of(m.weight().type());
-                        }
-                    }
-                    case Op.MatMulAdd m -> {
-                        if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.acc()), true, bufs, q, qd,
-                                quantized, quantizedAs)) {
-                            quantized = m.in();
-                            quantizedAs = Activations.of(m.weight().type());
-                        }
-                    }
+                    case Op.MatMul m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
+                    case Op.MatMulAdd m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.acc()), true, bufs, inQ);
                     case Op.SharedInput s -> {
                         for (Op.MatMul m : s.matmuls()) {
-                            if (matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, q, qd,
-                                    quantized, quantizedAs)) {
-                                quantized = m.in();
-                                quantizedAs = Activations.of(m.weight().type());
-                            }
+                            matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
                         }
                     }
                     case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
@@ -300,7 +285,7 @@ public final class OpenClBackend implements Backend {
                             bufs.get(gl.out()), gl.out().width()));
                     case Op.SelectLast s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
                 }
-                if (quantized != null && op.writes().contains(quantized)) quantized = null;
+                if (op.writes().contains(inQ.of)) inQ.holds(null, null);
             }
             upload.finish();
             logits = bufs.get(g.logits());
@@ -313,23 +298,36 @@ public final class OpenClBackend implements Backend {
             ctx.finish(); // uploads done before the first token
         }
 
+        /** Which buffer the quantized-activation buffers q and qd hold, in which format, while nothing has written to it since. */
+        private static final class QuantizedCopy {
+            /** A placeholder no op writes, for "nothing". */
+            private static final Buf NONE = new Buf("", 0, false);
+            Buf of = NONE;
+            Activations as;
+
+            void holds(Buf b, Activations a) {
+                of = b == null ? NONE : b;
+                as = a;
+            }
+        }
+
         /**
          * Records {@code target = W·in} (with {@code accumulate}, {@code target += W·in}); a weight type
-         * with quantized activations reads {@code q}, which is quantized from {@code in} first unless
-         * it already holds {@code in} in that format. Returns whether it quantized.
+         * with quantized activations reads q and qd, which are quantized from {@code in} first unless
+         * they already hold {@code in} in that format.
          */
-        private boolean matMul(ClOps ops, ClWeights w, Buf in, ClBuffer target, boolean accumulate, Map<Buf, ClBuffer> bufs,
-                               ClBuffer q, ClBuffer qd, Buf quantized, Activations quantizedAs) {
+        private void matMul(ClOps ops, ClWeights w, Buf in, ClBuffer target, boolean accumulate, Map<Buf, ClBuffer> bufs, QuantizedCopy inQ) {
             Activations a = Activations.of(w.type());
             ClBuffer perToken = in.lastOnly() ? null : step;
             if (a == Activations.FLOAT) {
                 launches.add(ops.matVec(w, bufs.get(in), target, perToken, accumulate));
-                return false;
+                return;
             }
-            boolean quantize = !in.equals(quantized) || quantizedAs != a;
-            if (quantize) launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.lastOnly()));
+            if (!in.equals(inQ.of) || inQ.as != a) {
+                launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.lastOnly()));
+                inQ.holds(in, a);
+            }
             launches.add(ops.matVecQuantized(w, q, qd, target, perToken, accumulate));
-            return quantize;
         }
 
         private static ClBuffer vector(ClContext ctx, Map<Tensor, ClBuffer> vectors, Tensor t) {
