@@ -3,6 +3,7 @@ package io.ternion.cli;
 import io.ternion.gguf.GgufFormatException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
@@ -60,6 +61,7 @@ public final class Main {
             case GgufFormatException g -> g.getMessage();
             case NoSuchFileException n -> "no such file: " + n.getFile();
             case AccessDeniedException a -> "permission denied: " + a.getFile();
+            case FileSystemException f -> f.getMessage();
             case java.io.IOException io -> io.getClass().getSimpleName() + ": " + io.getMessage();
             default -> e.getMessage() != null ? e.getMessage() : e.toString();
         };

@@ -1,5 +1,6 @@
 package io.ternion.cli;
 
+import io.ternion.gguf.InputFiles;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -71,9 +72,22 @@ final class TokenizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The file's text; invalid UTF-8 is an error naming the byte offset. */
+    /**
+     * A prompt can hold only as many tokens as a context, which a few MiB of text exceed many times
+     * over: a larger file is refused before it is read, let alone tokenized.
+     */
+    static final long MAX_PROMPT_BYTES = 8L << 20;
+
+    /** The file's text ({@code -}: standard input), at most {@link #MAX_PROMPT_BYTES}; invalid UTF-8 is an error naming the byte offset. */
     static String readUtf8(Path file) throws java.io.IOException {
-        byte[] bytes = Files.readAllBytes(file);
+        byte[] bytes;
+        if (file.toString().equals("-")) {
+            try (var in = InputFiles.bounded(System.in, MAX_PROMPT_BYTES, "standard input", "a prompt")) {
+                bytes = in.readAllBytes();
+            }
+        } else {
+            bytes = InputFiles.readAtMost(file, MAX_PROMPT_BYTES, "a prompt");
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();

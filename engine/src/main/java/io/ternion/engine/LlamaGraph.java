@@ -72,6 +72,44 @@ public final class LlamaGraph {
         return new Graph(c.cache(), List.of(x, h, h2, q, k, v, att, g, u, m, last, logits), List.copyOf(ops), logits);
     }
 
+    /**
+     * Checks the graph's small tensors (norm weights, scale factors), which one NaN spoils entirely,
+     * at load: a file with a non-finite value there is refused, naming the tensor. Matrices are too
+     * large to scan at every load; a non-finite value there shows up as non-finite logits, and
+     * {@link #firstNonFinite} then names the tensor.
+     */
+    static void requireFiniteVectors(Graph g) {
+        for (Op op : g.ops()) {
+            Tensor t = switch (op) {
+                case Op.RmsNorm r -> r.weight();
+                case Op.HeadRmsNorm r -> r.weight();
+                case Op.Scale s -> s.factor();
+                default -> null;
+            };
+            if (t != null && firstNonFiniteRow(t) >= 0) throw new ModelException("tensor '" + t.name() + "' holds a value that is not finite (NaN or infinity)");
+        }
+    }
+
+    /** "tensor 'name' holds …" for the first tensor in the file that has a NaN or an infinity among its values, or null. */
+    static String firstNonFinite(GgufFile file) {
+        for (var info : file.tensors()) {
+            Tensor t = file.tensor(info.name());
+            long row = firstNonFiniteRow(t);
+            if (row >= 0) return "tensor '" + t.name() + "' holds a value that is not finite (NaN or infinity) in row " + row;
+        }
+        return null;
+    }
+
+    /** The first row of {@code t} with a NaN or an infinity once decoded (by the scalar reference decoder), or −1. */
+    private static long firstNonFiniteRow(Tensor t) {
+        float[] row = new float[Math.toIntExact(t.rowLength())];
+        for (long r = 0; r < t.rows(); r++) {
+            t.dequantizeRow(r, row, 0);
+            for (float x : row) if (!Float.isFinite(x)) return r;
+        }
+        return -1;
+    }
+
     /** out = W · in, then times W's optional {@code .scale} tensor (one value) when the file has one. */
     private void matmul(List<Op> ops, String weight, Buf in, Buf out, long... shape) {
         ops.add(new Op.MatMul(tensor(weight, shape), in, out));

@@ -75,6 +75,7 @@ public final class Model implements AutoCloseable {
                         + " tokens but the model's output has " + config.vocabSize());
             }
             Graph graph = LlamaGraph.build(file, config);
+            LlamaGraph.requireFiniteVectors(graph);
             int ctx = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
             long kvBytes = 2L * 2 * config.layers() * ctx * config.kvDim(); // K and V, F16
             if (kvBytes > Runtime.getRuntime().maxMemory()) {
@@ -130,6 +131,21 @@ public final class Model implements AutoCloseable {
      * or the other.
      */
     public CompiledModel compiled() { return compiled; }
+
+    /**
+     * Throws the error for logits that hold NaN or an infinity at {@code position} (where
+     * {@link CompiledModel#argmax} gave −1, or before sampling), unless they are all finite.
+     */
+    public void requireFinite(float[] logits, int position) {
+        if (!CompiledModel.allFinite(logits)) throw nonFinite(position);
+    }
+
+    /** The error for non-finite logits at {@code position}: the first tensor (in file order) that holds a non-finite value is named. */
+    public ModelException nonFinite(int position) {
+        String culprit = LlamaGraph.firstNonFinite(file);
+        return new ModelException("the logits at position " + position + " are not finite (NaN or infinity): "
+                + (culprit != null ? culprit : "every tensor is finite, so the model's arithmetic overflowed"));
+    }
 
     /** A conversation or completion state over this model's KV cache (one at a time). */
     public Session newSession() {

@@ -36,6 +36,14 @@ public record ModelConfig(
     /** The KV cache a graph of this model shares between its attention ops. */
     public Graph.Cache cache() { return new Graph.Cache(layers, heads, kvHeads, headDim); }
 
+    /**
+     * Bounds far past every real model (the largest have 16384-wide embeddings, 128 heads of 256,
+     * 126 layers, 256k-token vocabularies and a million positions), so that sizes computed from
+     * them fit an int and a hostile file is refused with the key's name, not an overflow later.
+     */
+    static final int MAX_WIDTH = 1 << 20, MAX_HEADS = 4096, MAX_HEAD_DIM = 4096, MAX_LAYERS = 4096, MAX_VOCAB = 1 << 24,
+            MAX_CONTEXT = 1 << 24;
+
     public static ModelConfig from(GgufFile f) {
         Metadata md = f.metadata();
         String arch = f.architecture();
@@ -45,16 +53,25 @@ public record ModelConfig(
                     + String.join(", ", SUPPORTED) + ")");
         }
         String p = arch + ".";
-        int dim = md.getInt(p + "embedding_length");
-        int heads = md.getInt(p + "attention.head_count");
-        int kvHeads = md.getInt(p + "attention.head_count_kv", heads);
-        int headDim = md.getInt(p + "attention.key_length", heads > 0 ? dim / heads : 0);
-        int layers = md.getInt(p + "block_count");
-        int ffn = md.getInt(p + "feed_forward_length");
-        if (dim <= 0 || heads <= 0 || kvHeads <= 0 || headDim <= 0 || layers <= 0 || ffn <= 0 || heads % kvHeads != 0) {
-            throw new ModelException(f.source() + ": inconsistent hyperparameters: embedding_length " + dim + ", heads "
-                    + heads + ", kv heads " + kvHeads + ", head dim " + headDim + ", layers " + layers + ", ffn " + ffn);
+        Check check = new Check(f.source());
+        int dim = check.range(md, p + "embedding_length", -1, 1, MAX_WIDTH);
+        int heads = check.range(md, p + "attention.head_count", -1, 1, MAX_HEADS);
+        int kvHeads = check.range(md, p + "attention.head_count_kv", heads, 1, heads);
+        if (heads % kvHeads != 0) {
+            throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " is not a multiple of " + p
+                    + "attention.head_count_kv " + kvHeads);
         }
+        int headDim = check.range(md, p + "attention.key_length", dim / heads, 1, MAX_HEAD_DIM);
+        if ((long) heads * headDim > MAX_WIDTH) {
+            throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " × " + p + "attention.key_length " + headDim
+                    + " is more than Ternion supports (" + MAX_WIDTH + ")");
+        }
+        int layers = check.range(md, p + "block_count", -1, 1, MAX_LAYERS);
+        int blocksInFile = blocksInFile(f);
+        if (layers > blocksInFile) {
+            throw new ModelException(f.source() + ": " + p + "block_count is " + layers + " but the file has tensors for " + blocksInFile + " blocks");
+        }
+        int ffn = check.range(md, p + "feed_forward_length", -1, 1, MAX_WIDTH);
         int vocab = md.has(p + "vocab_size") ? md.getInt(p + "vocab_size")
                 : md.has("tokenizer.ggml.tokens") ? md.getArray("tokenizer.ggml.tokens").length()
                 : (int) (long) f.findTensor("token_embd.weight").map(t -> t.dim(1)).orElse(0L);
@@ -65,12 +82,50 @@ public record ModelConfig(
             case "bitnet" -> md.getString(p + "hidden_activation", "silu").equals("relu2") ? Activation.RELU_SQUARED : Activation.SILU;
             default -> Activation.SILU;
         };
-        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab,
-                md.getInt(p + "context_length", 2048),
-                md.getInt(p + "rope.dimension_count", headDim),
-                md.getFloat(p + "rope.freq_base", 10000f),
-                neox,
-                md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f),
+        if (vocab < 1 || vocab > MAX_VOCAB) {
+            throw new ModelException(f.source() + ": the vocabulary has " + vocab + " tokens (" + p + "vocab_size or tokenizer.ggml.tokens);"
+                    + " Ternion takes 1 to " + MAX_VOCAB);
+        }
+        int context = check.range(md, p + "context_length", 2048, 1, MAX_CONTEXT);
+        int ropeDims = check.range(md, p + "rope.dimension_count", headDim, 2, headDim);
+        if (ropeDims % 2 != 0) throw new ModelException(f.source() + ": " + p + "rope.dimension_count is " + ropeDims + "; RoPE rotates pairs, so it must be even");
+        float ropeTheta = md.getFloat(p + "rope.freq_base", 10000f);
+        if (!(ropeTheta > 0) || !Float.isFinite(ropeTheta)) throw new ModelException(f.source() + ": " + p + "rope.freq_base is " + ropeTheta + "; it must be a positive number");
+        float eps = md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+        if (!(eps >= 0) || !Float.isFinite(eps)) throw new ModelException(f.source() + ": " + p + "attention.layer_norm_rms_epsilon is " + eps + "; it must be a small positive number");
+        return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context, ropeDims, ropeTheta, neox, eps,
                 act, bitnet, arch.equals("qwen3"));
+    }
+
+    /** The number of blocks {@code blk.N.*} the file has tensors for: one more than the largest N. */
+    private static int blocksInFile(GgufFile f) {
+        int n = 0;
+        for (var t : f.tensors()) {
+            String name = t.name();
+            if (!name.startsWith("blk.")) continue;
+            int end = name.indexOf('.', 4);
+            try {
+                if (end > 4) n = Math.max(n, Integer.parseInt(name, 4, end, 10) + 1);
+            } catch (NumberFormatException e) {
+                // not a block tensor; LlamaGraph names what is missing
+            }
+        }
+        return n;
+    }
+
+    /** Reads integer hyperparameters, each within bounds, or says which key holds what. */
+    private record Check(String source) {
+        /** The key's value (or {@code fallback} when absent and the fallback is not −1) within [min, max]. */
+        int range(Metadata md, String key, int fallback, int min, int max) {
+            if (!md.has(key) && fallback == -1) throw new ModelException(source + ": the metadata key " + key + " is missing");
+            long v;
+            try {
+                v = md.has(key) ? md.getLong(key) : fallback;
+            } catch (RuntimeException e) {
+                throw new ModelException(source + ": " + key + " is not an integer (" + md.get(key) + ")");
+            }
+            if (v < min || v > max) throw new ModelException(source + ": " + key + " is " + v + "; Ternion takes " + min + " to " + max);
+            return (int) v;
+        }
     }
 }

@@ -50,6 +50,11 @@ public final class Session {
         }
     }
 
+    /** NaN or infinite logits are an error naming the tensor at fault, never a token: greedy steps say so with −1. */
+    private void checkFinite(boolean argmaxOnly, int next, int position) {
+        if (argmaxOnly ? next < 0 : !CompiledModel.allFinite(logits)) throw model.nonFinite(position);
+    }
+
     /**
      * Evaluates {@code prompt} (the whole context: earlier turns included) and generates up to
      * {@code maxTokens} tokens (negative: until end of text or a full context).
@@ -73,6 +78,7 @@ public final class Session {
             if (argmaxOnly) next = cm.forwardArgmax(chunk, pos, logits);
             else cm.forward(chunk, pos, logits);
         }
+        checkFinite(argmaxOnly, next, prompt.length - 1);
         long t1 = System.nanoTime();
         int[] history = Arrays.copyOf(prompt, ctx);
         int len = prompt.length;
@@ -98,6 +104,7 @@ public final class Session {
                 history[len] = id;
                 if (argmaxOnly) next = cm.forwardArgmax(new int[] {id}, len, logits);
                 else cm.forward(new int[] {id}, len, logits);
+                checkFinite(argmaxOnly, next, len);
                 len++;
             }
         } finally {

@@ -2,6 +2,7 @@ package io.ternion.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ternion.gguf.InputFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -88,16 +89,21 @@ public final class HfTokenizerJson {
         return new Result(v, template.isTextual() ? template.asText() : null);
     }
 
+    /** Far above any real tokenizer.json (Gemma's, the largest we know, is about 33 MB); bounds what a gzip file may unpack to. */
+    static final long MAX_BYTES = 256L << 20;
+
     private static InputStream open(Path path) throws IOException {
+        InputFiles.requireRegular(path);
         InputStream in = Files.newInputStream(path);
-        return path.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in;
+        if (path.getFileName().toString().endsWith(".gz")) in = new GZIPInputStream(in, 1 << 16);
+        return InputFiles.bounded(in, MAX_BYTES, path.toString(), "a tokenizer");
     }
 
     /** tokenizer_config.json beside the file (also {@code NAME_config.json} for {@code NAME.json[.gz]}). */
     private static JsonNode readConfig(ObjectMapper json, Path path) throws IOException {
         String name = path.getFileName().toString().replaceFirst("\\.gz$", "").replaceFirst("\\.json$", "");
         for (Path c : new Path[] {path.resolveSibling(name + "_config.json"), path.resolveSibling("tokenizer_config.json")}) {
-            if (Files.isRegularFile(c)) return json.readTree(c.toFile());
+            if (Files.isRegularFile(c)) return json.readTree(InputFiles.readAtMost(c, MAX_BYTES, "a tokenizer config"));
         }
         return json.createObjectNode();
     }

@@ -35,6 +35,7 @@ public abstract class Tokenizer {
      * Problems with the tokenizer data are {@link TokenizerException}s that name the file.
      */
     public static Tokenizer load(java.nio.file.Path file) throws java.io.IOException {
+        io.ternion.gguf.InputFiles.requireRegular(file);
         String name = file.getFileName().toString();
         if (name.endsWith(".json") || name.endsWith(".json.gz")) return of(HfTokenizerJson.read(file).vocabulary());
         try (io.ternion.gguf.GgufFile f = io.ternion.gguf.GgufFile.open(file)) {

@@ -72,6 +72,7 @@ public final class GgufFile implements AutoCloseable {
     /** Memory-maps and parses a file. */
     public static GgufFile open(Path path) throws IOException {
         String source = path.toString();
+        InputFiles.requireRegular(path);
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();

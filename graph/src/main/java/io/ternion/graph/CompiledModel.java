@@ -11,7 +11,8 @@ public interface CompiledModel extends AutoCloseable {
     void forward(int[] tokens, int startPos, float[] logits);
 
     /**
-     * {@link #forward}, returning the index of the largest logit (the lowest on ties): greedy decoding.
+     * {@link #forward}, returning the index of the largest logit (the lowest on ties), −1 when a
+     * logit is not finite: greedy decoding.
      * A backend may take it where the logits are and not copy them back; {@code logits} then holds
      * nothing meaningful.
      */
@@ -20,11 +21,21 @@ public interface CompiledModel extends AutoCloseable {
         return argmax(logits);
     }
 
-    /** The index of the largest value, the lowest on ties. */
+    /**
+     * The index of the largest value, the lowest on ties; −1 when a value is NaN or infinite (the
+     * model's arithmetic went wrong, and no token is the answer).
+     */
     static int argmax(float[] logits) {
         int best = 0;
         for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
+        return allFinite(logits) ? best : -1;
+    }
+
+    /** Whether no value is NaN or infinite: one pass over the logits, next to a forward step's pass over the weights. */
+    static boolean allFinite(float[] logits) {
+        double sum = 0;
+        for (float x : logits) sum += x * 0.0; // 0 for finite values, NaN for NaN and infinities
+        return sum == 0;
     }
 
     int contextLength();

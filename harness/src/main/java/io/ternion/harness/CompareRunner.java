@@ -44,13 +44,19 @@ public final class CompareRunner {
     public static CompareReport run(Settings s, Consumer<String> progress) throws IOException {
         ModelInfo info;
         int[] prompt;
-        int vocab;
+        int vocab, context;
         try (GgufFile f = GgufFile.open(s.model())) {
             info = ModelInfo.of(f, s.model());
             prompt = Tokenizer.fromGguf(f.metadata()).encode(s.prompt());
-            vocab = ModelConfig.from(f).vocabSize();
+            ModelConfig c = ModelConfig.from(f);
+            vocab = c.vocabSize();
+            context = c.contextLength();
         }
         int length = prompt.length + s.generate();
+        if (length > context) {
+            throw new IllegalArgumentException("the prompt's " + prompt.length + " tokens and -n " + s.generate() + " make " + length
+                    + " positions, more than the model's context of " + context + " (lower -n or shorten the prompt)");
+        }
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty (not even a BOS token): give one with -p or -f");
         if (length < 2) throw new IllegalArgumentException("the sequence is 1 token: compare needs 2 or more (a longer prompt, or -n 1 or more)");
         checkHeap(length, vocab);
@@ -124,6 +130,7 @@ public final class CompareRunner {
             long t0 = System.nanoTime();
             cm.forward(one, pos, logits);
             decodeNanos += System.nanoTime() - t0;
+            m.requireFinite(logits, pos); // a perplexity of NaN says nothing; the tensor at fault does
             if (sink != null) sink.accept(pos, logits);
             if (agreement != null) agreement.add(reference[pos], logits);
             if (pos + 1 < seq.length) nll += Agreement.nll(logits, seq[pos + 1]);

@@ -653,24 +653,28 @@ kernel void glu_relu2(global const float* gate, global const float* up, global f
 // only 4 bytes come back). Range: (LWS), local (LWS).
 kernel void argmax(global const float* x, int n, global int* out) {
     local float best[LWS];
-    local int at[LWS];
+    local int at[LWS], bad[LWS];
     int l = get_local_id(0);
     float bv = -INFINITY;
-    int bi = n;
+    int bi = n, nf = 0;
     for (int i = l; i < n; i += LWS) {
         if (x[i] > bv || bi == n) { bv = x[i]; bi = i; }
+        nf |= !isfinite(x[i]);
     }
     best[l] = bv;
     at[l] = bi;
+    bad[l] = nf;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int h = LWS / 2; h > 0; h >>= 1) {
         if (l < h && (best[l + h] > best[l] || (best[l + h] == best[l] && at[l + h] < at[l]))) {
             best[l] = best[l + h];
             at[l] = at[l + h];
         }
+        if (l < h) bad[l] |= bad[l + h];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (l == 0) out[0] = at[0];
+    // -1: a logit is NaN or infinite, and no token is the answer (the host says which tensor is to blame).
+    if (l == 0) out[0] = bad[0] ? -1 : at[0];
 }
 
 // out = row n-1 of in. Range: (width).
