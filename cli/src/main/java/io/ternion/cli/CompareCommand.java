@@ -35,7 +35,7 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "The prompt (default: a built-in paragraph).")
     String prompt;
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 8 MiB).")
     Path promptFile;
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "32",

@@ -27,7 +27,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", defaultValue = "", description = "The prompt (default: empty, start from BOS).")
     String prompt;
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.")
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 8 MiB).")
     Path promptFile;
 
     @Option(names = "--chat", description = "Wrap the prompt as a user turn in the model's chat template.")

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ternion.cli.InfoCommandTest.Result;
 import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.GgufArray;
+import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.GgufWriter;
 import io.ternion.gguf.MetadataValue;
@@ -112,6 +114,31 @@ class HostileInputTest {
         assertTrue(e.contains(named), e);
     }
 
+    /** The tiny model's SentencePiece vocabulary with one byte token's text cut short, or its types and scores out of step with its tokens. */
+    @Test
+    void brokenVocabulariesAreNamed() throws IOException {
+        String[] tokens;
+        int[] types;
+        try (GgufFile f = GgufFile.open(tiny)) {
+            tokens = f.metadata().getStringArray("tokenizer.ggml.tokens");
+            types = f.metadata().getIntArray("tokenizer.ggml.token_type");
+        }
+        int byteToken = java.util.Arrays.asList(tokens).indexOf("<0x41>");
+        assertTrue(byteToken >= 0 && types[byteToken] == 6, "the tiny vocabulary has byte tokens");
+        String[] shortened = tokens.clone();
+        shortened[byteToken] = "<0x4";
+        Path f = withMetadata("short-byte-token", Map.of("tokenizer.ggml.tokens", MetadataValue.array(GgufArray.ofStrings(shortened))));
+        String e = error("run", "-m", f.toString(), "-p", "Hello", "-n", "4", "--temp", "0");
+        assertTrue(e.contains("byte token") && e.contains("<0x4"), e);
+        f = withMetadata("short-types", Map.of("tokenizer.ggml.token_type",
+                MetadataValue.array(new GgufArray(MetadataType.INT32, java.util.Arrays.copyOf(types, 300)))));
+        e = error("run", "-m", f.toString(), "-p", "Hello", "-n", "4", "--temp", "0");
+        assertTrue(e.contains("token_type") && e.contains("300"), e);
+        f = withMetadata("huge-bos", Map.of("tokenizer.ggml.bos_token_id", MetadataValue.uint32(1L << 31)));
+        e = error("run", "-m", f.toString(), "-p", "Hello", "-n", "4", "--temp", "0");
+        assertTrue(e.contains("bos token id"), e);
+    }
+
     @Test
     void notRegularFilesAreRefused() throws Exception {
         Path fifo = dir.resolve("fifo");
@@ -133,6 +160,23 @@ class HostileInputTest {
         }
         String e = error("run", "-m", tiny.toString(), "-f", big.toString(), "-n", "1");
         assertTrue(e.contains("big.txt") && e.contains("MiB"), e);
+    }
+
+    @Test
+    void standardInputIsAPromptFileToo() {
+        var stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("Once upon a time".getBytes()));
+            Result r = ternion("run", "-m", bundledModel().toString(), "-f", "-", "-n", "27", "--temp", "0");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().startsWith("Once upon a time, there was a little girl named Lily."), r.out());
+            System.setIn(new java.io.InputStream() { // an endless stream, as /dev/zero would be
+                @Override public int read() { return 'a'; }
+            });
+            assertTrue(error("run", "-m", bundledModel().toString(), "-f", "-").contains("at most 8.0 MiB"));
+        } finally {
+            System.setIn(stdin);
+        }
     }
 
     @Test

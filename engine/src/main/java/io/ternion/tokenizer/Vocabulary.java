@@ -60,6 +60,11 @@ public final class Vocabulary {
         this.ids = new HashMap<>(tokens.length * 2);
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] == null) throw new TokenizerException("token " + i + " is missing");
+            // A byte token stands for the byte its text names: decoding reads it from there.
+            if (model == Model.SENTENCEPIECE && this.types[i] == TokenType.BYTE && !tokens[i].matches("<0x[0-9A-Fa-f]{2}>")) {
+                throw new TokenizerException("token " + i + " is a byte token (tokenizer.ggml.token_type 6) but its text '" + tokens[i]
+                        + "' is not of the form <0xNN>");
+            }
             ids.putIfAbsent(tokens[i], i);
         }
     }
