@@ -1,5 +1,6 @@
 package io.ternion.graph;
 
+import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +40,7 @@ public sealed interface Op {
      * ({@link Fusions#normThenQuantize}): a backend that quantizes activations for that type may do
      * it in the same pass over the row.
      */
-    record RmsNormQuantize(RmsNorm norm, io.ternion.gguf.GgmlType readerType) implements Op {}
+    record RmsNormQuantize(RmsNorm norm, GgmlType readerType) implements Op {}
     /** acc[b] += W · in[b]: a {@link MatMul} and the {@link Add} of its output ({@link Fusions#residualAdds}). */
     record MatMulAdd(Tensor weight, Buf in, Buf acc) implements Op {}
     /**
