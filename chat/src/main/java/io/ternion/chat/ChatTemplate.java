@@ -17,6 +17,11 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>Instances are immutable and thread-safe; compile once, render many times.
+ *
+ * <p>A template is untrusted input (a GGUF file carries its own): compiling and rendering stay within
+ * {@link Limits} (nesting depth, loop iterations, sizes, wall time) and fail with a
+ * {@link TemplateException} that names the limit; neither lets a {@link StackOverflowError} or an
+ * {@link OutOfMemoryError} escape.
  */
 public final class ChatTemplate {
     /**
@@ -36,31 +41,49 @@ public final class ChatTemplate {
 
     private final String source;
     private final TemplateOptions options;
+    private final Limits limits;
     private final List<Node> body;
     private final String bosToken;
     private final String eosToken;
 
-    private ChatTemplate(String source, TemplateOptions options, List<Node> body, String bosToken, String eosToken) {
+    private ChatTemplate(String source, TemplateOptions options, Limits limits, List<Node> body, String bosToken, String eosToken) {
         this.source = source;
         this.options = options;
+        this.limits = limits;
         this.body = body;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
     }
 
-    /** Compiles with transformers' settings ({@link TemplateOptions#TRANSFORMERS}). */
+    /** Compiles with transformers' settings ({@link TemplateOptions#TRANSFORMERS}) and the default limits. */
     public static ChatTemplate compile(String source) {
         return compile(source, TemplateOptions.TRANSFORMERS);
     }
 
-    /**
-     * @throws TemplateException with line and column on a syntax error, an unknown tag, or a filter or
-     *                           test that does not exist (outside an {@code if}, as in Jinja2)
-     */
+    /** Compiles with the default {@link Limits}. */
     public static ChatTemplate compile(String source, TemplateOptions options) {
+        return compile(source, options, Limits.DEFAULT);
+    }
+
+    /**
+     * @param limits what compiling and each render of this template may cost
+     * @throws TemplateException with line and column on a syntax error, an unknown tag, or a filter or
+     *                           test that does not exist (outside an {@code if}, as in Jinja2), or when
+     *                           the template nests deeper than {@link Limits#maxNestingDepth()}
+     */
+    public static ChatTemplate compile(String source, TemplateOptions options, Limits limits) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(options, "options");
-        return new ChatTemplate(source, options, Parser.parse(Lexer.tokenize(source, options)), null, null);
+        Objects.requireNonNull(limits, "limits");
+        List<Node> body;
+        try {
+            body = Parser.parse(Lexer.tokenize(source, options), limits);
+        } catch (StackOverflowError e) { // a last resort: the nesting limit should always come first
+            throw new TemplateException("nesting depth exceeds " + limits.maxNestingDepth() + " (the Java stack ran out first)");
+        } catch (OutOfMemoryError e) {
+            throw new TemplateException("out of memory compiling the template (" + source.length() + " characters)");
+        }
+        return new ChatTemplate(source, options, limits, body, null, null);
     }
 
     /**
@@ -68,7 +91,7 @@ public final class ChatTemplate {
      * stays undefined, as transformers leaves a tokenizer's unset special tokens out.
      */
     public ChatTemplate withSpecialTokens(String bosToken, String eosToken) {
-        return new ChatTemplate(source, options, body, bosToken, eosToken);
+        return new ChatTemplate(source, options, limits, body, bosToken, eosToken);
     }
 
     /**
@@ -93,11 +116,22 @@ public final class ChatTemplate {
     /**
      * Renders with exactly these variables. Values may be Java maps, collections, arrays, records,
      * Jackson trees, strings, numbers, booleans and null; they are copied, never modified.
+     *
+     * @throws TemplateException when the template fails, or exceeds one of its {@link Limits}
      */
     public String render(Map<String, ?> context) {
-        Map<String, Object> variables = new HashMap<>();
-        context.forEach((name, value) -> variables.put(name, Values.fromJava(value)));
-        return Renderer.render(body, variables);
+        try {
+            return Guard.run(limits, guard -> {
+                Map<String, Object> variables = new HashMap<>();
+                context.forEach((name, value) -> variables.put(name, Values.fromJava(value)));
+                return Renderer.render(body, variables, guard);
+            });
+        } catch (StackOverflowError e) { // last resorts: the limits should always come first
+            throw new TemplateException("render depth exceeds " + limits.maxRenderDepth() + " (the Java stack ran out first)");
+        } catch (OutOfMemoryError e) {
+            throw new TemplateException("out of memory rendering the template (values created are limited to "
+                    + limits.maxCreatedSize() + " characters and items in total; the heap ran out first)");
+        }
     }
 
     /** The template text this was compiled from. */
@@ -107,5 +141,9 @@ public final class ChatTemplate {
 
     public TemplateOptions options() {
         return options;
+    }
+
+    public Limits limits() {
+        return limits;
     }
 }

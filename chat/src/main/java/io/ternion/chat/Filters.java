@@ -66,10 +66,11 @@ final class Filters {
         return FILTERS.containsKey(name);
     }
 
+    /** Applies a filter; what it returns counts toward the render's {@link Limits#maxCreatedSize()}. */
     static Object apply(String name, Object value, List<Object> args, Map<String, Object> kwargs) {
         Filter f = FILTERS.get(name);
         if (f == null) throw new TemplateException("no filter named '" + name + "'");
-        return f.apply(value, args, kwargs);
+        return Guard.made(f.apply(value, args, kwargs));
     }
 
     /** A filter that takes no arguments besides the value. */
@@ -95,11 +96,13 @@ final class Filters {
     }
 
     private static Object first(Object v) {
+        if (v instanceof String s) return s.isEmpty() ? Undefined.because("No first item, sequence was empty.") : Character.toString(s.codePointAt(0));
         List<Object> items = Values.iterate(v);
         return items.isEmpty() ? Undefined.because("No first item, sequence was empty.") : items.getFirst();
     }
 
     private static Object last(Object v) {
+        if (v instanceof String s) return s.isEmpty() ? Undefined.because("No last item, sequence was empty.") : Character.toString(s.codePointBefore(s.length()));
         List<Object> items = Values.iterate(v);
         return items.isEmpty() ? Undefined.because("No last item, sequence was empty.") : items.getLast();
     }
@@ -177,9 +180,13 @@ final class Filters {
         StringBuilder sb = new StringBuilder();
         String separator = PyText.str(a[0]);
         List<Object> items = Values.iterate(value);
+        Guard guard = Guard.current();
         for (int i = 0; i < items.size(); i++) {
+            String item = PyText.str(get.apply(items.get(i)));
+            guard.string(sb.length() + (i > 0 ? (long) separator.length() : 0) + item.length());
+            guard.tick();
             if (i > 0) sb.append(separator);
-            sb.append(PyText.str(get.apply(items.get(i))));
+            sb.append(item);
         }
         return sb.toString();
     }
@@ -187,8 +194,19 @@ final class Filters {
     /** {@code indent(s, width=4, first=False, blank=False)}: indents every line but the first (and blank ones). */
     private static Object indent(Object value, List<Object> args, Map<String, Object> kwargs) {
         Object[] a = Args.bind("indent", args, kwargs, new String[] {"width", "first", "blank"}, 4L, false, false);
-        String pad = a[0] instanceof String s ? s : " ".repeat((int) Args.integer("indent", a[0]));
-        List<Object> lines = PyText.splitlines(PyText.str(value) + "\n", false);
+        Guard guard = Guard.current();
+        String pad;
+        if (a[0] instanceof String s) {
+            pad = s;
+        } else {
+            long width = Math.max(0, Args.integer("indent", a[0]));
+            guard.string(width);
+            pad = " ".repeat((int) width);
+        }
+        String text = PyText.str(value);
+        List<Object> lines = PyText.splitlines(text + "\n", false);
+        // each line may get the pad, and the text a newline: check the most it can be before building it
+        guard.string(text.length() + 1L + Guard.times(lines.size() + 1L, pad.length()));
         StringBuilder sb = new StringBuilder();
         if (Values.truthy(a[2])) {
             for (int i = 0; i < lines.size(); i++) sb.append(i > 0 ? "\n" + pad : "").append(lines.get(i));
@@ -219,7 +237,11 @@ final class Filters {
             List<Object> rest = args.subList(1, args.size());
             f = item -> apply(name, item, rest, kwargs);
         }
-        for (Object item : Values.iterate(value)) out.add(f.apply(item));
+        Guard guard = Guard.current();
+        for (Object item : Values.iterate(value)) {
+            guard.tick();
+            out.add(f.apply(item));
+        }
         return out;
     }
 
@@ -242,7 +264,11 @@ final class Filters {
         } else {
             test = Values::truthy;
         }
-        for (Object item : Values.iterate(value)) if (test.apply(get.apply(item)) == keep) out.add(item);
+        Guard guard = Guard.current();
+        for (Object item : Values.iterate(value)) {
+            guard.tick();
+            if (test.apply(get.apply(item)) == keep) out.add(item);
+        }
         return out;
     }
 
@@ -320,7 +346,11 @@ final class Filters {
         String indent = switch (a[1]) {
             case null -> null;
             case String s -> s;
-            default -> " ".repeat((int) Math.max(0, Args.integer("tojson", a[1])));
+            default -> {
+                long width = Math.max(0, Args.integer("tojson", a[1]));
+                Guard.checkString(width);
+                yield " ".repeat((int) width);
+            }
         };
         String itemSeparator = indent == null ? ", " : ",";
         String keySeparator = ": ";

@@ -14,9 +14,6 @@ import java.util.Map;
  * {@code strftime_now(format)}.
  */
 final class Globals {
-    /** Jinja2's sandbox refuses larger ranges. */
-    private static final long MAX_RANGE = 100_000;
-
     private Globals() {}
 
     static Map<String, Object> all() {
@@ -47,8 +44,8 @@ final class Globals {
         long step = args.size() == 3 ? Args.integer("range", args.get(2)) : 1;
         if (step == 0) throw new TemplateException("ValueError: range() arg 3 must not be zero");
         long count = step > 0 ? Math.max(0, Math.ceilDiv(stop - start, step)) : Math.max(0, Math.ceilDiv(start - stop, -step));
-        if (count > MAX_RANGE) {
-            throw new TemplateException("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
+        if (count > Limits.MAX_RANGE) { // Jinja2's sandbox, word for word
+            throw new TemplateException("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + Limits.MAX_RANGE + ").");
         }
         List<Object> out = new ArrayList<>((int) count);
         for (long k = 0; k < count; k++) out.add(start + k * step);

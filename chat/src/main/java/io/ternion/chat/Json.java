@@ -10,6 +10,9 @@ import java.util.Map;
  * {@code json.dumps(x, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys)}.
  * So the default separators are {@code ", "} and {@code ": "} ({@code ","} and {@code ": "} with an
  * indent), non-ASCII text is written as is, and floats print as Python's repr.
+ *
+ * <p>The text is checked against the render's string length limit as it grows, and values nested deeper
+ * than its render depth limit fail instead of recursing on.
  */
 final class Json {
     private Json() {}
@@ -21,12 +24,15 @@ final class Json {
      */
     static String dumps(Object value, boolean ensureAscii, String indent, String itemSeparator, String keySeparator, boolean sortKeys) {
         StringBuilder sb = new StringBuilder();
-        new Json.Writer(sb, ensureAscii, indent, itemSeparator, keySeparator, sortKeys).write(value, 0);
+        new Json.Writer(sb, Guard.current(), ensureAscii, indent, itemSeparator, keySeparator, sortKeys).write(value, 0);
         return sb.toString();
     }
 
-    private record Writer(StringBuilder sb, boolean ensureAscii, String indent, String itemSeparator, String keySeparator, boolean sortKeys) {
+    private record Writer(StringBuilder sb, Guard guard, boolean ensureAscii, String indent, String itemSeparator, String keySeparator,
+                          boolean sortKeys) {
         void write(Object value, int level) {
+            guard.string(sb.length());
+            guard.tick();
             switch (value) {
                 case null -> sb.append("null");
                 case Boolean b -> sb.append(b ? "true" : "false");
@@ -38,6 +44,7 @@ final class Json {
                         sb.append("[]");
                         return;
                     }
+                    Guard.checkValueDepth(level + 1);
                     sb.append('[');
                     for (int i = 0; i < l.size(); i++) {
                         sb.append(i == 0 ? "" : itemSeparator);
@@ -52,6 +59,7 @@ final class Json {
                         sb.append("{}");
                         return;
                     }
+                    Guard.checkValueDepth(level + 1);
                     List<Map.Entry<?, ?>> entries = new ArrayList<>(m.entrySet());
                     if (sortKeys) entries.sort((x, y) -> Values.compare("<", x.getKey(), y.getKey()) ? -1 : Values.equal(x.getKey(), y.getKey()) ? 0 : 1);
                     sb.append('{');
@@ -72,7 +80,10 @@ final class Json {
         }
 
         private void newline(int level) {
-            if (indent != null) sb.append('\n').append(indent.repeat(level));
+            if (indent == null) return;
+            guard.string(sb.length() + 1L + Guard.times(indent.length(), level));
+            sb.append('\n');
+            for (int i = 0; i < level; i++) sb.append(indent);
         }
 
         /** JSON object keys must be strings; Python converts numbers, booleans and None. */
@@ -94,6 +105,7 @@ final class Json {
         }
 
         private void string(String s) {
+            guard.string(sb.length() + 2L + s.length());
             sb.append('"');
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
@@ -112,6 +124,7 @@ final class Json {
                 }
             }
             sb.append('"');
+            guard.string(sb.length()); // escapes make it up to six times longer
         }
     }
 }

@@ -127,7 +127,7 @@ final class Methods {
         switch (name) {
             case "startswith", "endswith" -> {
                 Object[] a = Args.bind(name, args, kwargs, new String[] {"prefix", "start", "end"}, Args.REQUIRED, null, null);
-                String region = (String) Values.slice(s, a[1], a[2], null);
+                String region = region(s, a[1], a[2]);
                 List<?> candidates = a[0] instanceof List<?> l ? l : List.of(Args.string(name, a[0]));
                 for (Object c : candidates) {
                     String affix = Args.string(name, c);
@@ -166,10 +166,10 @@ final class Methods {
             case "find", "rfind", "index", "rindex", "count" -> {
                 Object[] a = Args.bind(name, args, kwargs, SUB_START_END, Args.REQUIRED, null, null);
                 String sub = Args.string(name, a[0]);
-                String region = (String) Values.slice(s, a[1], a[2], null);
-                long offset = a[1] == null ? 0 : PyText.length(s) - PyText.length((String) Values.slice(s, a[1], null, null));
+                String region = region(s, a[1], a[2]);
+                long offset = a[1] == null ? 0 : PyText.length(s) - PyText.length(region(s, a[1], null));
                 if (name.equals("count")) return count(region, sub);
-                int at = name.startsWith("r") ? region.lastIndexOf(sub) : region.indexOf(sub);
+                int at = name.startsWith("r") ? PyText.lastIndexOf(region, sub, region.length()) : PyText.indexOf(region, sub, 0);
                 if (at < 0) {
                     if (name.endsWith("index")) throw new TemplateException("ValueError: substring not found");
                     return -1L;
@@ -180,10 +180,13 @@ final class Methods {
                 Object iterable = Args.bind(name, args, kwargs, new String[] {"iterable"}, Args.REQUIRED)[0];
                 StringBuilder sb = new StringBuilder();
                 List<Object> items = Values.iterate(iterable);
+                Guard guard = Guard.current();
                 for (int i = 0; i < items.size(); i++) {
                     if (!(items.get(i) instanceof String item)) {
                         throw Values.typeError("sequence item " + i + ": expected str instance, " + Values.typeName(items.get(i)) + " found");
                     }
+                    guard.string(sb.length() + (i > 0 ? (long) s.length() : 0) + item.length());
+                    guard.tick();
                     if (i > 0) sb.append(s);
                     sb.append(item);
                 }
@@ -225,7 +228,12 @@ final class Methods {
     private static long count(String s, String sub) {
         if (sub.isEmpty()) return PyText.length(s) + 1;
         long n = 0;
-        for (int at = s.indexOf(sub); at >= 0; at = s.indexOf(sub, at + sub.length())) n++;
+        for (int at = PyText.indexOf(s, sub, 0); at >= 0; at = PyText.indexOf(s, sub, at + sub.length())) n++;
         return n;
+    }
+
+    /** {@code s[start:end]}, without copying when both are None. */
+    private static String region(String s, Object start, Object end) {
+        return start == null && end == null ? s : (String) Values.slice(s, start, end, null);
     }
 }

@@ -12,6 +12,6 @@ final class Namespace {
 
     @Override
     public String toString() {
-        return "<Namespace " + PyText.repr(attributes) + ">";
+        return PyText.repr(this);
     }
 }

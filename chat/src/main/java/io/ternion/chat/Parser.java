@@ -25,6 +25,10 @@ import java.util.Set;
  *   postfix       x.attr  x[key]  x[a:b:c]  x(args)
  * </pre>
  * After parsing, {@link FilterTestCheck} rejects unknown filters and tests, as Jinja2's compiler does.
+ *
+ * <p>The parser is recursive, so hostile nesting ({@code ((((...}, {@code - - - x}, tags in tags) is
+ * counted and fails at {@link Limits#maxNestingDepth()} long before the Java stack runs out; chains the
+ * parser builds in a loop ({@code a + b + c}, {@code x | f | g}) are measured on the tree afterwards.
  */
 final class Parser {
     private static final Set<String> COMPARE_OPERATORS = Set.of("==", "!=", "<", "<=", ">", ">=");
@@ -37,16 +41,29 @@ final class Parser {
     /** Opening tokens of the blocks being parsed, innermost first, for error messages. */
     private final Deque<Token> openBlocks = new ArrayDeque<>();
     private int loopDepth;
+    private final int maxNesting;
+    /** Blocks and expressions being parsed, one inside the other. */
+    private int nesting;
 
-    private Parser(List<Token> tokens) {
+    private Parser(List<Token> tokens, int maxNesting) {
         this.tokens = tokens;
+        this.maxNesting = maxNesting;
     }
 
-    static List<Node> parse(List<Token> tokens) {
-        Parser parser = new Parser(tokens);
+    static List<Node> parse(List<Token> tokens, Limits limits) {
+        Parser parser = new Parser(tokens, limits.maxNestingDepth());
         List<Node> body = parser.subparse(null);
-        FilterTestCheck.run(body);
+        FilterTestCheck.run(body, limits.maxNestingDepth());
         return body;
+    }
+
+    /** One level deeper, at token {@code at}; every call is paired with {@link #leave()} by try/finally. */
+    private void enter(Token at) {
+        if (++nesting > maxNesting) throw fail("nesting depth exceeds " + maxNesting, at);
+    }
+
+    private void leave() {
+        nesting--;
     }
 
     // ---- token stream ----
@@ -134,11 +151,13 @@ final class Parser {
     private List<Node> block(Token opening, String... endTags) {
         skipOperator(":"); // Jinja2 accepts a Python-style colon before %}
         expect(Type.BLOCK_END, "'%}'");
+        enter(opening);
         openBlocks.push(opening);
         try {
             return subparse(Set.of(endTags));
         } finally {
             openBlocks.pop();
+            leave();
         }
     }
 
@@ -342,15 +361,20 @@ final class Parser {
     }
 
     private Expr parseConditional() {
-        Pos start = cur().pos();
-        Expr expr = parseOr();
-        while (skipName("if")) {
-            Expr test = parseOr();
-            Expr otherwise = skipName("else") ? parseConditional() : null;
-            expr = new Expr.Conditional(start, test, expr, otherwise);
-            start = cur().pos();
+        enter(cur());
+        try {
+            Pos start = cur().pos();
+            Expr expr = parseOr();
+            while (skipName("if")) {
+                Expr test = parseOr();
+                Expr otherwise = skipName("else") ? parseConditional() : null;
+                expr = new Expr.Conditional(start, test, expr, otherwise);
+                start = cur().pos();
+            }
+            return expr;
+        } finally {
+            leave();
         }
-        return expr;
     }
 
     private Expr parseOr() {
@@ -371,7 +395,12 @@ final class Parser {
         Token t = cur();
         if (t.isName("not")) {
             i++;
-            return new Expr.Not(t.pos(), parseNot());
+            enter(t);
+            try {
+                return new Expr.Not(t.pos(), parseNot());
+            } finally {
+                leave();
+            }
         }
         return parseCompare();
     }
@@ -441,7 +470,12 @@ final class Parser {
         Expr node;
         if (t.isOperator("-") || t.isOperator("+")) {
             i++;
-            node = new Expr.Negate(t.pos(), t.isOperator("-"), parseUnary(false));
+            enter(t);
+            try {
+                node = new Expr.Negate(t.pos(), t.isOperator("-"), parseUnary(false));
+            } finally {
+                leave();
+            }
         } else {
             node = parsePrimary();
         }

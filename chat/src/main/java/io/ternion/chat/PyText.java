@@ -43,40 +43,96 @@ final class PyText {
         };
     }
 
-    /** Python's {@code repr(value)}, which is also how list and dict items print. */
+    /**
+     * Python's {@code repr(value)}, which is also how list and dict items print. The text is checked
+     * against the render's string length limit as it grows, and a value nested deeper than its render
+     * depth limit (or a namespace that contains itself) fails instead of recursing on.
+     */
     static String repr(Object value) {
+        if (value instanceof String s) return reprString(s);
+        Repr r = new Repr(Guard.current());
+        r.write(value, 0);
+        return r.sb.toString();
+    }
+
+    /** repr() of nested values into one buffer, so that its length is checked as it grows. */
+    private record Repr(Guard guard, StringBuilder sb) {
+        Repr(Guard guard) {
+            this(guard, new StringBuilder());
+        }
+
+        void write(Object value, int depth) {
+            switch (value) {
+                case null -> append("None");
+                case String s -> append(reprString(s));
+                case PyTuple t -> {
+                    if (t.size() == 1) {
+                        open("(", depth);
+                        write(t.get(0), depth + 1);
+                        append(",)");
+                    } else {
+                        items(t, "(", ")", depth);
+                    }
+                }
+                case List<?> l -> items(l, "[", "]", depth);
+                case Map<?, ?> m -> {
+                    open("{", depth);
+                    boolean first = true;
+                    for (Map.Entry<?, ?> e : m.entrySet()) {
+                        if (!first) append(", ");
+                        first = false;
+                        write(e.getKey(), depth + 1);
+                        append(": ");
+                        write(e.getValue(), depth + 1);
+                    }
+                    append("}");
+                }
+                case Namespace ns -> { // Jinja2: f"<Namespace {self.__attrs!r}>"
+                    open("<Namespace ", depth);
+                    write(ns.attributes, depth + 1);
+                    append(">");
+                }
+                default -> append(scalar(value));
+            }
+        }
+
+        private void open(String text, int depth) {
+            Guard.checkValueDepth(depth + 1);
+            append(text);
+        }
+
+        private void items(List<?> items, String open, String close, int depth) {
+            open(open, depth);
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) append(", ");
+                write(items.get(i), depth + 1);
+            }
+            append(close);
+        }
+
+        private void append(String text) {
+            guard.string(sb.length() + (long) text.length());
+            guard.tick();
+            sb.append(text);
+        }
+    }
+
+    /** repr() of a value that holds no other values. */
+    private static String scalar(Object value) {
         return switch (value) {
             case null -> "None";
             case String s -> reprString(s);
             case Boolean b -> b ? "True" : "False";
             case Long l -> l.toString();
             case Double d -> floatRepr(d);
-            case PyTuple t -> t.size() == 1 ? "(" + repr(t.get(0)) + ",)" : join(t, "(", ")");
-            case List<?> l -> join(l, "[", "]");
-            case Map<?, ?> m -> {
-                StringBuilder sb = new StringBuilder("{");
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (sb.length() > 1) sb.append(", ");
-                    sb.append(repr(e.getKey())).append(": ").append(repr(e.getValue()));
-                }
-                yield sb.append('}').toString();
-            }
             case Undefined u -> "Undefined";
             default -> value.toString();
         };
     }
 
-    private static String join(List<?> items, String open, String close) {
-        StringBuilder sb = new StringBuilder(open);
-        for (int i = 0; i < items.size(); i++) {
-            if (i > 0) sb.append(", ");
-            sb.append(repr(items.get(i)));
-        }
-        return sb.append(close).toString();
-    }
-
     private static String reprString(String s) {
         char quote = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
+        Guard.checkString(s.length() + 2L);
         StringBuilder sb = new StringBuilder(s.length() + 2).append(quote);
         s.codePoints().forEach(cp -> {
             if (cp == quote || cp == '\\') sb.append('\\').appendCodePoint(cp);
@@ -89,6 +145,7 @@ final class PyText {
             else if (cp <= 0xffff) sb.append(String.format("\\u%04x", cp));
             else sb.append(String.format("\\U%08x", cp));
         });
+        Guard.checkString(sb.length() + 1L); // escapes make it up to five times longer
         return sb.append(quote).toString();
     }
 
@@ -148,6 +205,47 @@ final class PyText {
         return out;
     }
 
+    // ---- substring search ----
+
+    /** Needles up to this long are searched with {@link String#indexOf}, whose worst case is length times this. */
+    private static final int SHORT_NEEDLE = 64;
+
+    /**
+     * {@code s.indexOf(sub, from)}. Java's search compares the needle at every position, so a long needle
+     * in a long haystack ({@code 'a' * 10**7} in itself plus one) takes quadratic time; for long needles
+     * this searches position by position and polls the render's wall time.
+     */
+    static int indexOf(String s, String sub, int from) {
+        int m = sub.length();
+        if (m <= SHORT_NEEDLE) return s.indexOf(sub, from);
+        Guard guard = Guard.current();
+        char first = sub.charAt(0);
+        for (int i = Math.max(from, 0), last = s.length() - m; i <= last; i++) {
+            if (s.charAt(i) != first) continue;
+            guard.tick(m);
+            if (s.regionMatches(i, sub, 0, m)) return i;
+        }
+        return -1;
+    }
+
+    /** {@code s.lastIndexOf(sub, from)}, with the same care for long needles as {@link #indexOf}. */
+    static int lastIndexOf(String s, String sub, int from) {
+        int m = sub.length();
+        if (m <= SHORT_NEEDLE) return s.lastIndexOf(sub, from);
+        Guard guard = Guard.current();
+        char first = sub.charAt(0);
+        for (int i = Math.min(from, s.length() - m); i >= 0; i--) {
+            if (s.charAt(i) != first) continue;
+            guard.tick(m);
+            if (s.regionMatches(i, sub, 0, m)) return i;
+        }
+        return -1;
+    }
+
+    static boolean contains(String s, String sub) {
+        return indexOf(s, sub, 0) >= 0;
+    }
+
     // ---- str methods ----
 
     /** {@code str.strip/lstrip/rstrip(chars)}: chars null means whitespace. */
@@ -177,7 +275,7 @@ final class PyText {
 
     /** {@code str.split(sep, maxsplit)}; sep null splits on whitespace runs and drops empty pieces. */
     static List<Object> split(String s, String sep, long maxsplit) {
-        List<Object> out = new ArrayList<>();
+        List<Object> out = new Pieces();
         if (maxsplit < 0) maxsplit = Long.MAX_VALUE;
         if (sep == null) {
             int i = 0;
@@ -196,7 +294,7 @@ final class PyText {
         if (sep.isEmpty()) throw new TemplateException("empty separator");
         int from = 0;
         int at;
-        while (maxsplit-- > 0 && (at = s.indexOf(sep, from)) >= 0) {
+        while (maxsplit-- > 0 && (at = indexOf(s, sep, from)) >= 0) {
             out.add(s.substring(from, at));
             from = at + sep.length();
         }
@@ -204,10 +302,27 @@ final class PyText {
         return out;
     }
 
+    /** The list split() and splitlines() fill: it fails before it would grow past the list length limit. */
+    private static final class Pieces extends ArrayList<Object> {
+        private final Guard guard = Guard.current();
+
+        @Override
+        public boolean add(Object piece) {
+            guard.list(size() + 1L);
+            return super.add(piece);
+        }
+
+        @Override
+        public void addFirst(Object piece) {
+            guard.list(size() + 1L);
+            super.addFirst(piece);
+        }
+    }
+
     /** {@code str.rsplit(sep, maxsplit)}: like split, but the splits are made from the right. */
     static List<Object> rsplit(String s, String sep, long maxsplit) {
         if (maxsplit < 0) return split(s, sep, maxsplit);
-        List<Object> out = new ArrayList<>();
+        List<Object> out = new Pieces();
         if (sep == null) {
             int i = s.length();
             while (maxsplit-- > 0) {
@@ -224,7 +339,7 @@ final class PyText {
         if (sep.isEmpty()) throw new TemplateException("empty separator");
         int end = s.length();
         int at;
-        while (maxsplit-- > 0 && end >= sep.length() && (at = s.lastIndexOf(sep, end - sep.length())) >= 0) {
+        while (maxsplit-- > 0 && end >= sep.length() && (at = lastIndexOf(s, sep, end - sep.length())) >= 0) {
             out.addFirst(s.substring(at + sep.length(), end));
             end = at;
         }
@@ -234,7 +349,7 @@ final class PyText {
 
     /** {@code str.splitlines(keepends)}: Python's line boundaries are more than {@code \n}. */
     static List<Object> splitlines(String s, boolean keepends) {
-        List<Object> out = new ArrayList<>();
+        List<Object> out = new Pieces();
         int i = 0;
         int start = 0;
         int n = s.length();
@@ -289,8 +404,10 @@ final class PyText {
     /** {@code str.replace(old, new, count)}; an empty old inserts new between all characters, as in Python. */
     static String replace(String s, String old, String replacement, long count) {
         if (count < 0) count = Long.MAX_VALUE;
+        Guard guard = Guard.current();
         StringBuilder sb = new StringBuilder();
         if (old.isEmpty()) {
+            guard.string(s.length() + Guard.times(Math.min(count, length(s) + 1L), replacement.length()));
             int i = 0;
             while (i < s.length() && count-- > 0) {
                 int cp = s.codePointAt(i);
@@ -302,7 +419,8 @@ final class PyText {
         }
         int from = 0;
         int at;
-        while (count-- > 0 && (at = s.indexOf(old, from)) >= 0) {
+        while (count-- > 0 && (at = indexOf(s, old, from)) >= 0) {
+            guard.string((long) sb.length() + (at - from) + replacement.length() + (s.length() - at - old.length()));
             sb.append(s, from, at).append(replacement);
             from = at + old.length();
         }

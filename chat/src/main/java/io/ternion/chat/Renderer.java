@@ -9,27 +9,100 @@ import java.util.Map;
  * Walks the syntax tree and writes the output: the evaluator. Statements run in a {@link Scope};
  * expressions evaluate to values of the model described in {@link Values}. A failure is reported at
  * the innermost expression that raised it.
+ *
+ * <p>The walk is recursive, and counts how deep it is (statements, expressions, filters and macro
+ * calls together) against {@link Limits#maxRenderDepth()}, macro calls against
+ * {@link Limits#maxMacroDepth()}, loop iterations against {@link Limits#maxLoopIterations()}, and what it
+ * writes against {@link Limits#maxOutputLength()} (a set block's or macro's text, which becomes a string,
+ * against {@link Limits#maxStringLength()}); its {@link Guard} polls the wall time.
  */
 final class Renderer {
     /** How a statement list ended: normally, or by {@code break} / {@code continue} for the enclosing loop. */
     private enum Flow { NORMAL, BREAK, CONTINUE }
 
-    private Renderer() {}
+    private final Guard guard;
+    private final Limits limits;
+    private int depth;
+    private int macroDepth;
+    private long loopIterations;
+
+    private Renderer(Guard guard) {
+        this.guard = guard;
+        this.limits = guard.limits;
+    }
 
     /** Renders a template body; {@code context} holds template values (see {@link Values#fromJava}). */
-    static String render(List<Node> body, Map<String, Object> context) {
+    static String render(List<Node> body, Map<String, Object> context, Guard guard) {
         Scope globals = new Scope(null);
         Globals.all().forEach(globals::set);
         Scope root = globals.child();
         context.forEach(root::set);
-        StringBuilder out = new StringBuilder();
-        new Renderer().execute(body, root, out);
+        Out out = new Out(guard.limits.maxOutputLength(), true);
+        new Renderer(guard).execute(body, root, out);
         return out.toString();
+    }
+
+    /**
+     * Text being written: the render's output, or the body of a set block or macro (which becomes a
+     * string value). Fails before it would grow past its limit.
+     */
+    private static final class Out {
+        private final StringBuilder sb = new StringBuilder();
+        private final long max;
+        private final boolean isOutput;
+
+        Out(long max, boolean isOutput) {
+            this.max = max;
+            this.isOutput = isOutput;
+        }
+
+        void append(String s) {
+            if (sb.length() + (long) s.length() > max) {
+                throw isOutput ? new TemplateException("output length exceeds " + max + " characters") : Guard.stringTooLong(max);
+            }
+            sb.append(s);
+        }
+
+        @Override
+        public String toString() {
+            return sb.toString();
+        }
+    }
+
+    /** A text buffer for a value: a set block's body or a macro's output. */
+    private Out capture() {
+        return new Out(limits.maxStringLength(), false);
+    }
+
+    /** One level deeper into the tree; paired with {@code depth--} in a finally block. */
+    private void enter() {
+        if (++depth > limits.maxRenderDepth()) {
+            depth--;
+            throw Guard.tooDeep("render depth", limits.maxRenderDepth());
+        }
+        guard.tick();
+    }
+
+    /** One more iteration of some loop in this render. */
+    private void iteration(Pos at) {
+        if (++loopIterations > limits.maxLoopIterations()) {
+            throw new TemplateException("loop iterations exceed " + limits.maxLoopIterations(), at);
+        }
+        guard.checkTime();
     }
 
     // ---- statements ----
 
-    private Flow execute(List<Node> nodes, Scope scope, StringBuilder out) {
+    private Flow execute(List<Node> nodes, Scope scope, Out out) {
+        enter();
+        try {
+            return executeAll(nodes, scope, out);
+        } finally {
+            depth--;
+        }
+    }
+
+    private Flow executeAll(List<Node> nodes, Scope scope, Out out) {
         for (Node node : nodes) {
             Flow flow = switch (node) {
                 case Node.Text t -> {
@@ -37,7 +110,12 @@ final class Renderer {
                     yield Flow.NORMAL;
                 }
                 case Node.Output o -> {
-                    out.append(PyText.str(eval(o.expr(), scope)));
+                    Object value = eval(o.expr(), scope);
+                    try {
+                        out.append(PyText.str(value));
+                    } catch (TemplateException e) { // printing a list too long or too deep, or the output too long
+                        throw e.at(o.expr().pos());
+                    }
                     yield Flow.NORMAL;
                 }
                 case Node.If f -> executeIf(f, scope, out);
@@ -47,9 +125,9 @@ final class Renderer {
                     yield Flow.NORMAL;
                 }
                 case Node.SetBlock s -> {
-                    StringBuilder captured = new StringBuilder();
+                    Out captured = capture();
                     execute(s.body(), scope.child(), captured);
-                    Object value = captured.toString();
+                    Object value = Guard.made(captured.toString());
                     if (s.filter() != null) value = filter(s.filter(), scope, value);
                     assign(s.target(), value, scope);
                     yield Flow.NORMAL;
@@ -73,7 +151,7 @@ final class Renderer {
     }
 
     /** An if statement has no scope of its own: a set inside it is visible after it. */
-    private Flow executeIf(Node.If f, Scope scope, StringBuilder out) {
+    private Flow executeIf(Node.If f, Scope scope, Out out) {
         for (int i = 0; i < f.tests().size(); i++) {
             if (Values.truthy(eval(f.tests().get(i), scope))) return execute(f.bodies().get(i), scope, out);
         }
@@ -81,7 +159,7 @@ final class Renderer {
     }
 
     /** Each iteration runs in a fresh child scope holding the loop target and {@code loop}. */
-    private Flow executeFor(Node.For f, Scope scope, StringBuilder out) {
+    private Flow executeFor(Node.For f, Scope scope, Out out) {
         List<Object> items;
         try {
             items = Values.iterate(eval(f.iterable(), scope));
@@ -91,6 +169,7 @@ final class Renderer {
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
+                iteration(f.pos());
                 Scope s = scope.child();
                 assign(f.target(), item, s);
                 if (Values.truthy(eval(f.filter(), s))) kept.add(item);
@@ -102,6 +181,7 @@ final class Renderer {
             return Flow.NORMAL;
         }
         for (int i = 0; i < items.size(); i++) {
+            if (f.filter() == null) iteration(f.pos()); // a filtered loop counted its items as it tested them
             Scope s = scope.child();
             s.set("loop", new LoopContext(items, i));
             assign(f.target(), items.get(i), s);
@@ -143,7 +223,12 @@ final class Renderer {
 
     private Object eval(Expr e, Scope scope) {
         try {
-            return evaluate(e, scope);
+            enter();
+            try {
+                return evaluate(e, scope);
+            } finally {
+                depth--;
+            }
         } catch (TemplateException ex) {
             throw ex.at(e.pos());
         }
@@ -153,8 +238,8 @@ final class Renderer {
         return switch (e) {
             case Expr.Literal l -> l.value();
             case Expr.Name n -> scope.lookup(n.name());
-            case Expr.ListLiteral l -> evalAll(l.items(), scope);
-            case Expr.TupleLiteral t -> new PyTuple(evalAll(t.items(), scope));
+            case Expr.ListLiteral l -> Guard.made(evalAll(l.items(), scope));
+            case Expr.TupleLiteral t -> Guard.made(new PyTuple(evalAll(t.items(), scope)));
             case Expr.DictLiteral d -> {
                 Map<Object, Object> map = new LinkedHashMap<>();
                 for (int i = 0; i < d.keys().size(); i++) {
@@ -166,13 +251,13 @@ final class Renderer {
                     }
                     map.put(key, value);
                 }
-                yield map;
+                yield Guard.made(map);
             }
             case Expr.Attribute a -> Values.getAttribute(eval(a.target(), scope), a.name());
             case Expr.Item it -> {
                 Object target = eval(it.target(), scope);
                 if (it.key() instanceof Expr.Slice s) {
-                    yield Values.slice(target, evalOrNull(s.start(), scope), evalOrNull(s.stop(), scope), evalOrNull(s.step(), scope));
+                    yield Guard.made(Values.slice(target, evalOrNull(s.start(), scope), evalOrNull(s.stop(), scope), evalOrNull(s.step(), scope)));
                 }
                 yield Values.getItem(target, eval(it.key(), scope));
             }
@@ -181,7 +266,7 @@ final class Renderer {
                 Object callee = eval(c.callee(), scope);
                 List<Object> args = evalAll(c.args(), scope);
                 Map<String, Object> kwargs = evalAll(c.kwargs(), scope);
-                if (callee instanceof TemplateCallable f) yield f.call(args, kwargs);
+                if (callee instanceof TemplateCallable f) yield Guard.made(f.call(args, kwargs));
                 if (callee instanceof Undefined u) throw u.error();
                 throw Values.typeError("'" + Values.typeName(callee) + "' object is not callable");
             }
@@ -192,15 +277,19 @@ final class Renderer {
             }
             case Expr.Not n -> !Values.truthy(eval(n.operand(), scope));
             case Expr.Negate n -> Values.negate(eval(n.operand(), scope), n.minus());
-            case Expr.Binary b -> Values.binary(b.op(), eval(b.left(), scope), eval(b.right(), scope));
+            case Expr.Binary b -> Guard.made(Values.binary(b.op(), eval(b.left(), scope), eval(b.right(), scope)));
             case Expr.Logical l -> {
                 Object left = eval(l.left(), scope);
                 yield Values.truthy(left) == l.and() ? eval(l.right(), scope) : left;
             }
             case Expr.Concat c -> {
                 StringBuilder sb = new StringBuilder();
-                for (Expr part : c.parts()) sb.append(PyText.str(eval(part, scope)));
-                yield sb.toString();
+                for (Expr part : c.parts()) {
+                    String text = PyText.str(eval(part, scope));
+                    guard.string(sb.length() + (long) text.length());
+                    sb.append(text);
+                }
+                yield Guard.made(sb.toString());
             }
             case Expr.Compare c -> {
                 Object left = eval(c.first(), scope);
@@ -222,12 +311,17 @@ final class Renderer {
     /** A filter; the innermost target of a set block's chain is null and stands for the captured body. */
     private Object filter(Expr.Filter f, Scope scope, Object captured) {
         try {
-            Object value = switch (f.target()) {
-                case null -> captured;
-                case Expr.Filter inner -> filter(inner, scope, captured);
-                default -> eval(f.target(), scope);
-            };
-            return Filters.apply(f.name(), value, evalAll(f.args(), scope), evalAll(f.kwargs(), scope));
+            enter();
+            try {
+                Object value = switch (f.target()) {
+                    case null -> captured;
+                    case Expr.Filter inner -> filter(inner, scope, captured);
+                    default -> eval(f.target(), scope);
+                };
+                return Filters.apply(f.name(), value, evalAll(f.args(), scope), evalAll(f.kwargs(), scope));
+            } finally {
+                depth--;
+            }
         } catch (TemplateException ex) {
             throw ex.at(f.pos());
         }
@@ -262,6 +356,19 @@ final class Renderer {
 
         @Override
         public Object call(List<Object> args, Map<String, Object> kwargs) {
+            if (macroDepth >= limits.maxMacroDepth()) {
+                throw new TemplateException("macro recursion depth exceeds " + limits.maxMacroDepth() + " (in macro '" + definition.name() + "')");
+            }
+            guard.checkTime();
+            macroDepth++;
+            try {
+                return invoke(args, kwargs);
+            } finally {
+                macroDepth--;
+            }
+        }
+
+        private Object invoke(List<Object> args, Map<String, Object> kwargs) {
             List<String> params = definition.params();
             if (args.size() > params.size()) {
                 throw Values.typeError("macro '" + definition.name() + "' takes not more than " + params.size() + " argument(s)");
@@ -280,7 +387,7 @@ final class Renderer {
             if (!named.isEmpty()) {
                 throw Values.typeError("macro '" + definition.name() + "' takes no keyword argument '" + named.keySet().iterator().next() + "'");
             }
-            StringBuilder out = new StringBuilder();
+            Out out = capture();
             execute(definition.body(), scope, out);
             return out.toString();
         }

@@ -3,8 +3,9 @@ package io.ternion.chat;
 /**
  * A template that cannot be compiled (a syntax error, an unknown filter or test) or rendered (an
  * undefined value used where Jinja2 raises, a type error, {@code raise_exception(...)} in the
- * template). {@link #getMessage()} is one line: the reason followed by the place in the template when
- * it is known.
+ * template), or that exceeds one of its {@link Limits} (the reason names the limit, for example
+ * {@code loop iterations exceed 100000}). {@link #getMessage()} is one line: the reason followed by
+ * the place in the template when it is known.
  */
 public final class TemplateException extends RuntimeException {
     private static final long serialVersionUID = 1L;

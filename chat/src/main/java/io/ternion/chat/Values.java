@@ -21,6 +21,10 @@ import java.util.function.LongSupplier;
  * {@link #fromJava} brings caller data into that model.
  *
  * <p>Differences from Python: integers are 64-bit (overflow is an error, not a big integer).
+ *
+ * <p>Operations that make a value larger than their operands ({@code +}, {@code *}) check its size
+ * against the render's {@link Limits} before allocating it, and the recursive ones (comparing, copying
+ * caller data) fail at {@link Limits#maxRenderDepth()} on values nested deeper than that.
  */
 final class Values {
     private Values() {}
@@ -33,6 +37,12 @@ final class Values {
      * trees, strings, characters, numbers and booleans.
      */
     static Object fromJava(Object value) {
+        return fromJava(value, 0);
+    }
+
+    private static Object fromJava(Object value, int depth) {
+        Guard.checkValueDepth(depth); // caller data nested too deep (or a map that contains itself)
+        int inner = depth + 1;
         return switch (value) {
             case null -> null;
             case String s -> s;
@@ -53,20 +63,20 @@ final class Values {
             case TemplateCallable c -> c;
             case PyTuple t -> {
                 List<Object> items = new ArrayList<>(t.size());
-                for (Object o : t) items.add(fromJava(o));
+                for (Object o : t) items.add(fromJava(o, inner));
                 yield new PyTuple(items);
             }
             case Map<?, ?> m -> {
                 Map<Object, Object> out = new LinkedHashMap<>();
-                for (Map.Entry<?, ?> e : m.entrySet()) out.put(fromJava(e.getKey()), fromJava(e.getValue()));
+                for (Map.Entry<?, ?> e : m.entrySet()) out.put(fromJava(e.getKey(), inner), fromJava(e.getValue(), inner));
                 yield out;
             }
             case Collection<?> c -> {
                 List<Object> out = new ArrayList<>(c.size());
-                for (Object o : c) out.add(fromJava(o));
+                for (Object o : c) out.add(fromJava(o, inner));
                 yield out;
             }
-            case JsonNode j -> fromJson(j);
+            case JsonNode j -> fromJson(j, depth);
             case Message m -> {
                 Map<Object, Object> out = new LinkedHashMap<>();
                 out.put("role", m.role());
@@ -77,7 +87,7 @@ final class Values {
                 Map<Object, Object> out = new LinkedHashMap<>();
                 for (RecordComponent rc : r.getClass().getRecordComponents()) {
                     try {
-                        out.put(rc.getName(), fromJava(rc.getAccessor().invoke(r)));
+                        out.put(rc.getName(), fromJava(rc.getAccessor().invoke(r), inner));
                     } catch (ReflectiveOperationException e) {
                         throw new TemplateException("cannot read " + r.getClass().getSimpleName() + "." + rc.getName());
                     }
@@ -88,7 +98,7 @@ final class Values {
                 if (value.getClass().isArray()) {
                     int n = Array.getLength(value);
                     List<Object> out = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) out.add(fromJava(Array.get(value, i)));
+                    for (int i = 0; i < n; i++) out.add(fromJava(Array.get(value, i), inner));
                     yield out;
                 }
                 throw new TemplateException("unsupported value type for a template: " + value.getClass().getName());
@@ -96,15 +106,16 @@ final class Values {
         };
     }
 
-    private static Object fromJson(JsonNode j) {
+    private static Object fromJson(JsonNode j, int depth) {
+        Guard.checkValueDepth(depth);
         if (j.isObject()) {
             Map<Object, Object> out = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonNode> e : j.properties()) out.put(e.getKey(), fromJson(e.getValue()));
+            for (Map.Entry<String, JsonNode> e : j.properties()) out.put(e.getKey(), fromJson(e.getValue(), depth + 1));
             return out;
         }
         if (j.isArray()) {
             List<Object> out = new ArrayList<>(j.size());
-            for (JsonNode item : j) out.add(fromJson(item));
+            for (JsonNode item : j) out.add(fromJson(item, depth + 1));
             return out;
         }
         if (j.isTextual()) return j.textValue();
@@ -209,8 +220,12 @@ final class Values {
             if (a instanceof Double || b instanceof Double) return toDouble(a) + toDouble(b);
             return exact(() -> Math.addExact(toLong(a), toLong(b)));
         }
-        if (a instanceof String x && b instanceof String y) return x + y;
+        if (a instanceof String x && b instanceof String y) {
+            Guard.checkString((long) x.length() + y.length());
+            return x + y;
+        }
         if (a instanceof List<?> x && b instanceof List<?> y && (a instanceof PyTuple) == (b instanceof PyTuple)) {
+            Guard.checkList((long) x.size() + y.size());
             List<Object> out = new ArrayList<>(x);
             out.addAll(y);
             return a instanceof PyTuple ? new PyTuple(out) : out;
@@ -238,9 +253,15 @@ final class Values {
         if (isInteger(a) && !isNumber(b)) return multiply(b, a);
         if (isInteger(b)) {
             long times = Math.max(0, toLong(b));
-            if (a instanceof String s) return s.repeat((int) Math.min(times, Integer.MAX_VALUE));
+            if (a instanceof String s) {
+                if (s.isEmpty()) return s;
+                Guard.checkString(Guard.times(s.length(), times)); // before allocating: 'a' * 10**12 must not try
+                return s.repeat((int) times);
+            }
             if (a instanceof List<?> l) {
-                List<Object> out = new ArrayList<>();
+                if (l.isEmpty()) times = 0; // [] * 10**12 is [] at once
+                Guard.checkList(Guard.times(l.size(), times));
+                List<Object> out = new ArrayList<>((int) Guard.times(l.size(), times));
                 for (long k = 0; k < times; k++) out.addAll(l);
                 return a instanceof PyTuple ? new PyTuple(out) : out;
             }
@@ -311,6 +332,10 @@ final class Values {
 
     /** Python's {@code ==}. An undefined value equals only another undefined value. */
     static boolean equal(Object a, Object b) {
+        return equal(a, b, 0);
+    }
+
+    private static boolean equal(Object a, Object b, int depth) {
         if (a == b) return true;
         if (a instanceof Undefined || b instanceof Undefined) return a instanceof Undefined && b instanceof Undefined;
         if (a == null || b == null) return false;
@@ -318,13 +343,21 @@ final class Values {
         if (a instanceof String x && b instanceof String y) return x.equals(y);
         if (a instanceof List<?> x && b instanceof List<?> y) {
             if ((a instanceof PyTuple) != (b instanceof PyTuple) || x.size() != y.size()) return false;
-            for (int i = 0; i < x.size(); i++) if (!equal(x.get(i), y.get(i))) return false;
+            Guard.checkValueDepth(depth + 1);
+            Guard guard = Guard.current();
+            for (int i = 0; i < x.size(); i++) {
+                guard.tick();
+                if (!equal(x.get(i), y.get(i), depth + 1)) return false;
+            }
             return true;
         }
         if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
             if (x.size() != y.size()) return false;
+            Guard.checkValueDepth(depth + 1);
+            Guard guard = Guard.current();
             for (Map.Entry<?, ?> e : x.entrySet()) {
-                if (!y.containsKey(e.getKey()) || !equal(e.getValue(), y.get(e.getKey()))) return false;
+                guard.tick();
+                if (!y.containsKey(e.getKey()) || !equal(e.getValue(), y.get(e.getKey()), depth + 1)) return false;
             }
             return true;
         }
@@ -357,6 +390,10 @@ final class Values {
     }
 
     private static boolean order(String op, Object a, Object b) {
+        return order(op, a, b, 0);
+    }
+
+    private static boolean order(String op, Object a, Object b, int depth) {
         failIfUndefined(a, b);
         int c;
         if (isNumber(a) && isNumber(b)) {
@@ -366,8 +403,11 @@ final class Values {
             c = compareCodePoints(x, y);
         } else if (a instanceof List<?> x && b instanceof List<?> y && (a instanceof PyTuple) == (b instanceof PyTuple)) {
             // Python: the first pair that differs decides, with the same operator; else the lengths do
+            Guard.checkValueDepth(depth + 1);
+            Guard guard = Guard.current();
             for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
-                if (!equal(x.get(i), y.get(i))) return order(op, x.get(i), y.get(i));
+                guard.tick();
+                if (!equal(x.get(i), y.get(i), depth + 1)) return order(op, x.get(i), y.get(i), depth + 1);
             }
             c = Integer.compare(x.size(), y.size());
         } else {
@@ -403,10 +443,14 @@ final class Values {
                 if (!(item instanceof String sub)) {
                     throw typeError("'in <string>' requires string as left operand, not " + typeName(item));
                 }
-                yield s.contains(sub);
+                yield PyText.contains(s, sub);
             }
             case List<?> l -> {
-                for (Object o : l) if (equal(o, item)) yield true;
+                Guard guard = Guard.current();
+                for (Object o : l) {
+                    guard.tick();
+                    if (equal(o, item)) yield true;
+                }
                 yield false;
             }
             case Map<?, ?> m -> {
@@ -437,7 +481,10 @@ final class Values {
         return switch (v) {
             case List<?> l -> new ArrayList<>(l);
             case Map<?, ?> m -> new ArrayList<>(m.keySet());
-            case String s -> PyText.characters(s);
+            case String s -> {
+                Guard.checkList(PyText.length(s)); // one string per character: check before making them
+                yield PyText.characters(s);
+            }
             case Undefined u -> List.of();
             case null, default -> throw typeError("'" + typeName(v) + "' object is not iterable");
         };
@@ -462,8 +509,12 @@ final class Values {
      */
     static Object getItem(Object obj, Object key) {
         if (obj instanceof Undefined u) throw u.error();
-        if (isInteger(key) && (obj instanceof List<?> || obj instanceof String)) {
-            List<?> items = obj instanceof String s ? PyText.characters(s) : (List<?>) obj;
+        if (isInteger(key) && obj instanceof String s) {
+            long n = PyText.length(s);
+            long i = toLong(key);
+            if (i < 0) i += n;
+            if (i >= 0 && i < n) return Character.toString(s.codePointAt(s.offsetByCodePoints(0, (int) i)));
+        } else if (isInteger(key) && obj instanceof List<?> items) {
             long i = toLong(key);
             if (i < 0) i += items.size();
             if (i >= 0 && i < items.size()) return items.get((int) i);
@@ -499,19 +550,20 @@ final class Values {
         // Jinja2 compiles a slice to a plain Python subscript, so here a wrong type raises instead of being undefined
         if (obj instanceof Map<?, ?>) throw typeError("unhashable type: 'slice'");
         if (!(obj instanceof String) && !(obj instanceof List<?>)) throw typeError("'" + typeName(obj) + "' object is not subscriptable");
-        List<?> items = obj instanceof String s ? PyText.characters(s) : (List<?>) obj;
-        int n = items.size();
+        int[] codePoints = obj instanceof String s ? s.codePoints().toArray() : null;
+        List<?> items = codePoints == null ? (List<?>) obj : null;
+        int n = codePoints != null ? codePoints.length : items.size();
         long st = sliceIndex(step, 1);
         if (st == 0) throw new TemplateException("ValueError: slice step cannot be zero");
         long lo = start == null ? (st < 0 ? n - 1 : 0) : clamp(sliceIndex(start, 0), n, st);
         long hi = stop == null ? (st < 0 ? -1 : n) : clamp(sliceIndex(stop, 0), n, st);
-        List<Object> out = new ArrayList<>();
-        for (long i = lo; st > 0 ? i < hi : i > hi; i += st) out.add(items.get((int) i));
-        if (obj instanceof String) {
+        if (codePoints != null) {
             StringBuilder sb = new StringBuilder();
-            out.forEach(sb::append);
+            for (long i = lo; st > 0 ? i < hi : i > hi; i += st) sb.appendCodePoint(codePoints[(int) i]);
             return sb.toString();
         }
+        List<Object> out = new ArrayList<>();
+        for (long i = lo; st > 0 ? i < hi : i > hi; i += st) out.add(items.get((int) i));
         return obj instanceof PyTuple ? new PyTuple(out) : out;
     }
 

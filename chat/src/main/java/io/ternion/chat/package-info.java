@@ -10,6 +10,11 @@
  * {@link io.ternion.chat.Values} and {@link io.ternion.chat.PyText}; the built-in filters, tests,
  * methods and global functions each have their own class. The public surface is
  * {@link io.ternion.chat.ChatTemplate}, {@link io.ternion.chat.Message},
- * {@link io.ternion.chat.TemplateOptions} and {@link io.ternion.chat.TemplateException}.
+ * {@link io.ternion.chat.TemplateOptions}, {@link io.ternion.chat.Limits} and
+ * {@link io.ternion.chat.TemplateException}.
+ *
+ * <p>A template is untrusted input (a GGUF file carries its own). {@link io.ternion.chat.Limits} bounds
+ * its nesting, loops, sizes and time; the parser and renderer count their depth rather than rely on the
+ * Java stack, and {@link io.ternion.chat.Guard} carries a render's limits to the value operations.
  */
 package io.ternion.chat;

@@ -2,6 +2,7 @@ package io.ternion.engine;
 
 import io.ternion.chat.ChatTemplate;
 import io.ternion.chat.Message;
+import io.ternion.chat.TemplateException;
 import io.ternion.gguf.Metadata;
 import io.ternion.graph.Log;
 import io.ternion.tokenizer.Tokenizer;
@@ -12,6 +13,11 @@ import java.util.Map;
 /**
  * How a model wants a conversation written: its own {@code tokenizer.chat_template}, or, when the
  * file has none, a built-in template chosen by architecture and vocabulary (said once on stderr).
+ *
+ * <p>The model's template is untrusted input. When it fails to compile, or to render (a syntax error, a
+ * {@code raise_exception}, or one of the chat module's limits on depth, loops, size and time), the
+ * built-in template it would have had without one takes over for good, said once on stderr with the
+ * error. An error from the built-in template itself propagates.
  */
 public final class ChatFormat {
     /** Llama 3 Instruct's template, as its tokenizer_config.json has it. */
@@ -26,39 +32,84 @@ public final class ChatFormat {
     static final String PLAIN = "{% for message in messages %}{% if loop.first %}{{ bos_token }}{% endif %}"
             + "{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
 
-    private final ChatTemplate template;
-    private final String name;
+    /** A built-in template: its source and the name stderr gives it. */
+    private record BuiltIn(String source, String label) {}
+
     private final Tokenizer tokenizer;
     private final String bos;
+    private final String eos;
+    /** What takes over when the model's template fails to render; null once the template is a built-in one. */
+    private BuiltIn fallback;
+    private ChatTemplate template;
+    private String name;
 
-    private ChatFormat(ChatTemplate template, String name, Tokenizer tokenizer) {
+    private ChatFormat(ChatTemplate template, String name, Tokenizer tokenizer, BuiltIn fallback) {
         Vocabulary v = tokenizer.vocabulary();
         this.bos = v.bos() >= 0 ? v.token(v.bos()) : "";
-        this.template = template.withSpecialTokens(bos, v.eos() >= 0 ? v.token(v.eos()) : "");
+        this.eos = v.eos() >= 0 ? v.token(v.eos()) : "";
+        this.template = template.withSpecialTokens(bos, eos);
         this.name = name;
         this.tokenizer = tokenizer;
+        this.fallback = fallback;
     }
 
     /** The model's template, or a built-in one for its architecture. */
     public static ChatFormat forModel(Metadata md, String architecture, Tokenizer tokenizer) {
         String own = md.getString("tokenizer.chat_template", null);
-        if (own != null) return new ChatFormat(ChatTemplate.compile(own), "the model's tokenizer.chat_template", tokenizer);
-        Vocabulary v = tokenizer.vocabulary();
-        String arch = architecture == null ? "" : architecture;
-        String[] choice;
-        if (arch.equals("bitnet-b1.58") || arch.equals("bitnet-25")) choice = new String[] {ChatTemplate.BITNET_B158, "BitNet b1.58"};
-        else if (v.id("<|start_header_id|>") >= 0) choice = new String[] {LLAMA3, "Llama 3"};
-        else if (v.id("<|im_start|>") >= 0) choice = new String[] {CHATML, "ChatML"};
-        else choice = new String[] {PLAIN, "plain User:/Assistant:"};
-        Log.info("chat: the model has no tokenizer.chat_template; using the built-in " + choice[1] + " template");
-        return new ChatFormat(ChatTemplate.compile(choice[0]), "built-in " + choice[1], tokenizer);
+        BuiltIn builtIn = builtIn(architecture, tokenizer.vocabulary());
+        if (own != null) {
+            try {
+                return new ChatFormat(ChatTemplate.compile(own), "the model's tokenizer.chat_template", tokenizer, builtIn);
+            } catch (TemplateException e) {
+                Log.info("chat: the model's tokenizer.chat_template does not compile: " + e.getMessage()
+                        + "; using the built-in " + builtIn.label() + " template instead");
+            }
+        } else {
+            Log.info("chat: the model has no tokenizer.chat_template; using the built-in " + builtIn.label() + " template");
+        }
+        return new ChatFormat(ChatTemplate.compile(builtIn.source()), "built-in " + builtIn.label(), tokenizer, null);
     }
 
-    public String name() { return name; }
+    /** The template a model without one gets: by architecture, else by the vocabulary's special tokens. */
+    private static BuiltIn builtIn(String architecture, Vocabulary v) {
+        String arch = architecture == null ? "" : architecture;
+        if (arch.equals("bitnet-b1.58") || arch.equals("bitnet-25")) return new BuiltIn(ChatTemplate.BITNET_B158, "BitNet b1.58");
+        if (v.id("<|start_header_id|>") >= 0) return new BuiltIn(LLAMA3, "Llama 3");
+        if (v.id("<|im_start|>") >= 0) return new BuiltIn(CHATML, "ChatML");
+        return new BuiltIn(PLAIN, "plain User:/Assistant:");
+    }
 
-    /** The conversation as text, ending with the assistant's cue. */
+    /** The template in use: the model's, or which built-in one. */
+    public synchronized String name() { return name; }
+
+    /**
+     * The conversation as text, ending with the assistant's cue. If the model's template fails, the
+     * built-in one renders it, and every later conversation too.
+     *
+     * @throws TemplateException when the built-in template fails (for example on a message longer than
+     *                           the chat module's string length limit)
+     */
     public String render(List<Message> messages) {
-        return template.render(messages, true, Map.of());
+        ChatTemplate current;
+        synchronized (this) {
+            current = template;
+        }
+        try {
+            return current.render(messages, true, Map.of());
+        } catch (TemplateException e) {
+            synchronized (this) {
+                if (template == current) { // the first failure switches (another thread may have already)
+                    if (fallback == null) throw e;
+                    Log.info("chat: the model's tokenizer.chat_template failed to render: " + e.getMessage()
+                            + "; using the built-in " + fallback.label() + " template instead");
+                    template = ChatTemplate.compile(fallback.source()).withSpecialTokens(bos, eos);
+                    name = "built-in " + fallback.label();
+                    fallback = null;
+                }
+                current = template;
+            }
+            return current.render(messages, true, Map.of());
+        }
     }
 
     /** The conversation as tokens: special tokens in the template parsed, BOS added once. */
