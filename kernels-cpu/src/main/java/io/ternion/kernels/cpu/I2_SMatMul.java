@@ -46,7 +46,7 @@ final class I2_SMatMul extends TernaryKernel {
                     q.lanewise(LSHR, 2).and((byte) 3).intoArray(codes, e + 64);
                     q.and((byte) 3).intoArray(codes, e + 96);
                 }
-                if (three.reduceLanes(OR) != 0) throw TernaryKernel.code3(w, r);
+                if (three.reduceLanes(OR) != 0) throw TernaryKernel.code3(w, r, bytes, 32, 32);
             }
 
             @Override public float scale(int r, int c) { throw new UnsupportedOperationException(); }

@@ -11,6 +11,11 @@ import java.lang.foreign.MemorySegment;
  * qs[0..31] hold elements m + 32n, qs[32..47] hold 160 + m + 16n, qh[j] holds 240 + j + 4n. The
  * digits are unpacked once, at packing, so TQ1_0 runs exactly as TQ2_0 does
  * ({@code ggml_vec_dot_tq1_0_q8_K} computes the same sums), as {@link TernaryKernel} describes.
+ *
+ * <p>Any byte is valid: {@code (x·3) >> 8} is 0..2 for every x &lt; 256, so a hostile file cannot
+ * put a code above 2 into the triple indices. Bytes 243..255 are what the quantizer writes for the
+ * digit groups 230..242 (a fixed-point fraction, not the base-3 number), and the 13 bytes it never
+ * writes decode to digits as llama.cpp and {@code TQ1_0Codec} decode them (HostileCodesTest).
  */
 final class TQ1_0MatMul extends TernaryKernel {
     private static final int QK = 256, BYTES = 54;

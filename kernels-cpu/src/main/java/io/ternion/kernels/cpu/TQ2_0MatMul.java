@@ -46,7 +46,7 @@ final class TQ2_0MatMul extends TernaryKernel {
                         q.lanewise(LSHR, 6).intoArray(codes, e + 96);
                     }
                 }
-                if (three.reduceLanes(OR) != 0) throw TernaryKernel.code3(w, r);
+                if (three.reduceLanes(OR) != 0) throw TernaryKernel.code3(w, r, bytes, BYTES, 64);
             }
 
             @Override

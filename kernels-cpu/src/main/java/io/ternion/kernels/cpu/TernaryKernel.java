@@ -4,6 +4,7 @@ import static io.ternion.kernels.cpu.TernaryPanels.CHUNK_TABLES;
 import static io.ternion.kernels.cpu.TernaryPanels.ROWS;
 
 import io.ternion.gguf.Tensor;
+import java.util.Locale;
 
 /**
  * The ternary formats on {@link TernaryPanels}. They differ only in where the codes lie in the file
@@ -75,8 +76,23 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
         }
     }
 
-    /** The error for a code 3, which no quantizer writes and a base-3 index cannot hold. */
-    static IllegalArgumentException code3(Tensor w, int row) {
+    /**
+     * The error for a code 3 in row {@code row}, whose bytes in the file are {@code bytes}: blocks of
+     * {@code blockBytes} bytes whose first {@code codeBytes} hold four 2-bit codes each. No quantizer
+     * writes a 3, and the reference engines would read it as a weight of +2 (llama.cpp's
+     * {@code (c − 1)·d}), which a base-3 triple index cannot hold: the tensor is rejected at packing,
+     * naming the first such byte. Only called once a code 3 was seen, so the scan costs the kernel nothing.
+     */
+    static IllegalArgumentException code3(Tensor w, int row, byte[] bytes, int blockBytes, int codeBytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            int q = bytes[i] & 0xFF;
+            if (i % blockBytes < codeBytes && (q & q >>> 1 & 0x55) != 0) {
+                return new IllegalArgumentException(String.format(Locale.ROOT,
+                        "%s: byte 0x%02x at offset %d of its data (row %d, block %d) holds code 3, which is not a ternary weight"
+                                + " (codes 0, 1, 2 are -1, 0, +1)",
+                        w, q, (long) row * bytes.length + i, row, i / blockBytes));
+            }
+        }
         return new IllegalArgumentException(w + ": code 3 in row " + row + " is not a ternary weight");
     }
 }
