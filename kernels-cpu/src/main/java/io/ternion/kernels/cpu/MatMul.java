@@ -6,8 +6,10 @@ import static io.ternion.kernels.cpu.Vec.L;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 
@@ -67,12 +69,11 @@ public final class MatMul {
      * formats that run from a repacked copy, the copy is made here (on the pool's threads) and held by
      * the result; for the others nothing is copied.
      */
-    @SuppressWarnings("unchecked")
     public static Weights prepare(Tensor w, WorkerPool pool) {
-        PackedKernel<Object, Object> pk = (PackedKernel<Object, Object>) PACKED.get(w.type());
-        if (pk != null) return new Weights(w, pk, pk.pack(w, pool));
+        PackedKernel<?, ?> pk = PACKED.get(w.type());
+        if (pk != null) return new Weights(w, pk.prepare(w, pool));
         kernel(w.type());
-        return new Weights(w, null, null);
+        return new Weights(w, null);
     }
 
     /**
@@ -94,7 +95,7 @@ public final class MatMul {
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         checkRange("x", x.length, xOffset, (long) batch * k);
         checkRange("y", y.length, yOffset, (long) batch * n);
-        if (weights.kernel != null) {
+        if (weights.packed != null) {
             packed(new Weights[] {weights}, k, x, xOffset, batch, new float[][] {y}, new int[] {yOffset}, pool);
             return;
         }
@@ -126,7 +127,8 @@ public final class MatMul {
      * copies of the same format and row length.
      */
     public static boolean sharesInput(Weights a, Weights b) {
-        return a.kernel != null && a.kernel == b.kernel && a.tensor().rowLength() == b.tensor().rowLength();
+        return a.packed != null && b.packed != null && a.packed.kernel() == b.packed.kernel()
+                && a.tensor().rowLength() == b.tensor().rowLength();
     }
 
     /**
@@ -163,21 +165,32 @@ public final class MatMul {
      * one parallelFor (or run inline when the work is small).
      */
     private static void packed(Weights[] ws, int k, float[] x, int xOffset, int batch, float[][] ys, int[] yOffsets, WorkerPool pool) {
+        packed(ws[0].packed, ws, k, x, xOffset, batch, ys, yOffsets, pool);
+    }
+
+    /**
+     * {@link #packed(Weights[], int, float[], int, int, float[][], int[], WorkerPool)} with the first
+     * matrix's packed and activation types named: every matrix is taken as one of its kernel's
+     * ({@link PackedKernel.Packed#same}, which checks it), so each meets activations of its own type.
+     */
+    private static <P, A> void packed(PackedKernel.Packed<P, A> first, Weights[] ws, int k, float[] x, int xOffset, int batch,
+            float[][] ys, int[] yOffsets, WorkerPool pool) {
+        List<PackedKernel.Packed<P, A>> ms = new ArrayList<>(ws.length);
         int[] n = new int[ws.length], start = new int[ws.length + 1];
         long work = 0;
         for (int i = 0; i < ws.length; i++) {
+            ms.add(first.same(ws[i].packed));
             n[i] = Math.toIntExact(ws[i].tensor().rows());
-            start[i + 1] = start[i] + ws[i].kernel.units(ws[i].packed);
+            start[i + 1] = start[i] + ms.get(i).units();
             work += (long) n[i] * k * batch;
         }
-        PackedKernel<Object, Object> kernel = ws[0].kernel;
         for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
-            Object act = kernel.quantize(ws[0].packed, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
+            A act = first.quantize(x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
             int row = b0;
             WorkerPool.RangeTask task = (from, to) -> {
-                for (int i = 0; i < ws.length; i++) {
+                for (int i = 0; i < ms.size(); i++) {
                     int lo = Math.max(from, start[i]), hi = Math.min(to, start[i + 1]);
-                    if (lo < hi) kernel.dot(ws[i].packed, lo - start[i], hi - start[i], act, ys[i], yOffsets[i] + row * n[i]);
+                    if (lo < hi) ms.get(i).dot(lo - start[i], hi - start[i], act, ys[i], yOffsets[i] + row * n[i]);
                 }
             };
             if (work < PARALLEL_MIN_WORK) task.run(0, start[ws.length]);

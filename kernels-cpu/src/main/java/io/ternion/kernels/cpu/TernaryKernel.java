@@ -19,6 +19,8 @@ import io.ternion.gguf.Tensor;
  */
 abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivations> {
 
+    TernaryKernel() { super(TernaryPanels.class); }
+
     /** Whether the format has a scale per row and 256-block (TQ) rather than one per tensor (I2_S). */
     abstract boolean scaled();
 
