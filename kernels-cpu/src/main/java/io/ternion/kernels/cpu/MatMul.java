@@ -12,6 +12,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 
 /**
  * y = W·x for a weight tensor W of N rows by K columns, against one vector (decode) or a batch
@@ -57,6 +58,29 @@ public final class MatMul {
     private static final long PARALLEL_MIN_WORK = 1 << 16;
 
     public static boolean supports(GgmlType type) { return KERNELS.containsKey(type) || PACKED.containsKey(type); }
+
+    /**
+     * Whether this JVM runs the packed kernels as compiled vector code: they are written for 512-bit
+     * vectors ({@link TernaryPanels}, {@link BinaryPanels}), which C2 compiles only where the
+     * CPU has them (AVX-512 with 16-bit lanes) and {@code -XX:MaxVectorSize} allows 64 bytes.
+     */
+    private static final boolean PACKED_NATIVE = Math.min(ShortVector.SPECIES_PREFERRED.vectorBitSize(),
+            FloatVector.SPECIES_PREFERRED.vectorBitSize()) >= Math.max(TernaryPanels.S.vectorBitSize(), BinaryPanels.S.vectorBitSize());
+
+    /**
+     * Whether {@code type}'s kernel runs at full speed on this JVM: false only for the formats that
+     * run from a repacked copy (I2_S, TQ1_0, TQ2_0, Q1_0) where vectors are narrower than 512 bits
+     * (AVX2, NEON, or {@code -XX:MaxVectorSize} below 64). There the Vector API runs their 512-bit
+     * code as plain Java: the same bits, but a 2560 × 6912 matvec took 0.2–0.7 s instead of
+     * 0.1–0.2 ms, some 2000 times slower (measured on an AVX-512 CPU under
+     * {@code -XX:MaxVectorSize=32} and {@code -XX:UseAVX=2}), half a minute to a minute per token
+     * for a 1–2B model. A backend should say so once when a model has such weights. The other
+     * formats use the widest vectors the CPU has (or a scalar decode where vectors hold 4 floats)
+     * and are always true, as are types without a kernel.
+     */
+    public static boolean runsNatively(GgmlType type) {
+        return PACKED_NATIVE || !PACKED.containsKey(type);
+    }
 
     private static RowKernel kernel(GgmlType type) {
         RowKernel k = KERNELS.get(type);
