@@ -71,12 +71,12 @@ public final class MatMul {
      * Whether {@code type}'s kernel runs at full speed on this JVM: false only for the formats that
      * run from a repacked copy (I2_S, TQ1_0, TQ2_0, Q1_0) where vectors are narrower than 512 bits
      * (AVX2, NEON, or {@code -XX:MaxVectorSize} below 64). There the Vector API runs their 512-bit
-     * code as plain Java: the same bits, but a 2560 × 6912 matvec took 0.2–0.7 s instead of
-     * 0.1–0.2 ms, some 2000 times slower (measured on an AVX-512 CPU under
-     * {@code -XX:MaxVectorSize=32} and {@code -XX:UseAVX=2}), half a minute to a minute per token
-     * for a 1–2B model. A backend should say so once when a model has such weights. The other
-     * formats use the widest vectors the CPU has (or a scalar decode where vectors hold 4 floats)
-     * and are always true, as are types without a kernel.
+     * code as plain Java: the same bits, but a 2560 × 6912 matvec took 0.07–0.3 s instead of
+     * 0.1–0.2 ms, 700 to 2000 times slower (measured on an AVX-512 CPU under
+     * {@code -XX:MaxVectorSize=32} and {@code -XX:UseAVX=2}), 10–30 s per token for a 1–2B model.
+     * A backend should say so once when a model has such weights. The other formats use the
+     * widest vectors the CPU has (or a scalar decode where vectors hold 4 floats) and are always
+     * true, as are types without a kernel.
      */
     public static boolean runsNatively(GgmlType type) {
         return PACKED_NATIVE || !PACKED.containsKey(type);

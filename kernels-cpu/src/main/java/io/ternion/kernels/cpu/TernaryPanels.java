@@ -60,8 +60,8 @@ final class TernaryPanels {
      * and a blend per index for half the rows, and AVX2 has no 16-bit permute at all (vpshufb looks
      * up bytes within 128-bit lanes). Where the JVM's vectors are narrower than 512 bits (AVX2, NEON,
      * -XX:MaxVectorSize below 64) C2 does not compile these species and the Vector API runs them as
-     * Java: the same bits (PackedBitsTest, run at 256 bits by the module's build), but some 2000
-     * times slower (measured); MatMul.runsNatively tells a backend.
+     * Java: the same bits (PackedBitsTest, run at 256 bits by the module's build), but about 1000
+     * times slower (700–2000× measured); MatMul.runsNatively tells a backend.
      */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
