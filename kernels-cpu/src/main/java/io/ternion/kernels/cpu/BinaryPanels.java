@@ -42,6 +42,13 @@ import jdk.incubator.vector.VectorSpecies;
  * file's size.
  */
 final class BinaryPanels {
+    /*
+     * 512 bits, not Vec's preferred species, on purpose, as in TernaryPanels: one selectFrom looks up
+     * 32 rows in a 32-entry table (vpermw) and a two-vector one in a 64-entry table (vpermi2w); with
+     * 256-bit vectors a table would take two or four registers and several lookups and blends, and
+     * AVX2 has no 16-bit permute. Narrower than 512 bits, these species run as Java: the same bits,
+     * about 1000 times slower (see MatMul.runsNatively).
+     */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;

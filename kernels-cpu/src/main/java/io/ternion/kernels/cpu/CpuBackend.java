@@ -55,6 +55,9 @@ public final class CpuBackend implements Backend {
                 }
             }
         }
+        graph.ops().stream().flatMap(op -> op.matrices().stream()).map(Tensor::type).filter(t -> !MatMul.runsNatively(t)).findFirst()
+                .ifPresent(t -> Log.info("this CPU has no 512-bit vectors, which the " + t + " kernels are written for: they run as the"
+                        + " Vector API's plain Java here, hundreds of times slower (see the README's Requirements)"));
         return new Compiled(graph, contextLength, maxBatch, pool);
     }
 

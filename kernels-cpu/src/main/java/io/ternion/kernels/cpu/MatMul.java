@@ -6,10 +6,13 @@ import static io.ternion.kernels.cpu.Vec.L;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 
 /**
  * y = W·x for a weight tensor W of N rows by K columns, against one vector (decode) or a batch
@@ -56,6 +59,29 @@ public final class MatMul {
 
     public static boolean supports(GgmlType type) { return KERNELS.containsKey(type) || PACKED.containsKey(type); }
 
+    /**
+     * Whether this JVM runs the packed kernels as compiled vector code: they are written for 512-bit
+     * vectors ({@link TernaryPanels}, {@link BinaryPanels}), which C2 compiles only where the
+     * CPU has them (AVX-512 with 16-bit lanes) and {@code -XX:MaxVectorSize} allows 64 bytes.
+     */
+    private static final boolean PACKED_NATIVE = Math.min(ShortVector.SPECIES_PREFERRED.vectorBitSize(),
+            FloatVector.SPECIES_PREFERRED.vectorBitSize()) >= Math.max(TernaryPanels.S.vectorBitSize(), BinaryPanels.S.vectorBitSize());
+
+    /**
+     * Whether {@code type}'s kernel runs at full speed on this JVM: false only for the formats that
+     * run from a repacked copy (I2_S, TQ1_0, TQ2_0, Q1_0) where vectors are narrower than 512 bits
+     * (AVX2, NEON, or {@code -XX:MaxVectorSize} below 64). There the Vector API runs their 512-bit
+     * code as plain Java: the same bits, but a 2560 × 6912 matvec took 0.07–0.3 s instead of
+     * 0.1–0.2 ms, 700 to 2000 times slower (measured on an AVX-512 CPU under
+     * {@code -XX:MaxVectorSize=32} and {@code -XX:UseAVX=2}), 10–30 s per token for a 1–2B model.
+     * A backend should say so once when a model has such weights. The other formats use the
+     * widest vectors the CPU has (or a scalar decode where vectors hold 4 floats) and are always
+     * true, as are types without a kernel.
+     */
+    public static boolean runsNatively(GgmlType type) {
+        return PACKED_NATIVE || !PACKED.containsKey(type);
+    }
+
     private static RowKernel kernel(GgmlType type) {
         RowKernel k = KERNELS.get(type);
         if (k == null) throw new UnsupportedOperationException("no CPU matmul kernel for weight type " + type);
@@ -67,12 +93,11 @@ public final class MatMul {
      * formats that run from a repacked copy, the copy is made here (on the pool's threads) and held by
      * the result; for the others nothing is copied.
      */
-    @SuppressWarnings("unchecked")
     public static Weights prepare(Tensor w, WorkerPool pool) {
-        PackedKernel<Object, Object> pk = (PackedKernel<Object, Object>) PACKED.get(w.type());
-        if (pk != null) return new Weights(w, pk, pk.pack(w, pool));
+        PackedKernel<?, ?> pk = PACKED.get(w.type());
+        if (pk != null) return new Weights(w, pk.prepare(w, pool));
         kernel(w.type());
-        return new Weights(w, null, null);
+        return new Weights(w, null);
     }
 
     /**
@@ -94,7 +119,7 @@ public final class MatMul {
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         checkRange("x", x.length, xOffset, (long) batch * k);
         checkRange("y", y.length, yOffset, (long) batch * n);
-        if (weights.kernel != null) {
+        if (weights.packed != null) {
             packed(new Weights[] {weights}, k, x, xOffset, batch, new float[][] {y}, new int[] {yOffset}, pool);
             return;
         }
@@ -126,7 +151,8 @@ public final class MatMul {
      * copies of the same format and row length.
      */
     public static boolean sharesInput(Weights a, Weights b) {
-        return a.kernel != null && a.kernel == b.kernel && a.tensor().rowLength() == b.tensor().rowLength();
+        return a.packed != null && b.packed != null && a.packed.kernel() == b.packed.kernel()
+                && a.tensor().rowLength() == b.tensor().rowLength();
     }
 
     /** {@link #sharesInput(Weights, Weights)} of the two tensors once prepared, known before preparing them (one packed kernel per type). */
@@ -168,21 +194,32 @@ public final class MatMul {
      * one parallelFor (or run inline when the work is small).
      */
     private static void packed(Weights[] ws, int k, float[] x, int xOffset, int batch, float[][] ys, int[] yOffsets, WorkerPool pool) {
+        packed(ws[0].packed, ws, k, x, xOffset, batch, ys, yOffsets, pool);
+    }
+
+    /**
+     * {@link #packed(Weights[], int, float[], int, int, float[][], int[], WorkerPool)} with the first
+     * matrix's packed and activation types named: every matrix is taken as one of its kernel's
+     * ({@link PackedKernel.Packed#same}, which checks it), so each meets activations of its own type.
+     */
+    private static <P, A> void packed(PackedKernel.Packed<P, A> first, Weights[] ws, int k, float[] x, int xOffset, int batch,
+            float[][] ys, int[] yOffsets, WorkerPool pool) {
+        List<PackedKernel.Packed<P, A>> ms = new ArrayList<>(ws.length);
         int[] n = new int[ws.length], start = new int[ws.length + 1];
         long work = 0;
         for (int i = 0; i < ws.length; i++) {
+            ms.add(first.same(ws[i].packed));
             n[i] = Math.toIntExact(ws[i].tensor().rows());
-            start[i + 1] = start[i] + ws[i].kernel.units(ws[i].packed);
+            start[i + 1] = start[i] + ms.get(i).units();
             work += (long) n[i] * k * batch;
         }
-        PackedKernel<Object, Object> kernel = ws[0].kernel;
         for (int b0 = 0; b0 < batch; b0 += PACKED_BATCH) {
-            Object act = kernel.quantize(ws[0].packed, x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
+            A act = first.quantize(x, xOffset + b0 * k, Math.min(PACKED_BATCH, batch - b0), pool);
             int row = b0;
             WorkerPool.RangeTask task = (from, to) -> {
-                for (int i = 0; i < ws.length; i++) {
+                for (int i = 0; i < ms.size(); i++) {
                     int lo = Math.max(from, start[i]), hi = Math.min(to, start[i + 1]);
-                    if (lo < hi) kernel.dot(ws[i].packed, lo - start[i], hi - start[i], act, ys[i], yOffsets[i] + row * n[i]);
+                    if (lo < hi) ms.get(i).dot(lo - start[i], hi - start[i], act, ys[i], yOffsets[i] + row * n[i]);
                 }
             };
             if (work < PARALLEL_MIN_WORK) task.run(0, start[ws.length]);

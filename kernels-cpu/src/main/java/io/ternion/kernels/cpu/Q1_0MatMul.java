@@ -13,6 +13,8 @@ import io.ternion.gguf.Tensor;
  */
 final class Q1_0MatMul extends PackedKernel<BinaryPanels, TableActivations> {
 
+    Q1_0MatMul() { super(BinaryPanels.class); }
+
     @Override GgmlType type() { return GgmlType.Q1_0; }
 
     @Override

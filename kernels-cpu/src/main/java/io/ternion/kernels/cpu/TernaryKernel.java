@@ -20,6 +20,8 @@ import java.util.Locale;
  */
 abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivations> {
 
+    TernaryKernel() { super(TernaryPanels.class); }
+
     /** Whether the format has a scale per row and 256-block (TQ) rather than one per tensor (I2_S). */
     abstract boolean scaled();
 

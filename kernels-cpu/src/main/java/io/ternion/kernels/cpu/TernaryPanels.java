@@ -53,6 +53,16 @@ import jdk.incubator.vector.VectorSpecies;
  * 256·127 (|q| ≤ 127 for both I8 and Q8_K activations), within a short lane.
  */
 final class TernaryPanels {
+    /*
+     * 512 bits, not Vec's preferred species, on purpose: the kernel is one selectFrom per index, and
+     * a lookup only pays if one vector holds a whole 27-entry table (32 shorts) and 32 rows' indices,
+     * which one vpermw then resolves. A 256-bit vector holds 16 shorts: half a table, so two lookups
+     * and a blend per index for half the rows, and AVX2 has no 16-bit permute at all (vpshufb looks
+     * up bytes within 128-bit lanes). Where the JVM's vectors are narrower than 512 bits (AVX2, NEON,
+     * -XX:MaxVectorSize below 64) C2 does not compile these species and the Vector API runs them as
+     * Java: the same bits (PackedBitsTest, run at 256 bits by the module's build), but about 1000
+     * times slower (700–2000× measured); MatMul.runsNatively tells a backend.
+     */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;

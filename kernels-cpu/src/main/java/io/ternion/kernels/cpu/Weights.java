@@ -9,13 +9,11 @@ import io.ternion.gguf.Tensor;
  */
 public final class Weights {
     private final Tensor tensor;
-    /** The packing kernel and its packed copy; null when the kernels read the tensor's own bytes. */
-    final PackedKernel<Object, Object> kernel;
-    final Object packed;
+    /** The packed copy and its kernel; null when the kernels read the tensor's own bytes. */
+    final PackedKernel.Packed<?, ?> packed;
 
-    Weights(Tensor tensor, PackedKernel<Object, Object> kernel, Object packed) {
+    Weights(Tensor tensor, PackedKernel.Packed<?, ?> packed) {
         this.tensor = tensor;
-        this.kernel = kernel;
         this.packed = packed;
     }
 
@@ -23,11 +21,11 @@ public final class Weights {
 
     /** Bytes held beside the mapped file: the repacked copy, if any. */
     public long residentBytes() {
-        return kernel == null ? 0 : kernel.bytes(packed);
+        return packed == null ? 0 : packed.bytes();
     }
 
     @Override
     public String toString() {
-        return tensor + (kernel == null ? "" : ", repacked (" + residentBytes() + " bytes)");
+        return tensor + (packed == null ? "" : ", repacked (" + residentBytes() + " bytes)");
     }
 }

@@ -1,6 +1,7 @@
 package io.ternion.kernels.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,8 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.conformance.Inputs;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -23,6 +26,22 @@ class MatMulTest {
         for (GgmlType t : GgmlType.values()) assertTrue(MatMul.supports(t), t + " has no kernel");
         Tensor w = new Tensor("w", GgmlType.TQ2_0, new long[] {256, 2}, MemorySegment.ofArray(new byte[2 * 66]));
         MatMul.getRow(w, 1, new float[256], 0);
+    }
+
+    /**
+     * The packed formats run as compiled vector code only with 512-bit vectors, the others always.
+     * The module's build also runs this class with vectors capped at 256 bits, and says so in
+     * {@code ternion.test.maxVectorBits}: there the packed formats must report that they do not.
+     */
+    @Test
+    void packedFormatsRunNativelyOnlyWith512BitVectors() {
+        int bits = Math.min(ShortVector.SPECIES_PREFERRED.vectorBitSize(), FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        Integer cap = Integer.getInteger("ternion.test.maxVectorBits");
+        if (cap != null) assertTrue(bits <= cap, "vectors of " + bits + " bits in a run capped at " + cap);
+        for (GgmlType t : GgmlType.values()) {
+            boolean packed = t == GgmlType.I2_S || t == GgmlType.TQ1_0 || t == GgmlType.TQ2_0 || t == GgmlType.Q1_0;
+            assertEquals(!packed || bits >= 512, MatMul.runsNatively(t), t + " with " + bits + "-bit vectors");
+        }
     }
 
     @Test

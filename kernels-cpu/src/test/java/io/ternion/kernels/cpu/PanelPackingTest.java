@@ -43,7 +43,7 @@ class PanelPackingTest {
         Tensor w = Inputs.weights(Inputs.random("packing", type, k, n), type, k, n, Placement.NATIVE_ODD);
         for (WorkerPool pool : TestPools.BOTH) {
             byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n, pool.threads()) : ternary(w, pool.threads());
-            Object packed = MatMul.prepare(w, pool).packed;
+            Object packed = MatMul.prepare(w, pool).packed.data();
             MemorySegment data = packed instanceof TernaryPanels t ? t.data : ((BinaryPanels) packed).data;
             assertEquals(expected.length, data.byteSize(), "packed size");
             assertArrayEquals(expected, data.toArray(ValueLayout.JAVA_BYTE), type + " k=" + k + " n=" + n + ", " + pool.threads() + " threads");
