@@ -162,7 +162,7 @@ class CompareCommandTest {
         assertError(ternion("compare", "-m", model.toString(), "-p", "Tick", "-f", promptFile.toString()), "give the prompt with -p or -f, not both");
         assertError(ternion("compare", "-m", model.toString(), "-n", "-1"), "-n must be >= 0, not -1");
         assertError(ternion("compare", "-m", model.toString(), "-p", "", "-n", "0"), "the sequence is 1 token: compare needs 2 or more");
-        assertError(ternion("compare", "-m", model.toString(), "--backends", "quantum"), "no backend could run: quantum: unknown backend 'quantum'");
+        assertError(ternion("compare", "-m", model.toString(), "-p", "Tick", "--backends", "quantum"), "no backend could run: quantum: unknown backend 'quantum'");
         assertError(ternion("compare", "-m", dir.resolve("none.gguf").toString()), "no such file: " + dir.resolve("none.gguf"));
         assertEquals(Main.USER_ERROR, ternion("compare", "-m", model.toString(), "--format", "xml").code());
     }
