@@ -26,6 +26,14 @@ class RunCommandTest {
         assertEquals(STORY + "\n", r.out());
     }
 
+    /** The first generated token's leading space (SentencePiece's ▁) stays when it continues a prompt. */
+    @Test
+    void theFirstTokenAfterThePromptKeepsItsSpace() {
+        Result r = ternion("run", "-m", bundledModel().toString(), "-p", "Once upon a", "--temp", "0", "-n", "3");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Once upon a time"), r.out());
+    }
+
     @Test
     void seededSamplingRepeats() {
         Result a = ternion("run", "-m", bundledModel().toString(), "-n", "40", "--seed", "7", "--temp", "1.2");

@@ -86,6 +86,13 @@ public final class Session {
 
         Sampler sampler = new Sampler(params);
         StreamingDecoder decoder = model.tokenizer().newDecoder();
+        // A prompt with text in it is continued, so the first token's space stays (only BOS: nothing to continue).
+        for (int id : prompt) {
+            if (model.tokenizer().tokenBytes(id, false).length > 0) {
+                decoder.continuing();
+                break;
+            }
+        }
         StringBuilder text = new StringBuilder();
         int[] out = new int[Math.max(16, Math.min(maxTokens < 0 ? ctx : maxTokens, ctx))];
         int generated = 0;

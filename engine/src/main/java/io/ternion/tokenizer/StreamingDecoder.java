@@ -23,6 +23,15 @@ public final class StreamingDecoder {
         this.tokenizer = tokenizer;
     }
 
+    /**
+     * Says that text comes before the tokens this decoder will see (a prompt they continue), so the
+     * first one keeps its leading space: {@code ▁time} after "Once upon a" is " time".
+     */
+    public StreamingDecoder continuing() {
+        atStart = false;
+        return this;
+    }
+
     /** The text that token {@code id} completes (possibly empty). */
     public String next(int id) {
         byte[] b = tokenizer.tokenBytes(id, false);
