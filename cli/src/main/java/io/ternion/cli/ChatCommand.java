@@ -30,11 +30,27 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions gen;
 
-    @Option(names = "--system", paramLabel = "TEXT", description = "A system message to start the conversation.")
+    @Option(names = {"--system", "-sys", "--system-prompt"}, paramLabel = "TEXT", description = "A system message to start the conversation.")
     String system;
+
+    @Option(names = {"-cnv", "--conversation"}, description = "As llama.cpp: a conversation, which chat is anyway.")
+    boolean conversation;
 
     @Spec
     CommandSpec spec;
+
+    /** The first user turn, before any read from standard input (run -cnv -p TEXT); null for none. */
+    private String firstTurn;
+
+    ChatCommand() {}
+
+    /** {@code run -cnv}: run's options, its prompt as the first turn. */
+    ChatCommand(GenerationOptions gen, String system, String firstTurn, CommandSpec spec) {
+        this.gen = gen;
+        this.system = system;
+        this.firstTurn = firstTurn == null || firstTurn.isBlank() ? null : firstTurn;
+        this.spec = spec;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -48,9 +64,15 @@ final class ChatCommand implements Callable<Integer> {
             List<Message> turns = new ArrayList<>();
             if (system != null) turns.add(Message.system(system));
             while (true) {
-                err.print("> ");
-                err.flush();
-                String line = in.readLine();
+                String line;
+                if (firstTurn != null) {
+                    line = firstTurn;
+                    firstTurn = null;
+                } else {
+                    err.print("> ");
+                    err.flush();
+                    line = in.readLine();
+                }
                 if (line == null || line.strip().equals("/exit")) break;
                 if (line.isBlank()) continue;
                 turns.add(Message.user(line));

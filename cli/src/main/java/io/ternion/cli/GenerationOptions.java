@@ -57,9 +57,50 @@ final class GenerationOptions {
             description = "auto, opencl, cpu or reference (the FP16 reference) (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--device", paramLabel = "N", defaultValue = "-1",
+    @Option(names = {"--device", "-dev"}, paramLabel = "N", defaultValue = "-1",
             description = "GPU device index as `ternion devices` lists them; -1 picks the best (default: ${DEFAULT-VALUE}).")
     int device;
+
+    // llama.cpp's flags, so its users' habits work; each either means what it means there or says why not.
+
+    @Option(names = {"-ngl", "--n-gpu-layers", "--gpu-layers"}, paramLabel = "N",
+            description = "As llama.cpp: 0 runs on the cpu backend, any other number on the opencl backend (Ternion puts the whole model on the GPU or none of it).")
+    Integer gpuLayers;
+
+    @Option(names = {"-fa", "--flash-attn"}, paramLabel = "on|off|auto", arity = "0..1", fallbackValue = "on",
+            description = "Accepted for llama.cpp's users; Ternion's attention is always one fused pass.")
+    String flashAttention;
+
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of K: f16 (the only one yet).")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V: f16 (the only one yet).")
+    String cacheTypeV;
+
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1", description = "Sequences at once: 1 (the only choice yet).")
+    int parallel;
+
+    @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "Not yet: download the .gguf and give it with -m.")
+    String hfRepo;
+
+    /** The backend, from --backend or llama.cpp's -ngl, after the flags that Ternion takes but cannot yet honour are refused. */
+    private String backend() {
+        if (hfRepo != null) throw new IllegalArgumentException("-hf (download by name) is not supported by ternion yet: download the .gguf and give it with -m");
+        for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
+            if (!kv[1].equals("f16")) throw new IllegalArgumentException(kv[0] + " " + kv[1] + " is not supported by ternion yet: its KV cache is f16");
+        }
+        if (parallel != 1) throw new IllegalArgumentException("-np " + parallel + " is not supported by ternion yet: run and chat generate one sequence");
+        if (flashAttention != null && !java.util.Set.of("on", "off", "auto").contains(flashAttention)) {
+            throw new IllegalArgumentException("-fa takes on, off or auto, not '" + flashAttention + "'");
+        }
+        if (gpuLayers == null) return backend;
+        if (gpuLayers < 0) throw new IllegalArgumentException("-ngl must be >= 0, not " + gpuLayers);
+        String chosen = gpuLayers == 0 ? "cpu" : "opencl";
+        if (!backend.equals("auto") && !backend.equals(chosen)) {
+            throw new IllegalArgumentException("-ngl " + gpuLayers + " means --backend " + chosen + ", but --backend " + backend + " was given");
+        }
+        return chosen;
+    }
 
     SamplerParams sampler() {
         if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
@@ -70,6 +111,6 @@ final class GenerationOptions {
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
-        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend, threads, contextSize, batchSize, device), tok);
+        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend(), threads, contextSize, batchSize, device), tok);
     }
 }

@@ -35,6 +35,19 @@ public final class Main {
         CommandLine cl = new CommandLine(main);
         cl.setOut(out);
         cl.setErr(err);
+        // llama.cpp's flags are multi-letter after one dash (-ngl, -sys, -cnv): clustering read -ngl 99 as -n gl.
+        cl.setPosixClusteredShortOptionsAllowed(false);
+        cl.setParameterExceptionHandler((e, unused) -> {
+            String message = e.getMessage();
+            if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty() && u.getUnmatched().getFirst().startsWith("-")) {
+                String name = e.getCommandLine().getCommandName();
+                message = "Unknown option: '" + u.getUnmatched().getFirst() + "': not a flag of ternion " + name
+                        + " (`ternion " + name + " --help` lists them; llama.cpp's common ones are there under their names)";
+            }
+            err.println("ternion: error: " + message);
+            err.flush();
+            return USER_ERROR;
+        });
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             err.println("ternion: error: " + userMessage(e));
             if (main.verbose) e.printStackTrace(err);

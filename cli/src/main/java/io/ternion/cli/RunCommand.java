@@ -30,11 +30,17 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 8 MiB).")
     Path promptFile;
 
-    @Option(names = "--chat", description = "Wrap the prompt as a user turn in the model's chat template.")
+    @Option(names = {"--chat", "-st", "--single-turn"}, description = "Wrap the prompt as a user turn in the model's chat template (llama.cpp's -st).")
     boolean chat;
 
-    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message first.")
+    @Option(names = {"--system", "-sys", "--system-prompt"}, paramLabel = "TEXT", description = "With --chat: a system message first.")
     String system;
+
+    @Option(names = {"-cnv", "--conversation"}, description = "As llama.cpp: a conversation (ternion chat), the prompt as its first turn.")
+    boolean conversation;
+
+    @Option(names = {"-no-cnv", "--no-conversation"}, description = "As llama.cpp: plain completion, which run does anyway.")
+    boolean noConversation;
 
     @Spec
     CommandSpec spec;
@@ -43,6 +49,8 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         var params = gen.sampler();
         String text = promptFile != null ? TokenizeCommand.readUtf8(promptFile) : prompt;
+        if (conversation && (noConversation || chat)) throw new IllegalArgumentException("-cnv is a conversation; it goes with neither -no-cnv nor -st/--chat");
+        if (conversation) return new ChatCommand(gen, system, text, spec).call();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try (Model m = gen.load()) {
             describe(err, m);
