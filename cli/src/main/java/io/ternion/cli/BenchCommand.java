@@ -43,7 +43,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", split = ",", description = "Thread counts to run (default: all cores).")
     List<Integer> threads;
 
-    @Option(names = "--backend", paramLabel = "NAME", split = ",", defaultValue = "cpu",
+    @Option(names = {"--backend", "--backends"}, paramLabel = "NAME", split = ",", defaultValue = "cpu",
             description = "Backends to run: cpu, opencl, reference (default: ${DEFAULT-VALUE}).")
     List<String> backends;
 
@@ -71,6 +71,7 @@ final class BenchCommand implements Callable<Integer> {
         BenchRunner.Settings settings = settings();
         double max = maxRegression();
         BenchReport before = baseline != null ? readBaseline(baseline) : null; // a bad file fails now, not after the run
+        if (saveBaseline != null) TokenizeCommand.checkWritable(saveBaseline, "--save-baseline");
 
         BenchReport report = BenchRunner.run(settings, line -> {
             err.println("ternion: bench: " + line);

@@ -42,7 +42,7 @@ final class CompareCommand implements Callable<Integer> {
             description = "Tokens the reference adds greedily after the prompt (default: ${DEFAULT-VALUE}).")
     int generate;
 
-    @Option(names = "--backends", paramLabel = "NAME", split = ",", defaultValue = "cpu,opencl",
+    @Option(names = {"--backend", "--backends"}, paramLabel = "NAME", split = ",", defaultValue = "cpu,opencl",
             description = "Backends to measure against the reference; one that is not available is skipped (default: ${DEFAULT-VALUE}).")
     List<String> backends;
 
@@ -67,6 +67,7 @@ final class CompareCommand implements Callable<Integer> {
         if (prompt != null && promptFile != null) throw new IllegalArgumentException("give the prompt with -p or -f, not both");
         if (generate < 0) throw new IllegalArgumentException("-n must be >= 0, not " + generate);
         if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
+        if (plot != null) TokenizeCommand.checkWritable(plot, "--plot");
         String text = promptFile != null ? TokenizeCommand.readUtf8(promptFile) : prompt != null ? prompt : DEFAULT_PROMPT;
         var settings = new CompareRunner.Settings(model != null ? model : Main.defaultModel(), text, generate,
                 List.copyOf(new LinkedHashSet<>(backends)), threads, device);

@@ -102,9 +102,15 @@ final class GenerationOptions {
         return chosen;
     }
 
+    /** The sampling settings; a sampled run without --seed gets a random one, said on stderr so the run can be repeated. */
     SamplerParams sampler() {
         if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
-        return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed);
+        long s = seed;
+        if (s < 0 && temperature > 0) {
+            s = new java.util.SplittableRandom().nextLong() & Long.MAX_VALUE;
+            io.ternion.graph.Log.info("sampling with --seed " + s);
+        }
+        return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, s);
     }
 
     Model load() throws IOException {

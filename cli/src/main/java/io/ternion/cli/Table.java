@@ -28,11 +28,18 @@ final class Table {
     }
 
     void printMarkdown(PrintWriter out) {
-        out.println("| " + String.join(" | ", headers) + " |");
+        out.println(markdownRow(headers));
         StringBuilder rule = new StringBuilder("|");
         for (boolean r : right) rule.append(r ? " ---: |" : " --- |");
         out.println(rule);
-        for (String[] row : rows) out.println("| " + String.join(" | ", row) + " |");
+        for (String[] row : rows) out.println(markdownRow(row));
+    }
+
+    /** A row of cells, their own pipes escaped (a header such as "max |err|" would otherwise be three cells). */
+    private static String markdownRow(String[] cells) {
+        StringBuilder b = new StringBuilder("|");
+        for (String c : cells) b.append(' ').append(c.replace("|", "\\|")).append(" |");
+        return b.toString();
     }
 
     void printText(PrintWriter out) {

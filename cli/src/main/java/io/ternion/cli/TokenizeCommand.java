@@ -72,6 +72,14 @@ final class TokenizeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Throws unless {@code file} can be written (its folder exists and is writable, and it is no folder itself): said before a long run, not after. */
+    static void checkWritable(Path file, String flag) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(flag + " " + file + " is a directory, not a file to write");
+        if (dir == null || !Files.isDirectory(dir)) throw new IllegalArgumentException(flag + " " + file + ": the folder " + dir + " does not exist");
+        if (!Files.isWritable(dir)) throw new IllegalArgumentException(flag + " " + file + ": the folder " + dir + " is not writable");
+    }
+
     /**
      * A prompt can hold only as many tokens as a context, which a few MiB of text exceed many times
      * over: a larger file is refused before it is read, let alone tokenized.

@@ -75,4 +75,28 @@ class LlamaCppFlagsTest {
         fails("Unknown option: '-mg': not a flag of ternion run", "-mg", "0");
         fails("Unknown option: '-n5'", "-n5");
     }
+
+    /** A sampled run without --seed says which seed it drew, and that seed repeats the text. */
+    @Test
+    void theDrawnSeedIsSaidAndRepeats() {
+        Result a = ternion("run", "-m", bundledModel().toString(), "-n", "20", "--temp", "1");
+        assertEquals(0, a.code(), a.err());
+        var m = java.util.regex.Pattern.compile("sampling with --seed (\\d+)").matcher(a.err());
+        assertTrue(m.find(), a.err());
+        Result b = ternion("run", "-m", bundledModel().toString(), "-n", "20", "--temp", "1", "--seed", m.group(1));
+        assertEquals(a.out(), b.out());
+        assertTrue(!b.err().contains("sampling with --seed"), "a given seed is not repeated back");
+    }
+
+    /** Output paths fail before the run, not after it; the two harness commands take one flag name for backends. */
+    @Test
+    void outputPathsAreCheckedFirst() {
+        Result plot = ternion("compare", "-m", bundledModel().toString(), "-p", "Hi", "-n", "2", "--backend", "cpu", "--plot", "/no/such/dir/x.png");
+        assertEquals(2, plot.code(), plot.err());
+        assertTrue(plot.err().contains("--plot /no/such/dir/x.png: the folder /no/such/dir does not exist"), plot.err());
+        assertTrue(!plot.err().contains("ternion: compare: reference"), "nothing ran: " + plot.err());
+        Result save = ternion("bench", "-m", bundledModel().toString(), "-p", "0", "-n", "2", "-r", "1", "--backends", "cpu", "--save-baseline", "/no/such/dir/b.json");
+        assertEquals(2, save.code(), save.err());
+        assertTrue(save.err().contains("--save-baseline /no/such/dir/b.json: the folder /no/such/dir does not exist"), save.err());
+    }
 }
