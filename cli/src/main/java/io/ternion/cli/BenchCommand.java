@@ -1,6 +1,7 @@
 package io.ternion.cli;
 
 import com.fasterxml.jackson.core.JacksonException;
+import io.ternion.gguf.InputFiles;
 import io.ternion.harness.BenchReport;
 import io.ternion.harness.BenchRunner;
 import io.ternion.harness.Json;
@@ -127,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
     static BenchReport readBaseline(Path file) throws IOException {
         BenchReport b;
         try {
-            b = Json.MAPPER.readValue(Files.readString(file), BenchReport.class);
+            b = Json.MAPPER.readValue(InputFiles.readAtMost(file, 64L << 20, "a bench baseline"), BenchReport.class);
         } catch (JacksonException e) {
             throw new IllegalArgumentException("the baseline " + file + " is not a bench JSON report: " + e.getOriginalMessage());
         }

@@ -52,6 +52,19 @@ final class ChatCommand implements Callable<Integer> {
         this.spec = spec;
     }
 
+    /** A line of standard input, at most as long as a prompt file may be (an endless line, as /dev/zero gives, is an error); null at the end. */
+    static String readLine(java.io.Reader in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) != -1; ) {
+            if (c == '\n') return line.toString().stripTrailing();
+            if (line.length() >= TokenizeCommand.MAX_PROMPT_BYTES) {
+                throw new IllegalArgumentException("a chat message may be at most " + (TokenizeCommand.MAX_PROMPT_BYTES >> 20) + " MiB");
+            }
+            line.append((char) c);
+        }
+        return line.isEmpty() ? null : line.toString();
+    }
+
     @Override
     public Integer call() throws Exception {
         SamplerParams params = gen.sampler();
@@ -71,7 +84,12 @@ final class ChatCommand implements Callable<Integer> {
                 } else {
                     err.print("> ");
                     err.flush();
-                    line = in.readLine();
+                    try {
+                        line = readLine(in);
+                    } catch (IllegalArgumentException e) {
+                        err.println(); // the error goes on a line of its own, not after the cue
+                        throw e;
+                    }
                 }
                 if (line == null || line.strip().equals("/exit")) break;
                 if (line.isBlank()) continue;

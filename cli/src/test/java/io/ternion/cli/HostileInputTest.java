@@ -10,9 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ternion.cli.InfoCommandTest.Result;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufArray;
-import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.GgufWriter;
+import io.ternion.gguf.MetadataType;
 import io.ternion.gguf.MetadataValue;
 import io.ternion.gguf.Tensor;
 import io.ternion.gguf.TensorInfo;
@@ -149,6 +149,27 @@ class HostileInputTest {
             assertTrue(error("run", "-m", tiny.toString(), "-p", "Hi", "--tokenizer", path).contains("not a regular file"), path);
         }
         assertTrue(error("info", "-m", dir.toString()).contains("not a regular file"));
+        assertTrue(error("bench", "-m", bundledModel().toString(), "--baseline", "/dev/zero").contains("not a regular file"));
+        OpenClTestDevice.require();
+        System.setProperty("ternion.opencl.config", "/dev/zero");
+        try {
+            assertTrue(error("run", "-m", bundledModel().toString(), "-p", "Hi", "--backend", "opencl").contains("not a regular file"));
+        } finally {
+            System.clearProperty("ternion.opencl.config");
+        }
+    }
+
+    @Test
+    void anEndlessChatLineIsRefused() {
+        var stdin = System.in;
+        try {
+            System.setIn(new java.io.InputStream() { // one line without end, as /dev/zero would be
+                @Override public int read() { return 'a'; }
+            });
+            assertTrue(error("chat", "-m", bundledModel().toString()).contains("a chat message may be at most 8 MiB"));
+        } finally {
+            System.setIn(stdin);
+        }
     }
 
     @Test

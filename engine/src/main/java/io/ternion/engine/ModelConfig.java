@@ -61,6 +61,10 @@ public record ModelConfig(
             throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " is not a multiple of " + p
                     + "attention.head_count_kv " + kvHeads);
         }
+        if (!md.has(p + "attention.key_length") && dim < heads) {
+            throw new ModelException(f.source() + ": " + p + "embedding_length " + dim + " is less than " + p + "attention.head_count " + heads
+                    + ", and there is no " + p + "attention.key_length to say the head size");
+        }
         int headDim = check.range(md, p + "attention.key_length", dim / heads, 1, MAX_HEAD_DIM);
         if ((long) heads * headDim > MAX_WIDTH) {
             throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " × " + p + "attention.key_length " + headDim

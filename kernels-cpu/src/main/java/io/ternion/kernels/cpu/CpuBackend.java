@@ -221,7 +221,8 @@ public final class CpuBackend implements Backend {
          * lists its shapes), and prompt batches apart from single tokens.
          */
         private static String profileKey(Op op, int n) {
-            StringBuilder key = new StringBuilder(op.getClass().getSimpleName());
+            // A shared-input step is a matmul of several shapes, as the profile has always shown it.
+            StringBuilder key = new StringBuilder(op instanceof Op.SharedInput ? "MatMul" : op.getClass().getSimpleName());
             List<Tensor> ws = op instanceof Op.Embed ? List.of() : op.matrices();
             if (!ws.isEmpty()) {
                 key.append(' ').append(ws.getFirst().type()).append(' ');

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
-import io.ternion.graph.conformance.Inputs;
 import io.ternion.graph.conformance.Inputs.Placement;
+import io.ternion.graph.conformance.Inputs;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The packed kernels' output bits, pinned: a digest of their results on fixed inputs, recorded on
  * an AVX-512 CPU where {@link TernaryPanels} and {@link BinaryPanels} run as compiled vector code.
  * The conformance table only bounds the error against a double reference; this says that every
- * other JVM (C2 or interpreted, 512-, 256- or 128-bit vectors: the module's
- * {@code MaxVectorSize=32} and {@code =16} test runs) gives the same bits, as the kernels' integer
+ * other JVM (C2 or interpreted, 512-, 256- or 128-bit vectors: the build runs it again under
+ * {@code MaxVectorSize=32}; {@code =16}, {@code -Xint} and {@code UseAVX=2} were checked by hand) gives the same bits, as the kernels' integer
  * sums and fixed float roundings promise. Shapes: a partial last panel (300 rows), I2_S's partial
  * last chunk (k = 384), a decode and a prompt of more than one quantization group, 1 and 3 threads.
  */

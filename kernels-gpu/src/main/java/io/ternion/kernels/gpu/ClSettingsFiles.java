@@ -95,7 +95,9 @@ public final class ClSettingsFiles {
     }
 
     private static File read(Path file) {
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        // A settings file is a few lines: a pipe or a device in its place must not hang or fill the heap.
+        try (Reader r = new java.io.StringReader(new String(io.ternion.gguf.InputFiles.readAtMost(file, 1 << 20, "an OpenCL settings file"),
+                StandardCharsets.UTF_8))) {
             Properties p = new Properties();
             p.load(r);
             return new File(file.toString(), p);
