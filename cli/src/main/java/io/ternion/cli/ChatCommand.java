@@ -72,7 +72,7 @@ final class ChatCommand implements Callable<Integer> {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (Model m = gen.load()) {
             RunCommand.describe(err, m);
-            ChatFormat format = ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
+            ChatFormat format = gen.chatFormat(m);
             Session session = m.newSession();
             List<Message> turns = new ArrayList<>();
             if (system != null) turns.add(Message.system(system));

@@ -1,7 +1,9 @@
 package io.ternion.cli;
 
+import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
 import io.ternion.engine.SamplerParams;
+import io.ternion.gguf.InputFiles;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,6 +63,19 @@ final class GenerationOptions {
             description = "GPU device index as `ternion devices` lists them; -1 picks the best (default: ${DEFAULT-VALUE}).")
     int device;
 
+    @Option(names = "--chat-template-file", paramLabel = "FILE", description = "A Jinja chat template to use instead of the model's.")
+    Path chatTemplateFile;
+
+    @Option(names = "--ignore-eos", description = "Keep generating past the end-of-text tokens (they are never sampled), as llama.cpp does.")
+    boolean ignoreEos;
+
+    /** The chat template: --chat-template-file's, else the model's (or a built-in one when it has none). */
+    ChatFormat chatFormat(Model m) throws IOException {
+        if (chatTemplateFile == null) return ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
+        String source = new String(InputFiles.readAtMost(chatTemplateFile, 1L << 20, "a chat template"), java.nio.charset.StandardCharsets.UTF_8);
+        return ChatFormat.of(source, chatTemplateFile.toString(), m.tokenizer());
+    }
+
     // llama.cpp's flags, so its users' habits work; each either means what it means there or says why not.
 
     @Option(names = {"-ngl", "--n-gpu-layers", "--gpu-layers"}, paramLabel = "N",
@@ -110,7 +125,7 @@ final class GenerationOptions {
             s = new java.util.SplittableRandom().nextLong() & Long.MAX_VALUE;
             io.ternion.graph.Log.info("sampling with --seed " + s);
         }
-        return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, s);
+        return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, s, ignoreEos);
     }
 
     Model load() throws IOException {

@@ -1,7 +1,6 @@
 package io.ternion.cli;
 
 import io.ternion.chat.Message;
-import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
 import io.ternion.engine.ModelConfig;
 import io.ternion.engine.Session;
@@ -59,7 +58,7 @@ final class RunCommand implements Callable<Integer> {
                 List<Message> turns = new ArrayList<>();
                 if (system != null) turns.add(Message.system(system));
                 turns.add(Message.user(text));
-                tokens = ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer()).encode(turns);
+                tokens = gen.chatFormat(m).encode(turns);
             } else {
                 if (system != null) throw new IllegalArgumentException("--system needs --chat");
                 tokens = m.tokenizer().encode(text);

@@ -99,4 +99,26 @@ class LlamaCppFlagsTest {
         assertEquals(2, save.code(), save.err());
         assertTrue(save.err().contains("--save-baseline /no/such/dir/b.json: the folder /no/such/dir does not exist"), save.err());
     }
+
+    /** --ignore-eos runs to -n (the engine's SessionTest checks that no stop token is picked); --chat-template-file replaces the model's template. */
+    @Test
+    void ignoreEosAndAChatTemplateFile() throws java.io.IOException {
+        for (String temp : new String[] {"0", "0.8"}) {
+            Result on = ternion("run", "-m", bundledModel().toString(), "--temp", temp, "--seed", "1", "-n", "300", "--ignore-eos");
+            assertEquals(0, on.code(), on.err());
+            assertTrue(on.err().contains("generation 300 tokens"), on.err());
+        }
+
+        java.nio.file.Path template = java.nio.file.Files.createTempFile("template", ".jinja");
+        java.nio.file.Files.writeString(template, "{% for m in messages %}{{ m['content'] }}{% endfor %}");
+        Result own = ternion("run", "-m", bundledModel().toString(), "--chat", "-p", "Once upon a time", "--temp", "0", "-n", "20",
+                "--chat-template-file", template.toString());
+        Result plain = ternion("run", "-m", bundledModel().toString(), "-p", "Once upon a time", "--temp", "0", "-n", "20");
+        assertEquals(0, own.code(), own.err());
+        assertEquals(plain.out(), "Once upon a time" + own.out(), "the template writes only the message, so the chat is the plain completion");
+        java.nio.file.Files.writeString(template, "{% for m in messages %}");
+        Result bad = ternion("run", "-m", bundledModel().toString(), "--chat", "-p", "Hi", "--chat-template-file", template.toString());
+        assertEquals(2, bad.code(), bad.err());
+        java.nio.file.Files.delete(template);
+    }
 }

@@ -53,6 +53,11 @@ public final class ChatFormat {
         this.fallback = fallback;
     }
 
+    /** A template the user gave (llama.cpp's {@code --chat-template-file}): its errors are the user's to see, with nothing to fall back to. */
+    public static ChatFormat of(String templateSource, String name, Tokenizer tokenizer) {
+        return new ChatFormat(ChatTemplate.compile(templateSource), name, tokenizer, null);
+    }
+
     /** The model's template, or a built-in one for its architecture. */
     public static ChatFormat forModel(Metadata md, String architecture, Tokenizer tokenizer) {
         String own = md.getString("tokenizer.chat_template", null);

@@ -114,6 +114,11 @@ public final class Model implements AutoCloseable {
 
     public boolean isStopToken(int id) { return stopTokens.get(id); }
 
+    /** Makes the stop tokens unpickable: their logits become −∞ (for {@code --ignore-eos}). */
+    void maskStopTokens(float[] logits) {
+        for (int id = stopTokens.nextSetBit(0); id >= 0 && id < logits.length; id = stopTokens.nextSetBit(id + 1)) logits[id] = Float.NEGATIVE_INFINITY;
+    }
+
     public ModelConfig config() { return config; }
     public Tokenizer tokenizer() { return tokenizer; }
     public GgufFile file() { return file; }

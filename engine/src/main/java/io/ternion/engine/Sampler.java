@@ -1,6 +1,5 @@
 package io.ternion.engine;
 
-import io.ternion.graph.CompiledModel;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -72,8 +71,11 @@ public final class Sampler {
         }
     }
 
+    /** The largest logit's index, the lowest on ties (masked tokens are −∞; the logits were checked for NaN before). */
     static int argmax(float[] logits) {
-        return CompiledModel.argmax(logits);
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
     }
 
     /**

@@ -2,10 +2,15 @@ package io.ternion.engine;
 
 /**
  * Sampling settings, with llama.cpp's defaults. {@code temperature <= 0} is greedy. A negative seed
- * picks one at random.
+ * picks one at random. {@code ignoreEos}: the end-of-text tokens are never chosen (llama.cpp's
+ * {@code --ignore-eos}), so generation goes on to the token limit or a full context.
  */
 public record SamplerParams(float temperature, int topK, float topP, float minP, float repeatPenalty,
-                            int repeatLastN, long seed) {
+                            int repeatLastN, long seed, boolean ignoreEos) {
+    public SamplerParams(float temperature, int topK, float topP, float minP, float repeatPenalty, int repeatLastN, long seed) {
+        this(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, false);
+    }
+
     public static final SamplerParams DEFAULTS = new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1.0f, 64, -1);
     public static final SamplerParams GREEDY = new SamplerParams(0f, 40, 0.95f, 0.05f, 1.0f, 64, -1);
 

@@ -70,7 +70,7 @@ public final class Session {
         cached = Arrays.copyOf(prompt, keep); // all that stays valid while the rest is rewritten
         long t0 = System.nanoTime();
         // Plain greedy needs only the argmax, which a GPU backend finds without sending the logits back.
-        boolean argmaxOnly = params.temperature() <= 0 && params.repeatPenalty() == 1f;
+        boolean argmaxOnly = params.temperature() <= 0 && params.repeatPenalty() == 1f && !params.ignoreEos();
         int next = -1;
         int batch = cm.maxBatch();
         for (int pos = keep; pos < prompt.length; pos += batch) {
@@ -100,6 +100,7 @@ public final class Session {
         try {
             while (true) {
                 if (maxTokens >= 0 && generated >= maxTokens) { stop = StopReason.MAX_TOKENS; break; }
+                if (params.ignoreEos()) model.maskStopTokens(logits);
                 int id = argmaxOnly ? next : sampler.sample(logits, history, len);
                 if (model.isStopToken(id)) { stop = StopReason.END_OF_TEXT; break; }
                 if (generated == out.length) out = Arrays.copyOf(out, out.length * 2);
