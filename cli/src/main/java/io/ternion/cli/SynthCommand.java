@@ -4,7 +4,6 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.synth.Preset;
 import io.ternion.synth.Synth;
 import io.ternion.tokenizer.HfTokenizerJson;
-import io.ternion.tokenizer.Vocabulary;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,9 +42,10 @@ final class SynthCommand implements Callable<Integer> {
         Preset p = Preset.ALL.get(preset);
         if (p == null) throw new IllegalArgumentException("unknown preset '" + preset + "' (presets: " + String.join(", ", Preset.names()) + ")");
         GgmlType t = GgmlType.parse(type);
-        Vocabulary vocab = tokenizer != null ? HfTokenizerJson.read(tokenizer).vocabulary() : null;
+        // A tokenizer.json carries its vocabulary and, from tokenizer_config.json beside it, the chat template.
+        HfTokenizerJson.Result tok = tokenizer != null ? HfTokenizerJson.read(tokenizer) : null;
         long t0 = System.nanoTime();
-        Synth.write(p, t, seed, vocab, output);
+        Synth.write(p, t, seed, tok != null ? tok.vocabulary() : null, tok != null ? tok.chatTemplate() : null, output);
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "ternion: wrote %s (%s, %s, %.1f MiB) in %.1f s%n", output, p.about(), t.name(),
                 Files.size(output) / 1048576.0, (System.nanoTime() - t0) / 1e9);

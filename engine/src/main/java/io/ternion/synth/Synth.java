@@ -34,6 +34,11 @@ public final class Synth {
      * @param vocabulary a real tokenizer to carry, or null for a small built-in one padded to the preset's size
      */
     public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, Path out) throws IOException {
+        write(p, type, seed, vocabulary, null, out);
+    }
+
+    /** As {@link #write(Preset, GgmlType, long, Vocabulary, Path)}, carrying the tokenizer's chat template too (null: none). */
+    public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, String chatTemplate, Path out) throws IOException {
         if (!p.types().contains(type)) {
             throw new IllegalArgumentException("preset " + p.name() + " comes in " + p.types().stream().map(t -> t.name().toLowerCase()).sorted().toList()
                     + ", not " + type.name().toLowerCase());
@@ -66,6 +71,7 @@ public final class Synth {
         w.putFloat32(a + "rope.freq_base", p.ropeTheta());
         if (arch.equals("bitnet") && relu2) w.putString(a + "hidden_activation", "relu2");
         vocab.writeTo(w);
+        if (chatTemplate != null) w.putString("tokenizer.chat_template", chatTemplate);
 
         long[] counter = {0};
         w.addTensor("token_embd.weight", p.embeddingType(), new long[] {p.dim(), p.vocabSize()},

@@ -24,6 +24,21 @@ class SynthTest {
     @TempDir
     Path dir;
 
+    /** The chat template a tokenizer carries (synth --tokenizer reads it from tokenizer_config.json) goes into the file. */
+    @Test
+    void carriesAChatTemplate() throws IOException {
+        Path f = dir.resolve("templated.gguf");
+        Synth.write(Preset.ALL.get("tiny-llama"), GgmlType.TQ2_0, 1, null, "{{ messages[0]['content'] }}", f);
+        try (GgufFile g = GgufFile.open(f)) {
+            assertEquals("{{ messages[0]['content'] }}", g.metadata().getString("tokenizer.chat_template"));
+        }
+        Path plain = dir.resolve("plain.gguf");
+        Synth.write(Preset.ALL.get("tiny-llama"), GgmlType.TQ2_0, 1, null, plain);
+        try (GgufFile g = GgufFile.open(plain)) {
+            assertFalse(g.metadata().has("tokenizer.chat_template"));
+        }
+    }
+
     static Stream<Arguments> tinyModels() {
         List<Arguments> out = new ArrayList<>();
         for (String name : Preset.names()) {

@@ -28,14 +28,21 @@ public final class ComparePlot {
 
     public static void write(CompareReport report, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true"); // a CLI on a server: no display to open
-        List<Chart<?, ?>> charts = List.of(speed(report), divergence(report));
+        String[] titles = titles(report, Machine.cpuModel(Path.of("/proc/cpuinfo")), Runtime.getRuntime().availableProcessors());
+        List<Chart<?, ?>> charts = List.of(speed(report, titles[0]), divergence(report, titles[1]));
         try (OutputStream out = Files.newOutputStream(png)) {
             BitmapEncoder.saveBitmap(charts, 1, charts.size(), out, BitmapEncoder.BitmapFormat.PNG);
         }
     }
 
-    private static CategoryChart speed(CompareReport report) {
-        CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title("Speed")
+    /** The charts' titles: a plot passed around on its own says which model it measured, and on what machine. */
+    static String[] titles(CompareReport report, String cpu, int cores) {
+        String model = Path.of(report.model().file()).getFileName() + " (" + report.model().type() + ")";
+        return new String[] {"Speed: " + model + " on " + cpu + ", " + cores + " cores", "KL divergence from the reference: " + model};
+    }
+
+    private static CategoryChart speed(CompareReport report, String title) {
+        CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
                 .xAxisTitle("backend").yAxisTitle("tokens/s").build();
         List<String> labels = new ArrayList<>();
         List<Double> prefill = new ArrayList<>(), decode = new ArrayList<>();
@@ -57,8 +64,8 @@ public final class ComparePlot {
         return c;
     }
 
-    private static XYChart divergence(CompareReport report) {
-        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title("KL divergence from the reference")
+    private static XYChart divergence(CompareReport report, String title) {
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
                 .xAxisTitle("position (the line: end of the prompt)").yAxisTitle("KL (nats)").build();
         int n = report.sequence().tokens().size();
         double[] x = IntStream.range(0, n).asDoubleStream().toArray();

@@ -30,5 +30,8 @@ class ComparePlotTest {
         BufferedImage image = ImageIO.read(png.toFile());
         assertEquals(1600, image.getWidth());
         assertEquals(500, image.getHeight());
+        String[] titles = ComparePlot.titles(report, "AMD EPYC 9R14", 2);
+        assertEquals("Speed: m.gguf (I2_S) on AMD EPYC 9R14, 2 cores", titles[0]);
+        assertEquals("KL divergence from the reference: m.gguf (I2_S)", titles[1]);
     }
 }
