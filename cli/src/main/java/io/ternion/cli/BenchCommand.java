@@ -72,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         BenchRunner.Settings settings = settings();
         double max = maxRegression();
         BenchReport before = baseline != null ? readBaseline(baseline) : null; // a bad file fails now, not after the run
-        if (saveBaseline != null) TokenizeCommand.checkWritable(saveBaseline, "--save-baseline");
+        if (saveBaseline != null) UserFiles.checkWritable(saveBaseline, "--save-baseline");
 
         BenchReport report = BenchRunner.run(settings, line -> {
             err.println("ternion: bench: " + line);

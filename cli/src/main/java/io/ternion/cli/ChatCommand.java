@@ -52,19 +52,6 @@ final class ChatCommand implements Callable<Integer> {
         this.spec = spec;
     }
 
-    /** A line of standard input, at most as long as a prompt file may be (an endless line, as /dev/zero gives, is an error); null at the end. */
-    static String readLine(java.io.Reader in) throws java.io.IOException {
-        StringBuilder line = new StringBuilder();
-        for (int c; (c = in.read()) != -1; ) {
-            if (c == '\n') return line.toString().stripTrailing();
-            if (line.length() >= TokenizeCommand.MAX_PROMPT_BYTES) {
-                throw new IllegalArgumentException("a chat message may be at most " + (TokenizeCommand.MAX_PROMPT_BYTES >> 20) + " MiB");
-            }
-            line.append((char) c);
-        }
-        return line.isEmpty() ? null : line.toString();
-    }
-
     @Override
     public Integer call() throws Exception {
         SamplerParams params = gen.sampler();
@@ -85,7 +72,7 @@ final class ChatCommand implements Callable<Integer> {
                     err.print("> ");
                     err.flush();
                     try {
-                        line = readLine(in);
+                        line = UserFiles.readLine(in);
                     } catch (IllegalArgumentException e) {
                         err.println(); // the error goes on a line of its own, not after the cue
                         throw e;

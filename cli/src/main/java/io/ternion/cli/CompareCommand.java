@@ -67,8 +67,8 @@ final class CompareCommand implements Callable<Integer> {
         if (prompt != null && promptFile != null) throw new IllegalArgumentException("give the prompt with -p or -f, not both");
         if (generate < 0) throw new IllegalArgumentException("-n must be >= 0, not " + generate);
         if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
-        if (plot != null) TokenizeCommand.checkWritable(plot, "--plot");
-        String text = promptFile != null ? TokenizeCommand.readUtf8(promptFile) : prompt != null ? prompt : DEFAULT_PROMPT;
+        if (plot != null) UserFiles.checkWritable(plot, "--plot");
+        String text = promptFile != null ? UserFiles.readUtf8(promptFile) : prompt != null ? prompt : DEFAULT_PROMPT;
         var settings = new CompareRunner.Settings(model != null ? model : Main.defaultModel(), text, generate,
                 List.copyOf(new LinkedHashSet<>(backends)), threads, device);
 

@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var params = gen.sampler();
-        String text = promptFile != null ? TokenizeCommand.readUtf8(promptFile) : prompt;
+        String text = promptFile != null ? UserFiles.readUtf8(promptFile) : prompt;
         if (conversation && (noConversation || chat)) throw new IllegalArgumentException("-cnv is a conversation; it goes with neither -no-cnv nor -st/--chat");
         if (conversation) return new ChatCommand(gen, system, text, spec).call();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();

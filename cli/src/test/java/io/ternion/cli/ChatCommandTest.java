@@ -6,20 +6,13 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.ternion.cli.InfoCommandTest.Result;
 import java.io.ByteArrayInputStream;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class ChatCommandTest {
 
     private static Result withInput(String input, String... args) {
-        InputStream saved = System.in;
-        System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-        try {
-            return ternion(args);
-        } finally {
-            System.setIn(saved);
-        }
+        return ternion(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), args);
     }
 
     @Test

@@ -54,7 +54,12 @@ class HostileInputTest {
 
     /** The error ternion gives for {@code args}: exit 2, one line on stderr naming the problem, nothing on stdout. */
     static String error(String... args) {
-        Result r = assertTimeoutPreemptively(LIMIT, () -> ternion(args), () -> String.join(" ", args));
+        return error(System.in, args);
+    }
+
+    /** {@link #error(String...)} with {@code stdin} as standard input. */
+    static String error(java.io.InputStream stdin, String... args) {
+        Result r = assertTimeoutPreemptively(LIMIT, () -> ternion(stdin, args), () -> String.join(" ", args));
         assertEquals(2, r.code(), () -> String.join(" ", args) + "\nstdout: " + r.out() + "\nstderr: " + r.err());
         assertFalse(r.err().contains("\tat "), () -> "a stack trace: " + r.err());
         String last = r.err().strip().lines().reduce((a, b) -> b).orElse("");
@@ -159,17 +164,16 @@ class HostileInputTest {
         }
     }
 
+    /** Standard input without end, as /dev/zero would be: one line with no newline. */
+    static java.io.InputStream endless() {
+        return new java.io.InputStream() {
+            @Override public int read() { return 'a'; }
+        };
+    }
+
     @Test
     void anEndlessChatLineIsRefused() {
-        var stdin = System.in;
-        try {
-            System.setIn(new java.io.InputStream() { // one line without end, as /dev/zero would be
-                @Override public int read() { return 'a'; }
-            });
-            assertTrue(error("chat", "-m", bundledModel().toString()).contains("a chat message may be at most 8 MiB"));
-        } finally {
-            System.setIn(stdin);
-        }
+        assertTrue(error(endless(), "chat", "-m", bundledModel().toString()).contains("a chat message may be at most 8 MiB"));
     }
 
     @Test
@@ -185,19 +189,11 @@ class HostileInputTest {
 
     @Test
     void standardInputIsAPromptFileToo() {
-        var stdin = System.in;
-        try {
-            System.setIn(new java.io.ByteArrayInputStream("Once upon a time".getBytes()));
-            Result r = ternion("run", "-m", bundledModel().toString(), "-f", "-", "-n", "27", "--temp", "0");
-            assertEquals(0, r.code(), r.err());
-            assertTrue(r.out().startsWith("Once upon a time, there was a little girl named Lily."), r.out());
-            System.setIn(new java.io.InputStream() { // an endless stream, as /dev/zero would be
-                @Override public int read() { return 'a'; }
-            });
-            assertTrue(error("run", "-m", bundledModel().toString(), "-f", "-").contains("at most 8.0 MiB"));
-        } finally {
-            System.setIn(stdin);
-        }
+        Result r = ternion(new java.io.ByteArrayInputStream("Once upon a time".getBytes()), "run", "-m", bundledModel().toString(), "-f", "-",
+                "-n", "27", "--temp", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Once upon a time, there was a little girl named Lily."), r.out());
+        assertTrue(error(endless(), "run", "-m", bundledModel().toString(), "-f", "-").contains("at most 8.0 MiB"));
     }
 
     @Test

@@ -26,6 +26,17 @@ class InfoCommandTest {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /** {@link #ternion(String...)} with {@code stdin} as standard input. */
+    static Result ternion(java.io.InputStream stdin, String... args) {
+        java.io.InputStream saved = System.in;
+        System.setIn(stdin);
+        try {
+            return ternion(args);
+        } finally {
+            System.setIn(saved);
+        }
+    }
+
     static Path bundledModel() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.exists(p.resolve("models/stories260K.gguf"))) p = p.getParent();

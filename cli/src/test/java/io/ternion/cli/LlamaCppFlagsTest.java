@@ -50,15 +50,10 @@ class LlamaCppFlagsTest {
         assertEquals(chat.out(), st.out());
         assertEquals(0, run("-no-cnv", "-p", "Once").code());
         fails("-cnv is a conversation", "-cnv", "-no-cnv");
-        var stdin = System.in;
-        try {
-            System.setIn(new java.io.ByteArrayInputStream("/exit\n".getBytes()));
-            Result cnv = run("-cnv", "-sys", "Be brief.", "-p", "Hi");
-            assertEquals(0, cnv.code(), cnv.err());
-            assertEquals(chat.out(), cnv.out(), "the prompt is the conversation's first turn");
-        } finally {
-            System.setIn(stdin);
-        }
+        Result cnv = ternion(new java.io.ByteArrayInputStream("/exit\n".getBytes()), "run", "-m", bundledModel().toString(), "-n", "3",
+                "--temp", "0", "-cnv", "-sys", "Be brief.", "-p", "Hi");
+        assertEquals(0, cnv.code(), cnv.err());
+        assertEquals(chat.out(), cnv.out(), "the prompt is the conversation's first turn");
     }
 
     @Test

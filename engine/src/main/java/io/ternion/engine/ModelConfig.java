@@ -54,8 +54,8 @@ public record ModelConfig(
         }
         String p = arch + ".";
         Check check = new Check(f.source());
-        int dim = check.range(md, p + "embedding_length", -1, 1, MAX_WIDTH);
-        int heads = check.range(md, p + "attention.head_count", -1, 1, MAX_HEADS);
+        int dim = check.required(md, p + "embedding_length", 1, MAX_WIDTH);
+        int heads = check.required(md, p + "attention.head_count", 1, MAX_HEADS);
         int kvHeads = check.range(md, p + "attention.head_count_kv", heads, 1, heads);
         if (heads % kvHeads != 0) {
             throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " is not a multiple of " + p
@@ -70,12 +70,12 @@ public record ModelConfig(
             throw new ModelException(f.source() + ": " + p + "attention.head_count " + heads + " × " + p + "attention.key_length " + headDim
                     + " is more than Ternion supports (" + MAX_WIDTH + ")");
         }
-        int layers = check.range(md, p + "block_count", -1, 1, MAX_LAYERS);
+        int layers = check.required(md, p + "block_count", 1, MAX_LAYERS);
         int blocksInFile = blocksInFile(f);
         if (layers > blocksInFile) {
             throw new ModelException(f.source() + ": " + p + "block_count is " + layers + " but the file has tensors for " + blocksInFile + " blocks");
         }
-        int ffn = check.range(md, p + "feed_forward_length", -1, 1, MAX_WIDTH);
+        int ffn = check.required(md, p + "feed_forward_length", 1, MAX_WIDTH);
         int vocab = md.has(p + "vocab_size") ? md.getInt(p + "vocab_size")
                 : md.has("tokenizer.ggml.tokens") ? md.getArray("tokenizer.ggml.tokens").length()
                 : (int) (long) f.findTensor("token_embd.weight").map(t -> t.dim(1)).orElse(0L);
@@ -119,9 +119,14 @@ public record ModelConfig(
 
     /** Reads integer hyperparameters, each within bounds, or says which key holds what. */
     private record Check(String source) {
-        /** The key's value (or {@code fallback} when absent and the fallback is not −1) within [min, max]. */
+        /** The key's value within [min, max]; the key must be there. */
+        int required(Metadata md, String key, int min, int max) {
+            if (!md.has(key)) throw new ModelException(source + ": the metadata key " + key + " is missing");
+            return range(md, key, 0, min, max);
+        }
+
+        /** The key's value, or {@code fallback} when it is absent, within [min, max]. */
         int range(Metadata md, String key, int fallback, int min, int max) {
-            if (!md.has(key) && fallback == -1) throw new ModelException(source + ": the metadata key " + key + " is missing");
             long v;
             try {
                 v = md.has(key) ? md.getLong(key) : fallback;
