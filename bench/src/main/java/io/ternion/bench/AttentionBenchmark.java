@@ -58,7 +58,7 @@ public class AttentionBenchmark {
                     k[i] = (float) (rnd.nextDouble() * 2 - 1);
                     v[i] = (float) (rnd.nextDouble() * 2 - 1);
                 }
-                cache.store(l, p, k, 0, v, 0);
+                cache.store(l, 0, p, k, 0, v, 0);
             }
         }
         pool = new WorkerPool(threads);

@@ -2,6 +2,7 @@ package io.ternion.engine;
 
 import io.ternion.graph.Backend;
 import io.ternion.graph.BackendUnavailableException;
+import io.ternion.graph.Batch;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Log;
@@ -45,12 +46,12 @@ final class FallbackBackend implements Backend {
 
     /** The graph as the model built it: each backend behind this one applies its own {@link Backend#fuse}. */
     @Override
-    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
         if (gpu != null) {
             try {
-                CompiledModel m = gpu.compile(gpu.fuse(graph), contextLength, maxBatch);
+                CompiledModel m = gpu.compile(gpu.fuse(graph), contextLength, maxBatch, slots);
                 active = gpu.name();
-                return new Model(m, graph, contextLength);
+                return new Model(m, graph);
             } catch (BackendUnavailableException | UnsupportedOperationException e) {
                 Log.info(gpu.name() + " backend unusable: " + e.getMessage() + "; running on the cpu backend");
                 gpu.close();
@@ -58,7 +59,7 @@ final class FallbackBackend implements Backend {
             }
         }
         active = "cpu";
-        return cpu.compile(cpu.fuse(graph), contextLength, maxBatch);
+        return cpu.compile(cpu.fuse(graph), contextLength, maxBatch, slots);
     }
 
     @Override
@@ -70,57 +71,78 @@ final class FallbackBackend implements Backend {
     /** The GPU's compiled model, replaced by the CPU's on the first failure. */
     private final class Model implements CompiledModel {
         private final Graph graph;
-        private final int maxBatch;
-        /** The token at each position so far, to rebuild the KV cache on the CPU. */
-        private final int[] history;
+        private final int context, maxBatch, slots;
+        /** The token at each position of each slot so far, to rebuild the KV cache on the CPU. */
+        private final int[][] history;
+        /** How many positions of each slot hold tokens the next step may attend to. */
+        private final int[] lengths;
         private CompiledModel current;
         private boolean onGpu = true;
 
-        Model(CompiledModel gpuModel, Graph graph, int contextLength) {
+        Model(CompiledModel gpuModel, Graph graph) {
             this.current = gpuModel;
             this.graph = graph;
+            this.context = gpuModel.contextLength();
             this.maxBatch = gpuModel.maxBatch();
-            this.history = new int[contextLength];
+            this.slots = gpuModel.slots();
+            this.history = new int[slots][context];
+            this.lengths = new int[slots];
         }
 
         @Override
-        public void forward(int[] tokens, int startPos, float[] logits) {
-            run(tokens, startPos, logits, false);
+        public void forward(Batch batch, float[] logits) {
+            run(batch, logits, false);
         }
 
         @Override
         public int forwardArgmax(int[] tokens, int startPos, float[] logits) {
-            return run(tokens, startPos, logits, true);
+            return run(Batch.sequence(tokens, startPos, 0), logits, true);
         }
 
-        private int run(int[] tokens, int startPos, float[] logits, boolean argmax) {
-            CompiledModel.checkForward(tokens.length, startPos, history.length, maxBatch);
-            System.arraycopy(tokens, 0, history, startPos, tokens.length);
+        private int run(Batch batch, float[] logits, boolean argmax) {
+            batch.check(context, maxBatch, slots);
+            // What survives of each slot before this step: up to the first position the step writes there.
+            int[] kept = lengths.clone();
+            for (int i = 0; i < batch.size(); i++) {
+                int slot = batch.slots()[i], pos = batch.positions()[i];
+                kept[slot] = Math.min(kept[slot], pos);
+                history[slot][pos] = batch.tokens()[i];
+                lengths[slot] = pos + 1;
+            }
             try {
-                return step(tokens, startPos, logits, argmax);
+                return step(batch, logits, argmax);
             } catch (BackendUnavailableException e) {
                 if (!onGpu) throw e;
                 Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
                 current.close();
-                current = cpu.compile(cpu.fuse(graph), history.length, maxBatch);
+                current = cpu.compile(cpu.fuse(graph), context, maxBatch, slots);
                 onGpu = false;
                 active = "cpu";
-                // Rebuild the KV cache on the CPU: every position before this call, then the call itself.
-                for (int p = 0; p < startPos; p += maxBatch) {
-                    current.forward(Arrays.copyOfRange(history, p, Math.min(startPos, p + maxBatch)), p, logits);
+                // Rebuild the KV cache on the CPU: each slot's positions before this step, then the step itself.
+                for (int slot = 0; slot < slots; slot++) {
+                    for (int p = 0; p < kept[slot]; p += maxBatch) {
+                        int n = Math.min(kept[slot] - p, maxBatch);
+                        int[] positions = new int[n], inSlot = new int[n];
+                        for (int i = 0; i < n; i++) {
+                            positions[i] = p + i;
+                            inSlot[i] = slot;
+                        }
+                        current.forward(new Batch(Arrays.copyOfRange(history[slot], p, p + n), positions, inSlot, new boolean[n]), logits);
+                    }
                 }
-                return step(tokens, startPos, logits, argmax);
+                return step(batch, logits, argmax);
             }
         }
 
-        private int step(int[] tokens, int startPos, float[] logits, boolean argmax) {
-            if (argmax) return current.forwardArgmax(tokens, startPos, logits);
-            current.forward(tokens, startPos, logits);
+        private int step(Batch batch, float[] logits, boolean argmax) {
+            if (argmax) return current.forwardArgmax(batch.tokens(), batch.positions()[0], logits);
+            current.forward(batch, logits);
             return -1;
         }
 
-        @Override public int contextLength() { return history.length; }
+        @Override public int contextLength() { return context; }
         @Override public int maxBatch() { return maxBatch; }
+        @Override public int slots() { return slots; }
         @Override public long residentBytes() { return current.residentBytes(); }
         @Override public long deviceBytes() { return current.deviceBytes(); }
 

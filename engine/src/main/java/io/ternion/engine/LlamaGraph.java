@@ -65,7 +65,7 @@ public final class LlamaGraph {
             matmul(ops, b + "ffn_down.weight", m, h2, c.ffnDim(), c.dim());
             ops.add(new Op.Add(x, h2));
         }
-        ops.add(new Op.SelectLast(x, last));
+        ops.add(new Op.SelectOutputs(x, last));
         ops.add(new Op.RmsNorm(last, tensor("output_norm.weight", c.dim()), last, eps));
         Tensor head = file.findTensor("output.weight").isPresent() ? tensor("output.weight", c.dim(), c.vocabSize()) : embd;
         ops.add(new Op.MatMul(head, last, logits));

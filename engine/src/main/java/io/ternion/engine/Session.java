@@ -16,7 +16,7 @@ public final class Session {
         boolean onToken(int id, String text);
     }
 
-    public enum StopReason { END_OF_TEXT, MAX_TOKENS, CONTEXT_FULL, LISTENER }
+    public enum StopReason { END_OF_TEXT, MAX_TOKENS, CONTEXT_FULL, LISTENER, CANCELLED }
 
     /** What a call generated and how long it took. */
     public record Result(int[] tokens, String text, StopReason stop, int promptTokens, int evaluatedPromptTokens,

@@ -7,6 +7,7 @@ import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.TestData;
 import io.ternion.graph.Backend;
 import io.ternion.graph.BackendUnavailableException;
+import io.ternion.graph.Batch;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Log;
@@ -244,15 +245,15 @@ class OpenClBackendTest {
         @Override public String name() { return "failing"; }
 
         @Override
-        public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
-            CompiledModel m = inner.get().compile(graph, contextLength, maxBatch);
+        public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+            CompiledModel m = inner.get().compile(graph, contextLength, maxBatch, slots);
             return new CompiledModel() {
                 int calls;
 
                 @Override
-                public void forward(int[] tokens, int startPos, float[] logits) {
+                public void forward(Batch batch, float[] logits) {
                     if (++calls == failAt) throw new BackendUnavailableException("kernel died", null);
-                    m.forward(tokens, startPos, logits);
+                    m.forward(batch, logits);
                 }
 
                 @Override
@@ -263,6 +264,7 @@ class OpenClBackendTest {
 
                 @Override public int contextLength() { return m.contextLength(); }
                 @Override public int maxBatch() { return m.maxBatch(); }
+                @Override public int slots() { return m.slots(); }
                 @Override public long residentBytes() { return m.residentBytes(); }
             };
         }

@@ -18,10 +18,16 @@ public interface Backend extends AutoCloseable {
     default Graph fuse(Graph graph) { return graph; }
 
     /**
-     * Prepares the graph as it is (see {@link #fuse}) for up to {@code contextLength} positions and
-     * batches of up to {@code maxBatch} tokens.
+     * Prepares the graph as it is (see {@link #fuse}) for {@code slots} sequences of up to
+     * {@code contextLength} positions each (the KV cache holds {@code slots × contextLength}
+     * positions) and steps of up to {@code maxBatch} tokens.
      */
-    CompiledModel compile(Graph graph, int contextLength, int maxBatch);
+    CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots);
+
+    /** {@link #compile(Graph, int, int, int)} for one sequence at a time. */
+    default CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+        return compile(graph, contextLength, maxBatch, 1);
+    }
 
     @Override
     default void close() {}

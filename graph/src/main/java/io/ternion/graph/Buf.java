@@ -1,12 +1,12 @@
 package io.ternion.graph;
 
 /**
- * An activation buffer: one row of {@code width} floats per token of the batch, or a single row
- * ({@code lastOnly}: the last token's, for the head).
+ * An activation buffer: one row of {@code width} floats per token of the batch, or
+ * ({@code perOutput}) one per token whose logits the batch wants, for the head.
  */
-public record Buf(String name, int width, boolean lastOnly) {
-    /** Rows in use for a batch of {@code n} tokens. */
-    public int rows(int n) {
-        return lastOnly ? 1 : n;
+public record Buf(String name, int width, boolean perOutput) {
+    /** Rows in use for a batch of {@code tokens} tokens of which {@code outputs} want logits. */
+    public int rows(int tokens, int outputs) {
+        return perOutput ? outputs : tokens;
     }
 }

@@ -1,14 +1,27 @@
 package io.ternion.graph;
 
-/** A graph bound to a backend, with its own KV cache. Not thread-safe: one generation at a time. */
+/**
+ * A graph bound to a backend, with a KV cache of {@link #slots()} sequences of up to
+ * {@link #contextLength()} positions each. Not thread-safe: one forward step at a time (many
+ * sequences share a step through a {@link Batch}).
+ */
 public interface CompiledModel extends AutoCloseable {
 
     /**
-     * Runs {@code tokens} at positions {@code startPos, startPos+1, ...} (their K/V are stored in the
-     * cache) and writes the logits of the last one into {@code logits}. At most {@code maxBatch}
-     * tokens per call; the positions must be within the context.
+     * Runs one step ({@link Batch}: each token of its own slot at its own position; K and V are
+     * stored in the cache) and writes the logits of the rows that want them, in order, into
+     * {@code logits} (rows of the vocabulary's width). At most {@link #maxBatch()} tokens; checked
+     * by {@link Batch#check}.
      */
-    void forward(int[] tokens, int startPos, float[] logits);
+    void forward(Batch batch, float[] logits);
+
+    /**
+     * Runs {@code tokens} of the sequence in slot 0 at positions {@code startPos, startPos+1, ...}
+     * and writes the logits of the last one into {@code logits}.
+     */
+    default void forward(int[] tokens, int startPos, float[] logits) {
+        forward(Batch.sequence(tokens, startPos, 0), logits);
+    }
 
     /**
      * {@link #forward}, returning the index of the largest logit (the lowest on ties), −1 when a
@@ -26,9 +39,19 @@ public interface CompiledModel extends AutoCloseable {
      * model's arithmetic went wrong, and no token is the answer).
      */
     static int argmax(float[] logits) {
+        return argmax(logits, 0, logits.length);
+    }
+
+    /** {@link #argmax(float[])} of {@code logits[from, from+length)}, as an index into that row. */
+    static int argmax(float[] logits, int from, int length) {
         int best = 0;
-        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-        return allFinite(logits) ? best : -1;
+        double nonFinite = 0;
+        for (int i = 0; i < length; i++) {
+            float x = logits[from + i];
+            if (x > logits[from + best]) best = i;
+            nonFinite += x * 0.0; // 0 for finite values, NaN for NaN and infinities
+        }
+        return nonFinite == 0 ? best : -1;
     }
 
     /** Whether no value is NaN or infinite: one pass over the logits, next to a forward step's pass over the weights. */
@@ -38,15 +61,11 @@ public interface CompiledModel extends AutoCloseable {
         return sum == 0;
     }
 
+    /** Positions per slot. */
     int contextLength();
 
-    /** The argument check every backend's {@link #forward} makes. */
-    static void checkForward(int tokens, int startPos, int contextLength, int maxBatch) {
-        if (tokens == 0 || tokens > maxBatch || startPos < 0 || startPos + tokens > contextLength) {
-            throw new IllegalArgumentException(tokens + " tokens at position " + startPos + " do not fit (context "
-                    + contextLength + ", batch " + maxBatch + ")");
-        }
-    }
+    /** Sequences the KV cache holds at once. */
+    int slots();
 
     int maxBatch();
 

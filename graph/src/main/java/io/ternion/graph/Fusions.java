@@ -20,13 +20,13 @@ public final class Fusions {
      * {@code out = W·in} followed by {@code acc += out} becomes {@link Op.MatMulAdd} {@code acc += W·in}
      * when nothing reads {@code out} before it is next written (so it need not be stored), the
      * matmul does not read {@code acc} (its input would change under it), and both hold the same
-     * rows (every token's, or the last one's).
+     * rows (every token's, or the outputs').
      */
     public static Graph residualAdds(Graph g) {
         List<Op> ops = g.ops(), out = new ArrayList<>();
         for (int i = 0; i < ops.size(); i++) {
             if (ops.get(i) instanceof Op.MatMul m && i + 1 < ops.size() && ops.get(i + 1) instanceof Op.Add add
-                    && add.x().equals(m.out()) && !add.acc().equals(m.in()) && add.acc().lastOnly() == m.out().lastOnly()
+                    && add.x().equals(m.out()) && !add.acc().equals(m.in()) && add.acc().perOutput() == m.out().perOutput()
                     && !readBeforeWritten(ops, i + 2, m.out())) {
                 out.add(new Op.MatMulAdd(m.weight(), m.in(), add.acc()));
                 i++;
@@ -41,13 +41,13 @@ public final class Fusions {
      * An {@link Op.RmsNorm} of every token's row whose output is next read by a matmul with weights
      * of a type that {@code quantizes} (that is, whose activations the backend quantizes) becomes
      * {@link Op.RmsNormQuantize}, so the backend may quantize the row while it is normalizing it.
-     * The norm of the last row alone (before the head) stays as it is: it is one row, and nothing
-     * would be saved.
+     * The norm of the output rows (before the head) stays as it is: they are a few rows, and
+     * little would be saved.
      */
     public static Graph normThenQuantize(Graph g, Predicate<GgmlType> quantizes) {
         List<Op> ops = g.ops(), out = new ArrayList<>();
         for (int i = 0; i < ops.size(); i++) {
-            GgmlType reader = ops.get(i) instanceof Op.RmsNorm r && !r.in().lastOnly() ? nextMatMulReader(ops, i + 1, r.out()) : null;
+            GgmlType reader = ops.get(i) instanceof Op.RmsNorm r && !r.in().perOutput() ? nextMatMulReader(ops, i + 1, r.out()) : null;
             out.add(reader != null && quantizes.test(reader) ? new Op.RmsNormQuantize((Op.RmsNorm) ops.get(i), reader) : ops.get(i));
         }
         return g.withOps(out);

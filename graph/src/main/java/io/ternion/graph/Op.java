@@ -22,9 +22,9 @@ public sealed interface Op {
     record MatMul(Tensor weight, Buf in, Buf out) implements Op {}
     /** Rotary embedding of the first {@code dims} of each head, at each row's position. */
     record Rope(Buf x, int heads, int headDim, int dims, float theta, boolean neox) implements Op {}
-    /** Store each row's K and V at its position in the layer's cache. */
+    /** Store each row's K and V at its position in its slot of the layer's cache. */
     record StoreKv(int layer, Buf k, Buf v) implements Op {}
-    /** Causal GQA attention of each row's query over the layer's cache up to its position. */
+    /** Causal GQA attention of each row's query over its slot of the layer's cache, up to its position. */
     record Attention(int layer, Buf q, Buf out, int heads, int kvHeads, int headDim) implements Op {}
     /** x *= the one value of {@code factor} (upstream BitNet's optional per-matrix {@code .scale} tensors). */
     record Scale(Buf x, Tensor factor) implements Op {}
@@ -32,8 +32,8 @@ public sealed interface Op {
     record Add(Buf acc, Buf x) implements Op {}
     /** out = act(gate) * up. */
     record Glu(Activation activation, Buf gate, Buf up, Buf out) implements Op {}
-    /** out = the last row of in. */
-    record SelectLast(Buf in, Buf out) implements Op {}
+    /** out = the rows of in whose logits the batch wants, in order ({@link Batch#outputs}). */
+    record SelectOutputs(Buf in, Buf out) implements Op {}
 
     /**
      * {@link RmsNorm} whose output is next read by matmuls of {@code readerType} weights
@@ -69,7 +69,7 @@ public sealed interface Op {
             case Scale s -> List.of(s.x());
             case Add a -> List.of(a.acc(), a.x());
             case Glu g -> List.of(g.gate(), g.up());
-            case SelectLast s -> List.of(s.in());
+            case SelectOutputs s -> List.of(s.in());
             case RmsNormQuantize r -> r.norm().reads();
             case MatMulAdd m -> List.of(m.in(), m.acc());
             case SharedInput s -> List.of(s.in());
@@ -89,7 +89,7 @@ public sealed interface Op {
             case Scale s -> List.of(s.x());
             case Add a -> List.of(a.acc());
             case Glu g -> List.of(g.out());
-            case SelectLast s -> List.of(s.out());
+            case SelectOutputs s -> List.of(s.out());
             case RmsNormQuantize r -> r.norm().writes();
             case MatMulAdd m -> List.of(m.acc());
             case SharedInput s -> {
@@ -98,6 +98,11 @@ public sealed interface Op {
                 yield out;
             }
         };
+    }
+
+    /** Whether it writes a per-output buffer: the head's ops, which a step with no output skips. */
+    default boolean writesOutputs() {
+        return writes().stream().anyMatch(Buf::perOutput);
     }
 
     /** The weight matrices this op reads from the file (matmuls' and the embedding table), in order. */

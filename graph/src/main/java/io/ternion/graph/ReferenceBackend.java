@@ -19,24 +19,25 @@ public final class ReferenceBackend implements Backend {
     public String device() { return "CPU, plain Java loops over FP16 weights (one thread)"; }
 
     @Override
-    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
-        return new Compiled(graph, contextLength, maxBatch);
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+        return new Compiled(graph, contextLength, maxBatch, slots);
     }
 
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
-        private final int context, maxBatch;
+        private final int context, maxBatch, slots;
         private final Map<Buf, float[]> bufs = new HashMap<>();
         private final Map<Tensor, short[]> halves = new IdentityHashMap<>();
         private final Map<Tensor, float[]> floats = new IdentityHashMap<>();
         private final float[][] keys, values;
         private long resident;
 
-        Compiled(Graph graph, int context, int maxBatch) {
+        Compiled(Graph graph, int context, int maxBatch, int slots) {
             this.graph = graph;
             this.context = context;
             this.maxBatch = maxBatch;
-            for (Buf b : graph.buffers()) bufs.put(b, new float[(b.lastOnly() ? 1 : maxBatch) * b.width()]);
+            this.slots = slots;
+            for (Buf b : graph.buffers()) bufs.put(b, new float[maxBatch * b.width()]);
             for (Op op : graph.ops()) {
                 switch (op) {
                     case Op.Embed e -> halves.computeIfAbsent(e.table(), Compiled::toHalves);
@@ -51,10 +52,10 @@ public final class ReferenceBackend implements Backend {
                 }
             }
             int kvDim = graph.cache().kvDim(), layers = graph.cache().layers();
-            keys = new float[layers][context * kvDim];
-            values = new float[layers][context * kvDim];
+            keys = new float[layers][Math.multiplyExact(slots, Math.multiplyExact(context, kvDim))];
+            values = new float[layers][keys[0].length];
             for (short[] h : halves.values()) resident += 2L * h.length;
-            resident += 8L * layers * context * kvDim;
+            resident += 8L * layers * keys[0].length;
         }
 
         private static short[] toHalves(Tensor t) {
@@ -69,19 +70,20 @@ public final class ReferenceBackend implements Backend {
 
         @Override public int contextLength() { return context; }
         @Override public int maxBatch() { return maxBatch; }
+        @Override public int slots() { return slots; }
         @Override public long residentBytes() { return resident; }
 
         @Override
-        public void forward(int[] tokens, int startPos, float[] logits) {
-            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
-            for (Op op : graph.ops()) run(op, tokens, startPos);
-            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
+        public void forward(Batch batch, float[] logits) {
+            batch.check(context, maxBatch, slots);
+            for (Op op : graph.ops()) if (batch.outputCount() > 0 || !op.writesOutputs()) run(op, batch);
+            Buf out = graph.logits();
+            System.arraycopy(bufs.get(out), 0, logits, 0, out.rows(batch.size(), batch.outputCount()) * out.width());
         }
 
-        private int rows(Buf b, int n) { return b.lastOnly() ? 1 : n; }
-
-        private void run(Op op, int[] tokens, int startPos) {
-            int n = tokens.length;
+        private void run(Op op, Batch batch) {
+            int n = batch.size(), outputs = batch.outputCount();
+            int[] tokens = batch.tokens();
             switch (op) {
                 case Op.Embed e -> {
                     short[] w = halves.get(e.table());
@@ -94,7 +96,7 @@ public final class ReferenceBackend implements Backend {
                 case Op.RmsNorm r -> {
                     float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = floats.get(r.weight());
                     int d = r.in().width();
-                    for (int b = 0; b < rows(r.in(), n); b++) rmsNorm(in, out, b * d, d, w, r.eps());
+                    for (int b = 0; b < r.in().rows(n, outputs); b++) rmsNorm(in, out, b * d, d, w, r.eps());
                 }
                 case Op.HeadRmsNorm r -> {
                     float[] x = bufs.get(r.x()), w = floats.get(r.weight());
@@ -103,16 +105,16 @@ public final class ReferenceBackend implements Backend {
                         for (int h = 0; h < d / r.headDim(); h++) rmsNorm(x, x, b * d + h * r.headDim(), r.headDim(), w, r.eps());
                     }
                 }
-                case Op.MatMul m -> matmul(m.weight(), m.in(), m.out(), n, false);
+                case Op.MatMul m -> matmul(m.weight(), m.in(), m.out(), m.in().rows(n, outputs), false);
                 // The fused ops as the ops they replace.
-                case Op.MatMulAdd m -> matmul(m.weight(), m.in(), m.acc(), n, true);
-                case Op.SharedInput s -> s.matmuls().forEach(m -> run(m, tokens, startPos));
-                case Op.RmsNormQuantize r -> run(r.norm(), tokens, startPos);
+                case Op.MatMulAdd m -> matmul(m.weight(), m.in(), m.acc(), m.in().rows(n, outputs), true);
+                case Op.SharedInput s -> s.matmuls().forEach(m -> run(m, batch));
+                case Op.RmsNormQuantize r -> run(r.norm(), batch);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
                     int d = r.x().width();
                     for (int b = 0; b < n; b++) {
-                        int pos = startPos + b;
+                        int pos = batch.positions()[b];
                         for (int h = 0; h < r.heads(); h++) {
                             int base = b * d + h * r.headDim();
                             for (int i = 0; i < r.dims() / 2; i++) {
@@ -129,18 +131,21 @@ public final class ReferenceBackend implements Backend {
                 case Op.StoreKv s -> {
                     int d = s.k().width();
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
-                    System.arraycopy(k, 0, keys[s.layer()], startPos * d, n * d);
-                    System.arraycopy(v, 0, values[s.layer()], startPos * d, n * d);
+                    for (int b = 0; b < n; b++) {
+                        int at = (batch.slots()[b] * context + batch.positions()[b]) * d;
+                        System.arraycopy(k, b * d, keys[s.layer()], at, d);
+                        System.arraycopy(v, b * d, values[s.layer()], at, d);
+                    }
                 }
-                case Op.Attention a -> attention(a, n, startPos);
+                case Op.Attention a -> attention(a, batch);
                 case Op.Scale sc -> {
                     float[] x = bufs.get(sc.x());
                     float f = floats.get(sc.factor())[0];
-                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
+                    for (int i = 0; i < sc.x().rows(n, outputs) * sc.x().width(); i++) x[i] *= f;
                 }
                 case Op.Add a -> {
                     float[] acc = bufs.get(a.acc()), x = bufs.get(a.x());
-                    for (int i = 0; i < rows(a.acc(), n) * a.acc().width(); i++) acc[i] += x[i];
+                    for (int i = 0; i < a.acc().rows(n, outputs) * a.acc().width(); i++) acc[i] += x[i];
                 }
                 case Op.Glu g -> {
                     float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
@@ -153,19 +158,19 @@ public final class ReferenceBackend implements Backend {
                         out[i] = (float) (act * up[i]);
                     }
                 }
-                case Op.SelectLast s -> {
-                    int d = s.in().width();
-                    System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
+                case Op.SelectOutputs s -> {
+                    int d = s.in().width(), j = 0;
+                    for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
                 }
             }
         }
 
         /** out = W·in, or with {@code add} out += W·in (the product rounded to float first, as a matmul then an add would). */
-        private void matmul(Tensor weight, Buf inBuf, Buf outBuf, int n, boolean add) {
+        private void matmul(Tensor weight, Buf inBuf, Buf outBuf, int rows, boolean add) {
             short[] w = halves.get(weight);
             float[] in = bufs.get(inBuf), out = bufs.get(outBuf);
             int k = inBuf.width(), rowsOut = outBuf.width();
-            for (int b = 0; b < rows(inBuf, n); b++) {
+            for (int b = 0; b < rows; b++) {
                 for (int r = 0; r < rowsOut; r++) {
                     double sum = 0;
                     for (int i = 0; i < k; i++) sum += (double) Float.float16ToFloat(w[r * k + i]) * in[b * k + i];
@@ -181,19 +186,19 @@ public final class ReferenceBackend implements Backend {
             for (int i = 0; i < d; i++) out[off + i] = (float) (in[off + i] * scale * w[i]);
         }
 
-        private void attention(Op.Attention a, int n, int startPos) {
+        private void attention(Op.Attention a, Batch batch) {
             float[] q = bufs.get(a.q()), out = bufs.get(a.out()), k = keys[a.layer()], v = values[a.layer()];
             int hd = a.headDim(), qDim = a.heads() * hd, kvDim = a.kvHeads() * hd, group = a.heads() / a.kvHeads();
             double scale = 1.0 / Math.sqrt(hd);
-            for (int b = 0; b < n; b++) {
-                int positions = startPos + b + 1;
+            for (int b = 0; b < batch.size(); b++) {
+                int positions = batch.positions()[b] + 1, slotAt = batch.slots()[b] * context * kvDim;
                 double[] score = new double[positions];
                 for (int h = 0; h < a.heads(); h++) {
                     int qo = b * qDim + h * hd, kvo = (h / group) * hd;
                     double max = Double.NEGATIVE_INFINITY;
                     for (int t = 0; t < positions; t++) {
                         double s = 0;
-                        for (int i = 0; i < hd; i++) s += (double) q[qo + i] * k[t * kvDim + kvo + i];
+                        for (int i = 0; i < hd; i++) s += (double) q[qo + i] * k[slotAt + t * kvDim + kvo + i];
                         score[t] = s * scale;
                         max = Math.max(max, score[t]);
                     }
@@ -201,7 +206,7 @@ public final class ReferenceBackend implements Backend {
                     for (int t = 0; t < positions; t++) sum += score[t] = Math.exp(score[t] - max);
                     for (int i = 0; i < hd; i++) {
                         double acc = 0;
-                        for (int t = 0; t < positions; t++) acc += score[t] * v[t * kvDim + kvo + i];
+                        for (int t = 0; t < positions; t++) acc += score[t] * v[slotAt + t * kvDim + kvo + i];
                         out[qo + i] = (float) (acc / sum);
                     }
                 }

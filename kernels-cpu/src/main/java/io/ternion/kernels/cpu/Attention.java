@@ -25,39 +25,38 @@ public final class Attention {
         else pool.parallelFor(n, task);
     }
 
-    /** One query (nHeads·headDim floats) over positions 0..positions−1 of {@code layer}; parallel over heads. */
+    /** One query (nHeads·headDim floats) over positions 0..positions−1 of slot 0 of {@code layer}; parallel over heads. */
     public static void attend(KvCache cache, int layer, float[] q, int qOff, int nHeads, int nKvHeads, int headDim,
             int positions, float[] out, int outOff, float scale, WorkerPool pool) {
-        check(cache, nHeads, nKvHeads, headDim, positions);
-        int g = pairs(nHeads, nKvHeads);
-        run(pool, nHeads / g, 2L * nHeads * headDim * positions, (from, to) -> {
-            for (int u = from; u < to; u++) {
-                int h = u * g;
-                heads(cache, layer, q, qOff + h * headDim, g, h / (nHeads / nKvHeads), headDim, positions, out, outOff + h * headDim, scale);
-            }
-        });
+        attendRows(cache, layer, q, qOff, 1, new int[] {positions - 1}, new int[1], nHeads, nKvHeads, headDim, out, outOff, scale, pool);
     }
 
     /**
-     * A batch of queries, token b at position startPos+b seeing positions 0..startPos+b, whose keys
-     * and values (the batch's own included) are already stored; parallel over batch × heads.
-     * Query and output of token b start at {@code b·nHeads·headDim}.
+     * A batch of queries, row b in slot {@code slots[b]} at position {@code positions[b]}, seeing
+     * that slot's positions 0..positions[b], whose keys and values (the batch's own included) are
+     * already stored; parallel over rows × heads. Query and output of row b start at
+     * {@code b·nHeads·headDim}.
      */
-    public static void attendBatch(KvCache cache, int layer, float[] q, int qOff, int batch, int startPos, int nHeads,
-            int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool) {
-        check(cache, nHeads, nKvHeads, headDim, startPos + batch);
+    public static void attendRows(KvCache cache, int layer, float[] q, int qOff, int rows, int[] positions, int[] slots,
+            int nHeads, int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool) {
+        long seen = 0;
+        for (int b = 0; b < rows; b++) {
+            check(cache, nHeads, nKvHeads, headDim, positions[b] + 1, slots[b]);
+            seen += positions[b] + 1;
+        }
         int qDim = nHeads * headDim;
         int g = pairs(nHeads, nKvHeads), units = nHeads / g;
-        run(pool, batch * units, 2L * batch * nHeads * headDim * (startPos + batch), (from, to) -> {
+        run(pool, rows * units, 2L * nHeads * headDim * seen, (from, to) -> {
             for (int i = from; i < to; i++) {
                 int b = i / units, h = i % units * g;
-                heads(cache, layer, q, qOff + b * qDim + h * headDim, g, h / (nHeads / nKvHeads), headDim, startPos + b + 1,
+                heads(cache, layer, slots[b], q, qOff + b * qDim + h * headDim, g, h / (nHeads / nKvHeads), headDim, positions[b] + 1,
                         out, outOff + b * qDim + h * headDim, scale);
             }
         });
     }
 
-    private static void check(KvCache cache, int nHeads, int nKvHeads, int headDim, int positions) {
+    private static void check(KvCache cache, int nHeads, int nKvHeads, int headDim, int positions, int slot) {
+        if (slot < 0 || slot >= cache.slots()) throw new IllegalArgumentException("slot " + slot + " of " + cache.slots());
         if (nKvHeads < 1 || nHeads % nKvHeads != 0) throw new IllegalArgumentException(nHeads + " heads cannot share " + nKvHeads + " KV heads");
         if (nKvHeads != cache.kvHeads() || headDim != cache.headDim()) {
             throw new IllegalArgumentException(nKvHeads + " KV heads of " + headDim + " do not match the cache's " + cache.kvHeads() + " of " + cache.headDim());
@@ -79,17 +78,17 @@ public final class Attention {
     }
 
     /** {@code g} (1 or 2) consecutive query heads on one KV head; their queries and outputs are adjacent. */
-    private static void heads(KvCache cache, int layer, float[] q, int qOff, int g, int kvHead, int headDim, int positions,
+    private static void heads(KvCache cache, int layer, int slot, float[] q, int qOff, int g, int kvHead, int headDim, int positions,
             float[] out, int outOff, float scale) {
         if (g == 1 || !cache.f16()) {
             for (int i = 0; i < g; i++) {
-                head(cache, layer, q, qOff + i * headDim, kvHead, headDim, positions, out, outOff + i * headDim, scale);
+                head(cache, layer, slot, q, qOff + i * headDim, kvHead, headDim, positions, out, outOff + i * headDim, scale);
             }
             return;
         }
         float[] scores = SCORES.get();
         if (scores.length < 2 * positions) SCORES.set(scores = new float[Math.max(2 * positions, 2 * scores.length)]);
-        int at = cache.at(kvHead, 0), q1 = qOff + headDim, out1 = outOff + headDim;
+        int at = cache.at(slot, kvHead, 0), q1 = qOff + headDim, out1 = outOff + headDim;
         short[] k = cache.kh[layer], v = cache.vh[layer];
         for (int t = 0; t < positions; t++) dotHalf2(q, qOff, q1, k, at + t * headDim, headDim, scale, scores, t, positions + t);
         Ops.softmax(scores, 0, positions);
@@ -98,11 +97,11 @@ public final class Attention {
         for (int t = 0; t < positions; t++) axpyHalf2(scores[t], scores[positions + t], v, at + t * headDim, out, outOff, out1, headDim);
     }
 
-    private static void head(KvCache cache, int layer, float[] q, int qOff, int kvHead, int headDim, int positions,
+    private static void head(KvCache cache, int layer, int slot, float[] q, int qOff, int kvHead, int headDim, int positions,
             float[] out, int outOff, float scale) {
         float[] scores = SCORES.get();
         if (scores.length < positions) SCORES.set(scores = new float[Math.max(positions, 2 * scores.length)]);
-        int at = cache.at(kvHead, 0);
+        int at = cache.at(slot, kvHead, 0);
         if (cache.f16()) {
             short[] k = cache.kh[layer], v = cache.vh[layer];
             for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, at + t * headDim, headDim);

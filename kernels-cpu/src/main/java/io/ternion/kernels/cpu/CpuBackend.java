@@ -2,6 +2,7 @@ package io.ternion.kernels.cpu;
 
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.Backend;
+import io.ternion.graph.Batch;
 import io.ternion.graph.Buf;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Fusions;
@@ -46,7 +47,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
         for (Op op : graph.ops()) {
             for (Tensor w : op.matrices()) {
                 if (!(op instanceof Op.Embed) && !MatMul.supports(w.type())) {
@@ -58,7 +59,7 @@ public final class CpuBackend implements Backend {
         graph.ops().stream().flatMap(op -> op.matrices().stream()).map(Tensor::type).filter(t -> !MatMul.runsNatively(t)).findFirst()
                 .ifPresent(t -> Log.info("this CPU has no 512-bit vectors, which the " + t + " kernels are written for: they run as the"
                         + " Vector API's plain Java here, hundreds of times slower (see the README's Requirements)"));
-        return new Compiled(graph, contextLength, maxBatch, pool);
+        return new Compiled(graph, contextLength, maxBatch, slots, pool);
     }
 
     @Override
@@ -71,7 +72,7 @@ public final class CpuBackend implements Backend {
 
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
-        private final int context, maxBatch;
+        private final int context, maxBatch, slots;
         private final WorkerPool pool;
         private final Map<Buf, float[]> bufs = new HashMap<>();
         private final Map<Tensor, float[]> vectors = new IdentityHashMap<>();
@@ -87,14 +88,15 @@ public final class CpuBackend implements Backend {
         /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
 
-        Compiled(Graph graph, int context, int maxBatch, WorkerPool pool) {
+        Compiled(Graph graph, int context, int maxBatch, int slots, WorkerPool pool) {
             this.graph = graph;
             this.context = context;
             this.maxBatch = maxBatch;
+            this.slots = slots;
             this.pool = pool;
             long bytes = 0;
             for (Buf b : graph.buffers()) {
-                float[] a = new float[(b.lastOnly() ? 1 : maxBatch) * b.width()];
+                float[] a = new float[maxBatch * b.width()];
                 bufs.put(b, a);
                 bytes += 4L * a.length;
             }
@@ -106,7 +108,7 @@ public final class CpuBackend implements Backend {
                     case Op.RmsNormQuantize n -> vectors.computeIfAbsent(n.norm().weight(), Tensor::dequantize);
                     case Op.HeadRmsNorm n -> vectors.computeIfAbsent(n.weight(), Tensor::dequantize);
                     case Op.Scale sc -> vectors.computeIfAbsent(sc.factor(), Tensor::dequantize);
-                    case Op.MatMulAdd m -> productLength = Math.max(productLength, m.acc().rows(maxBatch) * m.acc().width());
+                    case Op.MatMulAdd m -> productLength = Math.max(productLength, maxBatch * m.acc().width());
                     default -> { }
                 }
                 if (op instanceof Op.Embed) continue;
@@ -125,31 +127,35 @@ public final class CpuBackend implements Backend {
             }
             this.product = new float[productLength];
             Graph.Cache c = graph.cache();
-            this.cache = new KvCache(c.layers(), context, c.kvHeads(), c.headDim(), true);
+            this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), true);
             this.resident = bytes + 4L * product.length + cache.bytes();
         }
 
         @Override public int contextLength() { return context; }
         @Override public int maxBatch() { return maxBatch; }
+        @Override public int slots() { return slots; }
         @Override public long residentBytes() { return resident; }
 
         @Override
-        public void forward(int[] tokens, int startPos, float[] logits) {
-            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+        public void forward(Batch batch, float[] logits) {
+            batch.check(context, maxBatch, slots);
+            int outputs = batch.outputCount();
             for (Op op : graph.ops()) {
+                if (outputs == 0 && op.writesOutputs()) continue;
                 long t0 = profile == null ? 0 : System.nanoTime();
-                run(op, tokens, startPos);
+                run(op, batch, outputs);
                 if (profile != null) {
-                    long[] t = profile.computeIfAbsent(profileKey(op, tokens.length), k -> new long[2]);
+                    long[] t = profile.computeIfAbsent(profileKey(op, batch.size()), k -> new long[2]);
                     t[0]++;
                     t[1] += System.nanoTime() - t0;
                 }
             }
-            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, graph.logits().width());
+            System.arraycopy(bufs.get(graph.logits()), 0, logits, 0, outputs * graph.logits().width());
         }
 
-        private void run(Op op, int[] tokens, int startPos) {
-            int n = tokens.length;
+        private void run(Op op, Batch batch, int outputs) {
+            int n = batch.size();
+            int[] tokens = batch.tokens();
             switch (op) {
                 case Op.Embed e -> {
                     float[] out = bufs.get(e.out());
@@ -158,49 +164,46 @@ public final class CpuBackend implements Backend {
                 case Op.RmsNorm r -> {
                     float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = vectors.get(r.weight());
                     int d = r.in().width();
-                    for (int b = 0; b < rows(r.in(), n); b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
+                    for (int b = 0; b < r.in().rows(n, outputs); b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
                 }
                 case Op.HeadRmsNorm r -> {
                     float[] x = bufs.get(r.x()), w = vectors.get(r.weight());
                     int hd = r.headDim();
                     for (int i = 0; i < n * r.x().width(); i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
                 }
-                case Op.MatMul m -> MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, rows(m.in(), n), bufs.get(m.out()), 0, pool);
+                case Op.MatMul m -> MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, m.in().rows(n, outputs), bufs.get(m.out()), 0, pool);
                 case Op.SharedInput s -> {
                     Group g = groups.get(s);
-                    MatMul.matmuls(g.weights(), bufs.get(s.in()), 0, rows(s.in(), n), g.outs(), pool);
+                    MatMul.matmuls(g.weights(), bufs.get(s.in()), 0, s.in().rows(n, outputs), g.outs(), pool);
                 }
                 case Op.MatMulAdd m -> {
-                    MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, rows(m.in(), n), product, 0, pool);
-                    Ops.add(bufs.get(m.acc()), 0, product, 0, rows(m.acc(), n) * m.acc().width());
+                    MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, m.in().rows(n, outputs), product, 0, pool);
+                    Ops.add(bufs.get(m.acc()), 0, product, 0, m.acc().rows(n, outputs) * m.acc().width());
                 }
-                case Op.RmsNormQuantize r -> run(r.norm(), tokens, startPos);
+                case Op.RmsNormQuantize r -> run(r.norm(), batch, outputs);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
                     for (int b = 0; b < n; b++) {
-                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), startPos + b, r.theta(), r.neox());
+                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), batch.positions()[b], r.theta(), r.neox());
                     }
                 }
                 case Op.StoreKv s -> {
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
                     int d = s.k().width();
-                    for (int b = 0; b < n; b++) cache.store(s.layer(), startPos + b, k, b * d, v, b * d);
+                    for (int b = 0; b < n; b++) cache.store(s.layer(), batch.slots()[b], batch.positions()[b], k, b * d, v, b * d);
                 }
                 case Op.Attention a -> {
                     float scale = (float) (1.0 / Math.sqrt(a.headDim()));
                     float[] q = bufs.get(a.q()), out = bufs.get(a.out());
-                    if (n == 1) {
-                        Attention.attend(cache, a.layer(), q, 0, a.heads(), a.kvHeads(), a.headDim(), startPos + 1, out, 0, scale, pool);
-                    } else {
-                        Attention.attendBatch(cache, a.layer(), q, 0, n, startPos, a.heads(), a.kvHeads(), a.headDim(), out, 0, scale, pool);
-                    }
+                    Attention.attendRows(cache, a.layer(), q, 0, n, batch.positions(), batch.slots(), a.heads(), a.kvHeads(), a.headDim(),
+                            out, 0, scale, pool);
                 }
                 case Op.Scale sc -> {
                     float[] x = bufs.get(sc.x());
                     float f = vectors.get(sc.factor())[0];
-                    for (int i = 0; i < rows(sc.x(), n) * sc.x().width(); i++) x[i] *= f;
+                    for (int i = 0; i < sc.x().rows(n, outputs) * sc.x().width(); i++) x[i] *= f;
                 }
-                case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, rows(a.acc(), n) * a.acc().width());
+                case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, a.acc().rows(n, outputs) * a.acc().width());
                 case Op.Glu g -> {
                     float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
                     int len = n * g.out().width();
@@ -209,9 +212,9 @@ public final class CpuBackend implements Backend {
                         case RELU_SQUARED -> Ops.reluSquaredGlu(out, 0, gate, 0, up, 0, len);
                     }
                 }
-                case Op.SelectLast s -> {
-                    int d = s.in().width();
-                    System.arraycopy(bufs.get(s.in()), (n - 1) * d, bufs.get(s.out()), 0, d);
+                case Op.SelectOutputs s -> {
+                    int d = s.in().width(), j = 0;
+                    for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
                 }
             }
         }
@@ -240,10 +243,6 @@ public final class CpuBackend implements Backend {
                     .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
                     .forEach(e -> Log.info(String.format(Locale.ROOT, "  %-26s %7d calls %10.1f ms %5.1f%%", e.getKey(), e.getValue()[0],
                             e.getValue()[1] / 1e6, 100.0 * e.getValue()[1] / Math.max(1, all))));
-        }
-
-        private static int rows(Buf b, int n) {
-            return b.lastOnly() ? 1 : n;
         }
     }
 }

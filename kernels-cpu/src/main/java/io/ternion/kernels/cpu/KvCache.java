@@ -1,30 +1,43 @@
 package io.ternion.kernels.cpu;
 
 /**
- * Keys and values of every layer for positions 0..contextLength−1, each position a row of kvDim
- * (kvHeads·headDim) values. One array per layer for K and one for V, allocated once; as halves
+ * Keys and values of every layer for {@code slots} sequences of positions 0..contextLength−1,
+ * each position a row of kvDim (kvHeads·headDim) values. One array per layer for K and one for V,
+ * allocated once; as halves
  * ({@code short[]}, IEEE binary16, half the memory, as llama.cpp's default F16 cache, but finite:
  * see {@link #store}) or as floats.
  *
- * <p>Head-major: KV head h's values for position t are at {@code (h·contextLength + t)·headDim}
- * ({@link #at}), so attention, which reads one head over every position, streams a contiguous
+ * <p>Slot-major, then head-major: KV head h's values for position t of slot s are at
+ * {@code ((s·kvHeads + h)·contextLength + t)·headDim} ({@link #at}), so attention, which reads one head over every position, streams a contiguous
  * run. Position-major, it read headDim of every kvDim values, and at a few hundred positions that
  * strided read ran at under 2 GB/s and took a quarter of decode, with a second thread not helping.
  */
 public final class KvCache {
-    private final int layers, contextLength, kvHeads, headDim, kvDim;
+    private final int layers, slots, contextLength, kvHeads, headDim, kvDim;
     private final boolean f16;
     final float[][] kf, vf;
     final short[][] kh, vh;
 
+    /** One sequence's cache. */
     public KvCache(int layers, int contextLength, int kvHeads, int headDim, boolean f16) {
-        if (layers < 1 || contextLength < 1 || kvHeads < 1 || headDim < 1) {
-            throw new IllegalArgumentException("layers, contextLength, kvHeads and headDim must be >= 1: " + layers + ", "
-                    + contextLength + ", " + kvHeads + ", " + headDim);
+        this(layers, 1, contextLength, kvHeads, headDim, f16);
+    }
+
+    public KvCache(int layers, int slots, int contextLength, int kvHeads, int headDim, boolean f16) {
+        if (layers < 1 || slots < 1 || contextLength < 1 || kvHeads < 1 || headDim < 1) {
+            throw new IllegalArgumentException("layers, slots, contextLength, kvHeads and headDim must be >= 1: " + layers + ", "
+                    + slots + ", " + contextLength + ", " + kvHeads + ", " + headDim);
         }
         this.kvDim = Math.multiplyExact(kvHeads, headDim);
-        int perLayer = Math.multiplyExact(contextLength, kvDim);
+        int perLayer;
+        try {
+            perLayer = Math.multiplyExact(slots, Math.multiplyExact(contextLength, kvDim));
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(slots + " slots of " + contextLength + " positions of " + kvDim
+                    + " values do not fit one array per layer; use a smaller context or fewer slots");
+        }
         this.layers = layers;
+        this.slots = slots;
         this.contextLength = contextLength;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -42,6 +55,8 @@ public final class KvCache {
 
     public int layers() { return layers; }
 
+    public int slots() { return slots; }
+
     public int contextLength() { return contextLength; }
 
     public int kvDim() { return kvDim; }
@@ -50,24 +65,25 @@ public final class KvCache {
 
     public int headDim() { return headDim; }
 
-    /** Where KV head h's headDim values for position t start in a layer's array. */
-    int at(int h, int t) {
-        return (h * contextLength + t) * headDim;
+    /** Where KV head h's headDim values for position t of a slot start in a layer's array. */
+    int at(int slot, int h, int t) {
+        return ((slot * kvHeads + h) * contextLength + t) * headDim;
     }
 
     public boolean f16() { return f16; }
 
     /** Bytes held by the K and V arrays. */
     public long bytes() {
-        return 2L * layers * contextLength * kvDim * (f16 ? 2 : 4);
+        return 2L * layers * slots * contextLength * kvDim * (f16 ? 2 : 4);
     }
 
-    /** Stores the key and value rows of position {@code pos} of {@code layer}. */
-    public void store(int layer, int pos, float[] k, int kOff, float[] v, int vOff) {
+    /** Stores the key and value rows of position {@code pos} of slot {@code slot} of {@code layer}. */
+    public void store(int layer, int slot, int pos, float[] k, int kOff, float[] v, int vOff) {
         if (layer < 0 || layer >= layers) throw new IndexOutOfBoundsException("layer " + layer + " of " + layers);
+        if (slot < 0 || slot >= slots) throw new IndexOutOfBoundsException("slot " + slot + " of " + slots);
         if (pos < 0 || pos >= contextLength) throw new IndexOutOfBoundsException("position " + pos + " outside the context of " + contextLength);
         for (int h = 0; h < kvHeads; h++) {
-            int at = at(h, pos), off = h * headDim;
+            int at = at(slot, h, pos), off = h * headDim;
             if (f16) {
                 toHalf(k, kOff + off, kh[layer], at, headDim);
                 toHalf(v, vOff + off, vh[layer], at, headDim);

@@ -15,6 +15,7 @@ import io.ternion.graph.conformance.KernelOp;
 import io.ternion.graph.conformance.Reference;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -145,7 +146,7 @@ class ConformanceTest {
         float[][] keys = new float[positions][], values = new float[positions][];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
-            cache.store(1, t, k, 0, v, 0);
+            cache.store(1, 0, t, k, 0, v, 0);
             keys[t] = f16 ? ConformanceTable.roundToHalf(k) : k;
             values[t] = f16 ? ConformanceTable.roundToHalf(v) : v;
         }
@@ -164,7 +165,8 @@ class ConformanceTest {
         for (WorkerPool pool : TestPools.BOTH) {
             float[] out = pool == TestPools.ONE ? out1 : out3;
             if (batch == 1) Attention.attend(cache, 1, q, 1, heads, kvHeads, headDim, positions, out, 2, scale, pool);
-            else Attention.attendBatch(cache, 1, q, 1, batch, start, heads, kvHeads, headDim, out, 2, scale, pool);
+            else Attention.attendRows(cache, 1, q, 1, batch, IntStream.range(start, positions).toArray(), new int[batch],
+                    heads, kvHeads, headDim, out, 2, scale, pool);
         }
         assertArrayEquals(out1, out3, "1 and 3 threads must give the same bits");
         ConformanceTable.check(c, "", Arrays.copyOfRange(out1, 2, out1.length), ref);

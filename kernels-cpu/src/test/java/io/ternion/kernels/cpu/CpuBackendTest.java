@@ -26,7 +26,7 @@ class CpuBackendTest {
         Tensor w = Inputs.weights(rnd, GgmlType.I2_S, 256, 16, Placement.NATIVE_ODD);
         Buf x = new Buf("x", 256, false), last = new Buf("last", 256, true), logits = new Buf("logits", 16, true);
         Graph g = new Graph(new Graph.Cache(1, 1, 1, 8), List.of(x, last, logits),
-                List.of(new Op.Embed(table, x), new Op.SelectLast(x, last), new Op.MatMul(w, last, logits)), logits);
+                List.of(new Op.Embed(table, x), new Op.SelectOutputs(x, last), new Op.MatMul(w, last, logits)), logits);
         List<String> log = new ArrayList<>();
         Log.setSink(log::add);
         try (CpuBackend cpu = new CpuBackend(1); CompiledModel m = cpu.compile(cpu.fuse(g), 4, 2)) {

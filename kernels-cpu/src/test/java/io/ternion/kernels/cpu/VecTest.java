@@ -49,9 +49,9 @@ class VecTest {
     @Test
     void theHalfCacheSaturatesInsteadOfOverflowing() {
         KvCache cache = new KvCache(1, 2, 1, 4, true);
-        cache.store(0, 1, new float[] {1e6f, -1e6f, 65520f, 1.5f}, 0, new float[] {-70000f, 0f, -0f, 3e-8f}, 0);
+        cache.store(0, 0, 1, new float[] {1e6f, -1e6f, 65520f, 1.5f}, 0, new float[] {-70000f, 0f, -0f, 3e-8f}, 0);
         short[] k = cache.kh[0], v = cache.vh[0];
-        int at = cache.at(0, 1);
+        int at = cache.at(0, 0, 1);
         assertEquals(65504f, Float.float16ToFloat(k[at]));
         assertEquals(-65504f, Float.float16ToFloat(k[at + 1]));
         assertEquals(65504f, Float.float16ToFloat(k[at + 2]), "65520 would round to infinity");

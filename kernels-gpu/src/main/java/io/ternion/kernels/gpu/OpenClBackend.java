@@ -3,6 +3,7 @@ package io.ternion.kernels.gpu;
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.Activation;
 import io.ternion.graph.Backend;
+import io.ternion.graph.Batch;
 import io.ternion.graph.BackendUnavailableException;
 import io.ternion.graph.Buf;
 import io.ternion.graph.CompiledModel;
@@ -100,7 +101,8 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+        if (slots != 1) throw new UnsupportedOperationException("the opencl backend runs one sequence at a time");
         for (Op op : graph.ops()) {
             for (Tensor w : op.matrices()) {
                 if (!ClOps.supports(w.type())) {
@@ -170,7 +172,7 @@ public final class OpenClBackend implements Backend {
                 if (v != null && seen.put(v, true) == null) vectors += 4 * v.elementCount();
             }
             long bytes = weights + vectors + 4L * (2 + batch) + 4; // + the argmax result
-            for (Buf b : g.buffers()) bytes += 4L * (b.lastOnly() ? 1 : batch) * b.width();
+            for (Buf b : g.buffers()) bytes += 4L * (b.perOutput() ? 1 : batch) * b.width();
             bytes += 2L * 2 * c.layers() * ctx * c.kvDim();
             bytes += 4L * batch * c.heads() * ctx;
             return new Plan(batch, weights, k, bytes);
@@ -237,7 +239,7 @@ public final class OpenClBackend implements Backend {
             Graph.Cache c = g.cache();
             ClOps ops = new ClOps(ctx, settings);
             Map<Buf, ClBuffer> bufs = new HashMap<>();
-            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.lastOnly() ? 1 : maxBatch) * b.width()));
+            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.perOutput() ? 1 : maxBatch) * b.width()));
             Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
             Upload upload = new Upload(plan.weightBytes(), ctx.device().name());
             Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
@@ -264,9 +266,9 @@ public final class OpenClBackend implements Backend {
                         continue;
                     }
                     case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
-                            r.in().width(), r.eps(), 1, !r.in().lastOnly()));
+                            r.in().width(), r.eps(), 1, !r.in().perOutput()));
                     case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
-                            r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().lastOnly()));
+                            r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().perOutput()));
                     case Op.MatMul m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
                     case Op.MatMulAdd m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.acc()), true, bufs, inQ);
                     case Op.SharedInput s -> {
@@ -279,11 +281,11 @@ public final class OpenClBackend implements Backend {
                             s.layer() * layerElems, s.k().width()));
                     case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
                             a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
-                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), !sc.x().lastOnly()));
-                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), !a.acc().lastOnly()));
+                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), !sc.x().perOutput()));
+                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), !a.acc().perOutput()));
                     case Op.Glu gl -> launches.add(ops.glu(gl.activation() == Activation.SILU, bufs.get(gl.gate()), bufs.get(gl.up()),
                             bufs.get(gl.out()), gl.out().width()));
-                    case Op.SelectLast s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
+                    case Op.SelectOutputs s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
                 }
                 if (op.writes().contains(inQ.of)) inQ.holds(null, null);
             }
@@ -318,13 +320,13 @@ public final class OpenClBackend implements Backend {
          */
         private void matMul(ClOps ops, ClWeights w, Buf in, ClBuffer target, boolean accumulate, Map<Buf, ClBuffer> bufs, QuantizedCopy inQ) {
             Activations a = Activations.of(w.type());
-            ClBuffer perToken = in.lastOnly() ? null : step;
+            ClBuffer perToken = in.perOutput() ? null : step;
             if (a == Activations.FLOAT) {
                 launches.add(ops.matVec(w, bufs.get(in), target, perToken, accumulate));
                 return;
             }
             if (!in.equals(inQ.of) || inQ.as != a) {
-                launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.lastOnly()));
+                launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.perOutput()));
                 inQ.holds(in, a);
             }
             launches.add(ops.matVecQuantized(w, q, qd, target, perToken, accumulate));
@@ -339,6 +341,16 @@ public final class OpenClBackend implements Backend {
         @Override public int maxBatch() { return maxBatch; }
         @Override public long residentBytes() { return stepHost.byteSize() + logitsHost.byteSize() + argmaxHost.byteSize(); }
         @Override public long deviceBytes() { return ctx.allocatedBytes(); }
+
+        @Override public int slots() { return 1; }
+
+        @Override
+        public void forward(Batch batch, float[] out) {
+            if (!batch.equals(Batch.sequence(batch.tokens(), batch.positions()[0], 0))) {
+                throw new UnsupportedOperationException("the opencl backend runs one sequence at a time, its last token's logits");
+            }
+            forward(batch.tokens(), batch.positions()[0], out);
+        }
 
         @Override
         public void forward(int[] tokens, int startPos, float[] out) {
@@ -367,7 +379,7 @@ public final class OpenClBackend implements Backend {
         }
 
         private void run(int[] tokens, int startPos) {
-            CompiledModel.checkForward(tokens.length, startPos, context, maxBatch);
+            Batch.sequence(tokens, startPos, 0).check(context, maxBatch, 1);
             int n = tokens.length;
             // The device reads table rows by these ids with no bounds check of its own.
             for (int t : tokens) if (t < 0 || t >= embedRows) throw new IllegalArgumentException("token id " + t + " is outside the vocabulary");
