@@ -29,15 +29,25 @@ public final class Model implements AutoCloseable {
     /**
      * @param backend       "auto", "opencl", "cpu" or "reference"
      * @param threads       worker threads; 0 means all available cores
-     * @param contextLength positions of KV cache; 0 means the model's, capped at {@value #DEFAULT_MAX_CONTEXT}
-     * @param batchSize     prompt tokens per forward call
+     * @param contextLength positions of KV cache in all; 0 means the model's, capped at {@value #DEFAULT_MAX_CONTEXT}
+     * @param batchSize     tokens per forward call
      * @param device        the GPU device index (as {@code ternion devices} lists them); -1 lets the backend pick
+     * @param parallel      sequences at once ({@link Scheduler}); each has {@code contextLength / parallel}
+     *                      positions, as llama-server divides {@code -c} among its slots
      */
-    public record Options(String backend, int threads, int contextLength, int batchSize, int device) {
+    public record Options(String backend, int threads, int contextLength, int batchSize, int device, int parallel) {
         public static final Options DEFAULTS = new Options("auto", 0, 0, 512);
 
         public Options(String backend, int threads, int contextLength, int batchSize) {
             this(backend, threads, contextLength, batchSize, -1);
+        }
+
+        public Options(String backend, int threads, int contextLength, int batchSize, int device) {
+            this(backend, threads, contextLength, batchSize, device, 1);
+        }
+
+        public Options withParallel(int sequences) {
+            return new Options(backend, threads, contextLength, batchSize, device, sequences);
         }
     }
 
@@ -76,20 +86,26 @@ public final class Model implements AutoCloseable {
             }
             Graph graph = LlamaGraph.build(file, config);
             LlamaGraph.requireFiniteVectors(graph);
-            int ctx = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
-            long kvBytes = 2L * 2 * config.layers() * ctx * config.kvDim(); // K and V, F16
+            int total = options.contextLength() > 0 ? options.contextLength() : Math.min(config.contextLength(), DEFAULT_MAX_CONTEXT);
+            int slots = options.parallel();
+            if (slots < 1 || slots > total) {
+                throw new ModelException("--parallel " + slots + " does not fit a context of " + total + " (each sequence gets -c / --parallel positions)");
+            }
+            int ctx = total / slots;
+            long kvBytes = 2L * 2 * config.layers() * slots * ctx * config.kvDim(); // K and V, F16
             if (kvBytes > Runtime.getRuntime().maxMemory()) {
                 throw new ModelException(String.format(java.util.Locale.ROOT,
                         "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
-                        ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
+                        slots * ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             try {
-                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, Math.max(1, Math.min(options.batchSize(), ctx)));
+                int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
+                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots);
                 return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
             } catch (OutOfMemoryError e) {
                 backend.close();
-                throw new ModelException("not enough memory for the model's buffers at a context of " + ctx + " (lower -c)");
+                throw new ModelException("not enough memory for the model's buffers at a context of " + slots * ctx + " (lower -c)");
             } catch (RuntimeException e) {
                 backend.close();
                 throw e;
@@ -128,7 +144,10 @@ public final class Model implements AutoCloseable {
     /** Bytes the backend holds beside the mapped file, on the host and on a device. */
     public long hostBytes() { return compiled.residentBytes(); }
     public long deviceBytes() { return compiled.deviceBytes(); }
+    /** Positions per sequence (per slot: the whole context divided among {@link #parallel()} sequences). */
     public int contextLength() { return compiled.contextLength(); }
+    /** Sequences the KV cache holds at once. */
+    public int parallel() { return compiled.slots(); }
     public long loadNanos() { return loadNanos; }
     /**
      * The compiled graph, for harnesses that drive forward passes themselves (timing a batch, or
@@ -152,7 +171,7 @@ public final class Model implements AutoCloseable {
                 + (culprit != null ? culprit : "every tensor is finite, so the model's arithmetic overflowed"));
     }
 
-    /** A conversation or completion state over this model's KV cache (one at a time). */
+    /** A conversation or completion state over slot 0 of this model's KV cache (one at a time; not beside a {@link Scheduler}). */
     public Session newSession() {
         return new Session(this);
     }
