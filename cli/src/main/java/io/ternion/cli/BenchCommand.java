@@ -38,6 +38,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "128", description = "Tokens of the tg test; 0 skips it (default: ${DEFAULT-VALUE}).")
     int genTokens;
 
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N", split = ",",
+            description = {"Sequences decoding at once, as llama-batched-bench: for each N listed, a tg test in which N sequences, each after its own -p-token prompt,"
+                    + " decode -n tokens together, one token of each per pass over the weights. Reports all sequences' tokens/s and per sequence"
+                    + " (that ÷ N). The model holds N KV slots of -p + -n positions each."})
+    List<Integer> parallel;
+
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Timed runs of each test, after a warm-up of a second or more (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
@@ -103,8 +109,11 @@ final class BenchCommand implements Callable<Integer> {
         if (repetitions < 1) throw new IllegalArgumentException("-r must be >= 1, not " + repetitions);
         List<Integer> t = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : List.copyOf(new LinkedHashSet<>(threads));
         for (int n : t) if (n < 1) throw new IllegalArgumentException("-t must list thread counts >= 1, not " + n);
+        List<Integer> np = parallel == null ? List.of() : List.copyOf(new LinkedHashSet<>(parallel));
+        for (int n : np) if (n < 1 || n > 1024) throw new IllegalArgumentException("--parallel must list sequence counts from 1 to 1024, not " + n);
+        if (!np.isEmpty() && genTokens == 0) throw new IllegalArgumentException("--parallel measures decoding: -n must be > 0");
         return new BenchRunner.Settings(model != null ? model : Main.defaultModel(), promptTokens, genTokens, repetitions, t,
-                List.copyOf(new LinkedHashSet<>(backends)), device);
+                List.copyOf(new LinkedHashSet<>(backends)), device, np);
     }
 
     /** "10%" or "10" → 0.10. */
@@ -153,26 +162,33 @@ final class BenchCommand implements Callable<Integer> {
         m.devices().forEach((backend, dev) -> out.println("- " + backend + ": " + dev));
         for (Skipped s : r.skipped()) out.println("- skipped " + s.backend() + ": " + s.reason());
         out.println();
-        Table t = new Table("model", "size>", "params>", "type", "backend", "threads>", "test", "t/s>", "roofline>");
+        boolean parallel = r.results().stream().anyMatch(x -> x.sequences() != null);
+        List<String> columns = new ArrayList<>(List.of("model", "size>", "params>", "type", "backend", "threads>", "test", "t/s>"));
+        if (parallel) columns.add("t/s per seq>");
+        columns.add("roofline>");
+        Table t = new Table(columns.toArray(String[]::new));
         for (BenchReport.Result x : r.results()) {
-            t.row(r.model().architecture(), Units.bytes(r.model().sizeBytes()), Units.count(r.model().parameters()), r.model().type(),
-                    x.backend(), x.threads(), x.test(),
-                    String.format(Locale.ROOT, "%.2f ± %.2f", x.tokensPerSecondMean(), x.tokensPerSecondStddev()),
-                    x.rooflineFraction() == null ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * x.rooflineFraction()));
+            List<Object> row = new ArrayList<>(List.of(r.model().architecture(), Units.bytes(r.model().sizeBytes()), Units.count(r.model().parameters()),
+                    r.model().type(), x.backend(), x.threads(), x.test(),
+                    String.format(Locale.ROOT, "%.2f ± %.2f", x.tokensPerSecondMean(), x.tokensPerSecondStddev())));
+            if (parallel) row.add(x.sequences() == null ? "" : String.format(Locale.ROOT, "%.2f", x.tokensPerSecondMean() / x.sequences()));
+            row.add(x.rooflineFraction() == null ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * x.rooflineFraction()));
+            t.row(row.toArray());
         }
         t.printMarkdown(out);
     }
 
     private static void printCsv(PrintWriter out, BenchReport r) {
         out.println("model,architecture,type,size_bytes,parameters,weight_bytes_per_token,backend,device,threads,test,tokens,"
-                + "tokens_per_second_mean,tokens_per_second_stddev,probe_bytes_per_second,relative_speed,roofline_fraction");
+                + "tokens_per_second_mean,tokens_per_second_stddev,probe_bytes_per_second,relative_speed,roofline_fraction,sequences");
         for (BenchReport.Result x : r.results()) {
             out.println(String.join(",", csv(r.model().file()), csv(r.model().architecture()), csv(r.model().type()),
                     Long.toString(r.model().sizeBytes()), Long.toString(r.model().parameters()), Long.toString(r.model().weightBytesPerToken()),
                     csv(x.backend()), csv(x.device()), Integer.toString(x.threads()), x.test(), Integer.toString(x.tokens()),
                     Double.toString(x.tokensPerSecondMean()), Double.toString(x.tokensPerSecondStddev()),
                     Double.toString(x.probeBytesPerSecond()), x.relativeSpeed() == null ? "" : Double.toString(x.relativeSpeed()),
-                    x.rooflineFraction() == null ? "" : Double.toString(x.rooflineFraction())));
+                    x.rooflineFraction() == null ? "" : Double.toString(x.rooflineFraction()),
+                    x.sequences() == null ? "" : Integer.toString(x.sequences())));
         }
     }
 

@@ -92,7 +92,7 @@ final class GenerationOptions {
     @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V: f16 (the only one yet).")
     String cacheTypeV;
 
-    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1", description = "Sequences at once: 1 (the only choice yet).")
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1", description = "Sequences at once: 1, since run and chat generate one (ternion bench --parallel measures several).")
     int parallel;
 
     @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "Not yet: download the .gguf and give it with -m.")
@@ -104,7 +104,8 @@ final class GenerationOptions {
         for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
             if (!kv[1].equals("f16")) throw new IllegalArgumentException(kv[0] + " " + kv[1] + " is not supported by ternion yet: its KV cache is f16");
         }
-        if (parallel != 1) throw new IllegalArgumentException("-np " + parallel + " is not supported by ternion yet: run and chat generate one sequence");
+        if (parallel != 1) throw new IllegalArgumentException("-np " + parallel + " means nothing to run and chat, which generate one sequence"
+                + " (ternion bench --parallel measures several at once)");
         if (flashAttention != null && !java.util.Set.of("on", "off", "auto").contains(flashAttention)) {
             throw new IllegalArgumentException("-fa takes on, off or auto, not '" + flashAttention + "'");
         }

@@ -79,12 +79,14 @@ class BenchCommandTest {
         assertTrue(machine.at("/bandwidth/0/bytes_per_second").asDouble() > 1e8, "a probe slower than 100 MB/s did not measure memory");
         assertTrue(machine.at("/devices/cpu").asText().startsWith("CPU"), machine.toString());
 
-        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions");
+        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions", "parallel");
+        assertTrue(j.at("/settings/parallel").isNull(), "no --parallel");
         JsonNode results = j.get("results");
         assertEquals(2, results.size());
         for (JsonNode r : results) {
             assertFields(r, "backend", "device", "threads", "test", "tokens", "tokens_per_second_mean", "tokens_per_second_stddev",
-                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction");
+                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction", "sequences");
+            assertTrue(r.get("sequences").isNull(), "one sequence: the classic tests");
             assertEquals("cpu", r.get("backend").asText());
             assertEquals(1, r.get("threads").asInt());
             assertEquals(2, r.get("tokens_per_second_samples").size());
@@ -99,6 +101,33 @@ class BenchCommandTest {
         assertEquals("tg4", tg.get("test").asText());
         assertEquals(tg.get("relative_speed").asDouble() * m.get("weight_bytes_per_token").asLong() / 1e9,
                 tg.get("roofline_fraction").asDouble(), 1e-12 * tg.get("roofline_fraction").asDouble());
+    }
+
+    /** --parallel 1,3: pp, then a tg test per sequence count; all sequences' tokens counted, the roofline per pass over the weights. */
+    @Test
+    void parallelRunsATgTestPerSequenceCount() throws IOException {
+        Result r = bench("--parallel", "1,3", "--format", "json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = JSON.readTree(r.out());
+        assertEquals("[1,3]", j.at("/settings/parallel").toString());
+        JsonNode results = j.get("results");
+        assertEquals(List.of("pp8", "tg4 np1", "tg4 np3"), List.of(results.get(0).get("test").asText(), results.get(1).get("test").asText(),
+                results.get(2).get("test").asText()));
+        JsonNode three = results.get(2);
+        assertEquals(3, three.get("sequences").asInt());
+        assertEquals(12, three.get("tokens").asInt(), "three sequences of four tokens");
+        long bytes = j.at("/model/weight_bytes_per_token").asLong();
+        assertEquals(three.get("relative_speed").asDouble() / 3 * bytes / 1e9, three.get("roofline_fraction").asDouble(),
+                1e-12 * three.get("roofline_fraction").asDouble(), "a step reads the weights once for all three tokens");
+
+        Result md = bench("--parallel", "2");
+        assertEquals(0, md.code(), md.err());
+        assertTrue(md.out().contains("| test | t/s | t/s per seq | roofline |"), md.out());
+        assertTrue(md.out().matches("(?s).*\\| tg4 np2 \\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ \\| [0-9]+% \\|.*"), md.out());
+
+        Result bad = bench("-np", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--parallel must list sequence counts from 1 to 1024, not 0"), bad.err());
     }
 
     @Test

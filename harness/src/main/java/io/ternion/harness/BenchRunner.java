@@ -1,6 +1,7 @@
 package io.ternion.harness;
 
 import io.ternion.engine.Model;
+import io.ternion.graph.Batch;
 import io.ternion.graph.CompiledModel;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.io.IOException;
@@ -17,7 +18,9 @@ import java.util.function.Consumer;
 /**
  * llama-bench's two tests on every backend × thread count: pp (a prompt of N tokens, one batch from
  * an empty cache) and tg (N tokens one at a time from an empty cache), each warmed up and then run
- * {@code repetitions} times. Right before each timed run the read-bandwidth probe is measured with
+ * {@code repetitions} times. With {@code --parallel}, tg is run instead with S sequences at once
+ * for each S listed, as llama-batched-bench does: each sequence's KV slot holds a prompt of its own,
+ * then each step decodes one token of every sequence, so one pass over the weights serves S tokens. Right before each timed run the read-bandwidth probe is measured with
  * the same number of threads, so that every run has a denominator taken under the same load: on a
  * shared machine the load changes within seconds, and a probe taken once per benchmark was seen to
  * be 4× off from the runs it was meant to scale.
@@ -26,10 +29,18 @@ public final class BenchRunner {
     private BenchRunner() {}
 
     /**
-     * @param device the GPU device index for GPU backends, -1 to let the backend pick
+     * @param device   the GPU device index for GPU backends, -1 to let the backend pick
+     * @param parallel sequence counts of the parallel tg tests; empty for the one-sequence tg test
      */
     public record Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
-                           List<String> backends, int device) {}
+                           List<String> backends, int device, List<Integer> parallel) {
+        public Settings {
+            parallel = List.copyOf(parallel);
+        }
+
+        /** Sequences the model is loaded for: the most any test runs. */
+        int slots() { return parallel.stream().mapToInt(Integer::intValue).max().orElse(1); }
+    }
 
     /** Untimed probe passes per thread count (page mapping, the pool's threads, the JIT). */
     private static final int PROBE_WARMUPS = 3;
@@ -50,7 +61,9 @@ public final class BenchRunner {
         Map<String, String> devices = new LinkedHashMap<>();
         Map<String, Skipped> skipped = new LinkedHashMap<>();
         for (Skipped k : backends.skipped()) skipped.put(k.backend(), k);
-        int context = Math.max(s.promptTokens(), s.genTokens());
+        // Each sequence's slot holds its prompt and what it decodes (the one-sequence tests start each from position 0).
+        int context = s.parallel().isEmpty() ? Math.max(s.promptTokens(), s.genTokens()) : s.promptTokens() + s.genTokens();
+        int batch = Math.max(1, Math.max(s.promptTokens(), s.slots()));
         List<Machine.Bandwidth> bandwidth = new ArrayList<>();
         try (ReadBandwidth probe = new ReadBandwidth()) {
             for (int threads : s.threads()) {
@@ -66,7 +79,8 @@ public final class BenchRunner {
                         if (skipped.containsKey(backend)) continue; // it failed at another thread count: it will again
                         Model m;
                         try {
-                            m = Model.load(s.model(), new Model.Options(backend, threads, context, Math.max(1, s.promptTokens()), s.device()));
+                            m = Model.load(s.model(), new Model.Options(backend, threads, s.slots() * context, batch, s.device())
+                                    .withParallel(s.slots()));
                         } catch (RuntimeException e) {
                             skipped.put(backend, new Skipped(backend, String.valueOf(e.getMessage())));
                             progress.accept("skipping backend " + backend + ": " + e.getMessage());
@@ -90,7 +104,7 @@ public final class BenchRunner {
             throw new IllegalArgumentException("no backend could run: " + BackendCheck.describe(List.copyOf(skipped.values())));
         }
         return new BenchReport(BenchReport.SCHEMA, info, Machine.detect(bandwidth, devices),
-                new BenchReport.Settings(s.promptTokens(), s.genTokens(), s.repetitions()), results,
+                new BenchReport.Settings(s.promptTokens(), s.genTokens(), s.repetitions(), s.parallel().isEmpty() ? null : s.parallel()), results,
                 List.copyOf(skipped.values()), null);
     }
 
@@ -104,15 +118,18 @@ public final class BenchRunner {
         CompiledModel cm = m.compiled();
         // Token ids do not change the work; fixed random ones keep runs alike.
         int[] tokens = new SplittableRandom(1).ints(Math.max(s.promptTokens(), s.genTokens()), 0, m.config().vocabSize()).toArray();
-        float[] logits = new float[m.config().vocabSize()];
+        float[] logits = new float[s.slots() * m.config().vocabSize()];
         boolean onHost = m.deviceBytes() == 0;
         List<BenchReport.Result> out = new ArrayList<>();
         if (s.promptTokens() > 0) {
             int[] prompt = Arrays.copyOf(tokens, s.promptTokens());
             Runs runs = repeat(s.repetitions(), () -> cm.forward(prompt, 0, logits), prompt.length, probe);
-            out.add(result(m, info, threads, "pp" + prompt.length, prompt.length, runs, onHost, false));
+            out.add(result(m, info, threads, "pp" + prompt.length, prompt.length, runs, onHost, null));
         }
-        if (s.genTokens() > 0) {
+        for (int sequences : s.genTokens() > 0 ? s.parallel() : List.<Integer>of()) {
+            out.add(parallel(m, s, info, threads, probe, sequences, tokens, logits, onHost));
+        }
+        if (s.genTokens() > 0 && s.parallel().isEmpty()) {
             int n = s.genTokens();
             int[] one = new int[1];
             Runs runs = repeat(s.repetitions(), () -> {
@@ -121,9 +138,42 @@ public final class BenchRunner {
                     cm.forward(one, pos, logits);
                 }
             }, n, probe);
-            out.add(result(m, info, threads, "tg" + n, n, runs, onHost, true));
+            out.add(result(m, info, threads, "tg" + n, n, runs, onHost, Decode.ONE));
         }
         return out;
+    }
+
+    /**
+     * tg with {@code sequences} at once: slots 0..S−1 each read the same {@code -p} prompt first
+     * (untimed), then every step decodes one token of each at the same position, all logits wanted,
+     * as the engine's scheduler runs them (less its sampling). Runs overwrite the same positions.
+     */
+    private static BenchReport.Result parallel(Model m, Settings s, ModelInfo info, int threads, Probe probe, int sequences,
+                                               int[] tokens, float[] logits, boolean onHost) {
+        CompiledModel cm = m.compiled();
+        int p = s.promptTokens(), n = s.genTokens();
+        if (p > 0) {
+            for (int slot = 0; slot < sequences; slot++) cm.forward(Batch.sequence(Arrays.copyOf(tokens, p), 0, slot), logits);
+        }
+        int[] slots = new int[sequences], positions = new int[sequences], ids = new int[sequences];
+        boolean[] all = new boolean[sequences];
+        for (int i = 0; i < sequences; i++) {
+            slots[i] = i;
+            all[i] = true;
+        }
+        Runs runs = repeat(s.repetitions(), () -> {
+            for (int step = 0; step < n; step++) {
+                Arrays.fill(positions, p + step);
+                Arrays.fill(ids, tokens[step]);
+                cm.forward(new Batch(ids, positions, slots, all), logits);
+            }
+        }, sequences * n, probe);
+        return result(m, info, threads, "tg" + n + " np" + sequences, sequences * n, runs, onHost, new Decode(sequences, sequences));
+    }
+
+    /** A decode test: tokens per pass over the weights, and the sequences of a parallel test (null for tg). */
+    private record Decode(int tokensPerStep, Integer sequences) {
+        static final Decode ONE = new Decode(1, null);
     }
 
     /** Tokens/s of each timed run, and the probe's bytes/s taken just before it. */
@@ -152,16 +202,16 @@ public final class BenchRunner {
      * neither a run nor a probe caught by a burst of load moves them.
      */
     private static BenchReport.Result result(Model m, ModelInfo info, int threads, String test, int tokens, Runs runs,
-                                             boolean onHost, boolean decode) {
+                                             boolean onHost, Decode decode) {
         Stats st = Stats.of(runs.tokensPerSecond());
         List<Double> perGbps = new ArrayList<>();
         for (int i = 0; i < runs.tokensPerSecond().size(); i++) {
             perGbps.add(runs.tokensPerSecond().get(i) / (runs.probeBytesPerSecond().get(i) / 1e9));
         }
         Double relative = onHost ? median(perGbps) : null;
-        Double roofline = onHost && decode ? relative * info.weightBytesPerToken() / 1e9 : null;
+        Double roofline = onHost && decode != null ? relative / decode.tokensPerStep() * info.weightBytesPerToken() / 1e9 : null;
         return new BenchReport.Result(m.backendName(), m.backendDevice(), threads, test, tokens, st.mean(), st.stddev(),
-                runs.tokensPerSecond(), median(runs.probeBytesPerSecond()), relative, roofline);
+                runs.tokensPerSecond(), median(runs.probeBytesPerSecond()), relative, roofline, decode == null ? null : decode.sequences());
     }
 
     static double median(List<Double> xs) {

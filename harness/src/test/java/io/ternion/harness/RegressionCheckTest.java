@@ -15,16 +15,16 @@ class RegressionCheckTest {
     static BenchReport.Result cpu(int threads, String test, double tps, double probeGbps) {
         boolean tg = test.startsWith("tg");
         return new BenchReport.Result("cpu", "CPU", threads, test, 16, tps, 0.1, List.of(tps), probeGbps * GB, tps / probeGbps,
-                tg ? MODEL.weightBytesPerToken() * tps / (probeGbps * GB) : null);
+                tg ? MODEL.weightBytesPerToken() * tps / (probeGbps * GB) : null, null);
     }
 
     static BenchReport.Result gpu(String test, double tps) {
-        return new BenchReport.Result("opencl", "GPU", 2, test, 16, tps, 0.1, List.of(tps), 30 * GB, null, null);
+        return new BenchReport.Result("opencl", "GPU", 2, test, 16, tps, 0.1, List.of(tps), 30 * GB, null, null, null);
     }
 
     static BenchReport report(ModelInfo model, BenchReport.Result... results) {
         Machine m = new Machine("cpu", 2, 512, "25", "Linux", List.of(new Machine.Bandwidth(2, 30 * GB)), Map.of("cpu", "CPU"));
-        return new BenchReport(BenchReport.SCHEMA, model, m, new BenchReport.Settings(16, 16, 3), List.of(results), List.of(), null);
+        return new BenchReport(BenchReport.SCHEMA, model, m, new BenchReport.Settings(16, 16, 3, null), List.of(results), List.of(), null);
     }
 
     @Test
