@@ -75,6 +75,29 @@ public final class ChatFormat {
         return new ChatFormat(ChatTemplate.compile(builtIn.source()), "built-in " + builtIn.label(), tokenizer, null);
     }
 
+    /**
+     * The model's template for a server, where conversations come from many clients: a render error
+     * goes back to the conversation that caused it instead of replacing the template for everyone.
+     * A template that fails to compile, or to render a single user turn, is replaced by the built-in
+     * one at once, said on stderr.
+     */
+    public static ChatFormat forServer(Metadata md, String architecture, Tokenizer tokenizer) {
+        String own = md.getString("tokenizer.chat_template", null);
+        if (own != null) {
+            try {
+                ChatFormat format = new ChatFormat(ChatTemplate.compile(own), "the model's tokenizer.chat_template", tokenizer, null);
+                format.render(List.of(Message.user("Hello")));
+                return format;
+            } catch (TemplateException e) {
+                BuiltIn builtIn = builtIn(architecture, tokenizer.vocabulary());
+                Log.info("chat: the model's tokenizer.chat_template fails: " + e.getMessage()
+                        + "; using the built-in " + builtIn.label() + " template instead");
+                return new ChatFormat(ChatTemplate.compile(builtIn.source()), "built-in " + builtIn.label(), tokenizer, null);
+            }
+        }
+        return forModel(md, architecture, tokenizer);
+    }
+
     /** The template a model without one gets: by architecture, else by the vocabulary's special tokens. */
     private static BuiltIn builtIn(String architecture, Vocabulary v) {
         String arch = architecture == null ? "" : architecture;

@@ -60,14 +60,18 @@ public final class Sampler {
         return order[keep - 1];
     }
 
+    /** llama.cpp's penalties sampler: the repeat penalty scales, presence and frequency subtract, over the last N tokens. */
     private void applyRepeatPenalty(float[] logits, int[] history, int length) {
-        if (p.repeatPenalty() == 1f || p.repeatLastN() == 0) return;
-        java.util.BitSet seen = new java.util.BitSet(logits.length);
+        if (!p.penalizes()) return;
+        java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
         for (int i = Math.max(0, length - p.repeatLastN()); i < length; i++) {
             int t = history[i];
-            if (t < 0 || t >= logits.length || seen.get(t)) continue;
-            seen.set(t);
-            logits[t] = logits[t] > 0 ? logits[t] / p.repeatPenalty() : logits[t] * p.repeatPenalty();
+            if (t >= 0 && t < logits.length) counts.merge(t, 1, Integer::sum);
+        }
+        for (var e : counts.entrySet()) {
+            int t = e.getKey();
+            float l = logits[t] > 0 ? logits[t] / p.repeatPenalty() : logits[t] * p.repeatPenalty();
+            logits[t] = l - e.getValue() * p.frequencyPenalty() - p.presencePenalty();
         }
     }
 

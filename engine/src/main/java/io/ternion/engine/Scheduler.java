@@ -46,6 +46,8 @@ public final class Scheduler implements AutoCloseable {
     private final Object lock = new Object();
     private Thread thread;
     private volatile boolean closed;
+    /** Slots holding a sequence, for readers on other threads (a server's metrics). */
+    private volatile int busy;
     private int rotation;
 
     public Scheduler(Model model) {
@@ -71,6 +73,16 @@ public final class Scheduler implements AutoCloseable {
 
     /** Positions each sequence may fill: its slot's context. */
     public int contextLength() { return context; }
+
+    /** Slots holding a sequence now (from any thread; a moment's reading). */
+    public int busySlots() { return busy; }
+
+    /** Sequences submitted and waiting for a free slot (from any thread; a moment's reading). */
+    public int waitingCount() {
+        synchronized (lock) {
+            return waiting.size();
+        }
+    }
 
     /**
      * Queues a generation; it starts at a later step, when a slot is free. Throws a
@@ -224,6 +236,7 @@ public final class Scheduler implements AutoCloseable {
                 cachedLength[slot] = keep;
                 occupant[slot] = s;
                 active.add(s);
+                busy = active.size();
             }
         }
     }
@@ -278,6 +291,7 @@ public final class Scheduler implements AutoCloseable {
     /** Frees the sequence's slot (its evaluated tokens stay cached there) and completes it with a result or an error. */
     private void finish(Sequence s, Session.StopReason stop, RuntimeException error) {
         active.remove(s);
+        busy = active.size();
         occupant[s.slot] = null;
         int valid = Math.min(s.evaluated, s.length);
         System.arraycopy(s.history, 0, cachedTokens[s.slot], 0, valid);

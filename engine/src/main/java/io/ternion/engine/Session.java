@@ -70,7 +70,7 @@ public final class Session {
         cached = Arrays.copyOf(prompt, keep); // all that stays valid while the rest is rewritten
         long t0 = System.nanoTime();
         // Plain greedy needs only the argmax, which a GPU backend finds without sending the logits back.
-        boolean argmaxOnly = params.temperature() <= 0 && params.repeatPenalty() == 1f && !params.ignoreEos();
+        boolean argmaxOnly = params.temperature() <= 0 && !params.penalizes() && !params.ignoreEos();
         int next = -1;
         int batch = cm.maxBatch();
         for (int pos = keep; pos < prompt.length; pos += batch) {

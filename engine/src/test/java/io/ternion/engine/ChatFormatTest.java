@@ -83,6 +83,23 @@ class ChatFormatTest {
         assertEquals("<|begin_of_text|>System: Be brief.<|eot_id|>User: Hi!<|eot_id|>Assistant: ", text[0]);
     }
 
+    /** A server renders many clients' conversations: one that the template refuses must not change the template for the others. */
+    @Test
+    void forAServerARenderErrorGoesToItsConversationAndTheTemplateStays() throws IOException {
+        Tokenizer tok = Tokenizer.of(HfTokenizerJson.read(TestData.require("tokenizers/llama3-tokenizer.json.gz")).vocabulary());
+        ChatFormat f = ChatFormat.forServer(withTemplate("{% if messages[0]['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+                + "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}{% endfor %}"), "llama", tok);
+        assertThrows(io.ternion.chat.TemplateException.class, () -> f.render(TURNS));
+        assertEquals("[user] Hi!", f.render(List.of(Message.user("Hi!"))));
+        assertEquals("the model's tokenizer.chat_template", f.name());
+
+        // one that cannot render a single user turn is replaced at once
+        String[] out = new String[1];
+        String log = logOf(() -> out[0] = ChatFormat.forServer(withTemplate("{{ raise_exception('broken') }}"), "llama", tok).render(TURNS));
+        assertEquals(LLAMA3_TURNS, out[0]);
+        assertTrue(log.contains("fails: broken"), log);
+    }
+
     @Test
     void aModelTemplateThatFailsToCompileGivesWayToTheBuiltInOne() throws IOException {
         Tokenizer tok = Tokenizer.of(HfTokenizerJson.read(TestData.require("tokenizers/llama3-tokenizer.json.gz")).vocabulary());

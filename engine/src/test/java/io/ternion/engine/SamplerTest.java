@@ -83,4 +83,18 @@ class SamplerTest {
         assertArrayEquals(new int[] {3, 1, 2}, Sampler.top(new float[] {0, 5, 5, 9, -2}, 3));
         assertArrayEquals(new int[] {1, 0}, Sampler.top(new float[] {-1e-30f, 0.0f}, 2), "tiny negatives rank below zero");
     }
+
+    @Test
+    void presenceAndFrequencyPenaltiesSubtractAsLlamaCppDoes() {
+        float[] logits = {5.0f, 4.5f, 4.2f, 1f};
+        int[] history = {0, 0, 1};
+        // token 0 seen twice: 5 - 2*0.5 - 0.4 = 3.6; token 1 once: 4.5 - 0.5 - 0.4 = 3.6; token 2 unseen: 4.2 wins
+        SamplerParams p = new SamplerParams(0f, 40, 1f, 0f, 1f, 64, 1, false, 0.4f, 0.5f);
+        assertTrue(p.penalizes());
+        assertEquals(2, new Sampler(p).sample(logits.clone(), history, history.length));
+        // the window is repeatLastN: with 1, only token 1 is penalized and token 0 wins
+        SamplerParams last1 = new SamplerParams(0f, 40, 1f, 0f, 1f, 1, 1, false, 0.4f, 0.5f);
+        assertEquals(0, new Sampler(last1).sample(logits.clone(), history, history.length));
+        assertFalse(SamplerParams.GREEDY.penalizes());
+    }
 }
