@@ -1,0 +1,249 @@
+package io.ternion.server;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ternion.engine.ModelException;
+import io.ternion.engine.Scheduler;
+import io.ternion.engine.Session;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+
+/**
+ * One chat or text completion: submitted to the scheduler, answered whole or streamed as
+ * server-sent events. A client that goes away (a failed write, or Jetty noticing the connection
+ * close) cancels the sequence, which frees its slot at the next step.
+ */
+final class Completion {
+    /** A request's tokens and settings, ready to submit. */
+    record Prompt(int[] ids, Sampling sampling) {}
+
+    /** The client hung up: nothing more can be sent. */
+    static final class ClientGone extends RuntimeException {
+        ClientGone(Throwable cause) {
+            super(cause);
+        }
+    }
+
+    /** Ends a stream's queue of text. */
+    private static final Object END = new Object();
+
+    private final OpenAiServer server;
+    private final OpenAiServer.Ready ready;
+    private final Request request;
+    private final Response response;
+    private final boolean chat;
+    private final String id;
+    private final long created = System.currentTimeMillis() / 1000;
+    /** stream_options.include_usage: every chunk carries usage, null but in the last. */
+    private boolean usageInChunks;
+
+    Completion(OpenAiServer server, OpenAiServer.Ready ready, Request request, Response response, boolean chat) {
+        this.server = server;
+        this.ready = ready;
+        this.request = request;
+        this.response = response;
+        this.chat = chat;
+        this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    void run(Prompt prompt) throws IOException, InterruptedException {
+        Sampling s = prompt.sampling();
+        String promptParam = chat ? "messages" : "prompt";
+        Scheduler scheduler = ready.scheduler();
+        if (prompt.ids().length >= scheduler.contextLength()) {
+            throw ApiError.badRequest("the prompt is " + prompt.ids().length + " tokens but a slot's context holds " + scheduler.contextLength()
+                    + " (the server's -c divided among its " + scheduler.slots() + " slots): shorten the prompt, or restart the server with a larger -c or a smaller -np",
+                    promptParam, "context_length_exceeded");
+        }
+        if (!ready.admission().tryAcquire()) throw ApiError.busy(scheduler.slots(), ready.queue());
+        Listener listener = new Listener(s);
+        Scheduler.Sequence sequence;
+        try {
+            sequence = scheduler.submit(new Scheduler.Request(prompt.ids(), s.maxTokens(), s.params(), listener));
+        } catch (ModelException e) {
+            ready.admission().release();
+            throw ApiError.badRequest(e.getMessage(), promptParam);
+        } catch (RuntimeException e) {
+            ready.admission().release();
+            throw e;
+        }
+        sequence.result().whenComplete((result, error) -> {
+            ready.admission().release();
+            if (result != null) server.metrics().generation(result);
+            listener.end();
+        });
+        request.addFailureListener(failure -> {
+            listener.abandoned = true;
+            sequence.cancel();
+        });
+        try {
+            if (s.stream()) stream(sequence, listener, prompt.ids().length);
+            else whole(sequence, listener, prompt.ids().length);
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            listener.abandoned = true;
+            sequence.cancel();
+            throw e;
+        }
+    }
+
+    private void whole(Scheduler.Sequence sequence, Listener listener, int promptTokens) throws IOException, InterruptedException {
+        Session.Result result = result(sequence);
+        ObjectNode body = envelope(chat ? "chat.completion" : "text_completion");
+        ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
+        if (chat) choice.putObject("message").put("role", "assistant").put("content", listener.text.toString());
+        else choice.put("text", listener.text.toString());
+        choice.putNull("logprobs").put("finish_reason", finishReason(result, listener));
+        body.set("usage", usage(promptTokens, result));
+        try {
+            ApiHandler.sendJson(response, 200, body);
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+    }
+
+    private void stream(Scheduler.Sequence sequence, Listener listener, int promptTokens) throws InterruptedException {
+        usageInChunks = listener.sampling.includeUsage();
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        response.getHeaders().put("X-Accel-Buffering", "no"); // a proxy in front must not hold the stream back
+        StringBuilder out = new StringBuilder();
+        if (chat) {
+            ObjectNode first = chunk();
+            first.withArray("choices").addObject().put("index", 0).putNull("logprobs").putNull("finish_reason")
+                    .putObject("delta").put("role", "assistant").put("content", "");
+            event(out, first);
+        }
+        List<Object> batch = new ArrayList<>();
+        try {
+            while (true) {
+                // Everything queued since the last write goes out in one write: a chunk per token, fewer syscalls.
+                if (!out.isEmpty()) {
+                    ApiHandler.write(response, false, out.toString());
+                    out.setLength(0);
+                }
+                batch.clear();
+                batch.add(listener.events.take());
+                listener.events.drainTo(batch);
+                boolean end = false;
+                for (Object item : batch) {
+                    if (item == END) end = true;
+                    else event(out, delta((String) item, null));
+                }
+                if (!end) continue;
+                try {
+                    Session.Result result = result(sequence);
+                    event(out, delta(null, finishReason(result, listener)));
+                    if (listener.sampling.includeUsage()) {
+                        ObjectNode last = chunk();
+                        last.putArray("choices");
+                        last.set("usage", usage(promptTokens, result));
+                        event(out, last);
+                    }
+                } catch (ApiError e) {
+                    event(out, ApiHandler.errorBody(e));
+                }
+                out.append("data: [DONE]\n\n");
+                ApiHandler.write(response, true, out.toString());
+                return;
+            }
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+    }
+
+    /** The sequence's end; a failure of the model (non-finite logits, a backend error) is a 500 that says what failed. */
+    private static Session.Result result(Scheduler.Sequence sequence) throws InterruptedException {
+        try {
+            return sequence.await();
+        } catch (ModelException e) {
+            throw ApiError.internal("generation failed: " + e.getMessage());
+        }
+    }
+
+    private ObjectNode envelope(String object) {
+        return ApiHandler.JSON.createObjectNode().put("id", id).put("object", object).put("created", created)
+                .put("model", server.settings().modelId());
+    }
+
+    private ObjectNode chunk() {
+        ObjectNode chunk = envelope(chat ? "chat.completion.chunk" : "text_completion");
+        chunk.putArray("choices");
+        return chunk;
+    }
+
+    /** A chunk with new text (or, with a finish reason, the last chunk of the choice). */
+    private ObjectNode delta(String text, String finishReason) {
+        ObjectNode chunk = chunk();
+        ObjectNode choice = chunk.withArray("choices").addObject().put("index", 0);
+        if (chat) {
+            ObjectNode delta = choice.putObject("delta");
+            if (text != null) delta.put("content", text);
+        } else {
+            choice.put("text", text != null ? text : "");
+        }
+        choice.putNull("logprobs").put("finish_reason", finishReason);
+        return chunk;
+    }
+
+    private void event(StringBuilder out, ObjectNode json) {
+        // With include_usage, OpenAI gives every chunk a usage field, null until the last.
+        if (usageInChunks && json.has("choices") && !json.has("usage")) json.putNull("usage");
+        out.append("data: ").append(json.toString()).append("\n\n");
+    }
+
+    private static ObjectNode usage(int promptTokens, Session.Result result) {
+        int completion = result.tokens().length;
+        return ApiHandler.JSON.createObjectNode().put("prompt_tokens", promptTokens).put("completion_tokens", completion)
+                .put("total_tokens", promptTokens + completion);
+    }
+
+    private static String finishReason(Session.Result result, Listener listener) {
+        if (listener.matcher.matched()) return "stop";
+        return switch (result.stop()) {
+            case MAX_TOKENS, CONTEXT_FULL -> "length";
+            case END_OF_TEXT, LISTENER, CANCELLED -> "stop";
+        };
+    }
+
+    /**
+     * Hears the tokens on the scheduler's thread: cuts at stop strings, and hands text to the
+     * request's thread through a queue, never blocking. Returning false ends the sequence at once.
+     */
+    private static final class Listener implements Session.TokenListener {
+        final Sampling sampling;
+        final StopMatcher matcher;
+        final StringBuilder text = new StringBuilder();
+        final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+        volatile boolean abandoned;
+
+        Listener(Sampling sampling) {
+            this.sampling = sampling;
+            this.matcher = new StopMatcher(sampling.stop());
+        }
+
+        @Override
+        public boolean onToken(int id, String piece) {
+            emit(matcher.accept(piece));
+            return !matcher.matched() && !abandoned;
+        }
+
+        /** After the last token: what the stop strings held back, then the end. */
+        void end() {
+            if (!matcher.matched()) emit(matcher.flush());
+            if (sampling.stream()) events.add(END);
+        }
+
+        private void emit(String shown) {
+            if (shown.isEmpty()) return;
+            text.append(shown);
+            if (sampling.stream()) events.add(shown);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.ternion.server;
+
+import io.ternion.engine.ChatFormat;
+import io.ternion.engine.Model;
+import io.ternion.engine.Scheduler;
+import java.util.concurrent.Semaphore;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.VirtualThreads;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * {@code ternion serve}: an OpenAI-compatible HTTP server over one {@link Scheduler}. It listens
+ * before the model is loaded ({@code /health} says {@code loading} until {@link #serve} is called),
+ * as llama-server does, so a supervisor can tell a slow load from a dead process.
+ *
+ * <p>Jetty's core handler API runs each request on a virtual thread, so a request simply blocks
+ * while it waits for a slot or the next token; the scheduler's thread never touches a socket (its
+ * listeners hand text over through a queue), so a slow client cannot stall the others.
+ */
+public final class OpenAiServer implements AutoCloseable {
+    /** What requests run on once the model is loaded. */
+    record Ready(Model model, Scheduler scheduler, ChatFormat format, Semaphore admission, int queue) {}
+
+    private final ServerSettings settings;
+    private final Server jetty;
+    private final ServerConnector connector;
+    private final Metrics metrics = new Metrics();
+    private final long created = System.currentTimeMillis() / 1000;
+    private volatile Ready ready;
+
+    public OpenAiServer(ServerSettings settings) {
+        this.settings = settings;
+        QueuedThreadPool pool = new QueuedThreadPool();
+        pool.setName("ternion-http");
+        pool.setVirtualThreadsExecutor(VirtualThreads.getNamedVirtualThreadsExecutor("ternion-request"));
+        this.jetty = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        this.connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+        connector.setHost(settings.host());
+        connector.setPort(settings.port());
+        connector.setIdleTimeout(settings.timeoutSeconds() * 1000L);
+        jetty.addConnector(connector);
+        jetty.setHandler(new ApiHandler(this));
+        jetty.setErrorHandler(new ApiHandler.ErrorPages());
+        jetty.setStopTimeout(2000);
+    }
+
+    /** Binds and starts answering; until {@link #serve}, generation routes answer 503 and {@code /health} says loading. */
+    public void start() throws Exception {
+        jetty.start();
+    }
+
+    /** The bound port (the chosen one for port 0). */
+    public int port() { return connector.getLocalPort(); }
+
+    /** The address clients use, e.g. {@code http://127.0.0.1:8080}. */
+    public String url() {
+        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+        return "http://" + host + ":" + port();
+    }
+
+    /**
+     * Starts generating with a loaded model (whose slots are {@code model.parallel()}); from now on
+     * {@code /health} is ok. The server does not close the model: its caller does, after {@link #close}.
+     */
+    public void serve(Model model, ChatFormat format) {
+        Scheduler scheduler = new Scheduler(model);
+        scheduler.start();
+        int queue = settings.queue() >= 0 ? settings.queue() : 4 * scheduler.slots();
+        ready = new Ready(model, scheduler, format, new Semaphore(scheduler.slots() + queue), queue);
+    }
+
+    /** Blocks until the server stops. */
+    public void join() throws InterruptedException {
+        jetty.join();
+    }
+
+    /** Stops listening and ends every generation (as cancelled). */
+    @Override
+    public void close() {
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            // stopping is best effort: the scheduler below still ends every sequence
+        }
+        Ready r = ready;
+        if (r != null) r.scheduler().close();
+    }
+
+    ServerSettings settings() { return settings; }
+    Metrics metrics() { return metrics; }
+    long created() { return created; }
+    /** Null while the model is loading. */
+    Ready ready() { return ready; }
+}
