@@ -42,6 +42,7 @@ final class Completion {
     private final long created = System.currentTimeMillis() / 1000;
     /** stream_options.include_usage: every chunk carries usage, null but in the last. */
     private boolean usageInChunks;
+    private HangUpWatch watch;
 
     Completion(OpenAiServer server, OpenAiServer.Ready ready, Request request, Response response, boolean chat) {
         this.server = server;
@@ -78,18 +79,29 @@ final class Completion {
             if (result != null) server.metrics().generation(result);
             listener.end();
         });
-        request.addFailureListener(failure -> {
+        Runnable hangUp = () -> {
             listener.abandoned = true;
             sequence.cancel();
-        });
+        };
+        request.addFailureListener(failure -> hangUp.run());
+        watch = HangUpWatch.start(request, hangUp);
         try {
             if (s.stream()) stream(sequence, listener, prompt.ids().length);
             else whole(sequence, listener, prompt.ids().length);
         } catch (IOException | RuntimeException | InterruptedException e) {
-            listener.abandoned = true;
-            sequence.cancel();
+            hangUp.run();
             throw e;
+        } finally {
+            stopWatching();
         }
+    }
+
+    /** Before the last write: Jetty must be free to read the connection's next request. */
+    private void stopWatching() {
+        if (watch == null) return;
+        watch.stop();
+        if (watch.readAhead() && !response.isCommitted()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        watch = null;
     }
 
     private void whole(Scheduler.Sequence sequence, Listener listener, int promptTokens) throws IOException, InterruptedException {
@@ -100,6 +112,7 @@ final class Completion {
         else choice.put("text", listener.text.toString());
         choice.putNull("logprobs").put("finish_reason", finishReason(result, listener));
         body.set("usage", usage(promptTokens, result));
+        stopWatching();
         try {
             ApiHandler.sendJson(response, 200, body);
         } catch (IOException e) {
@@ -150,6 +163,7 @@ final class Completion {
                     event(out, ApiHandler.errorBody(e));
                 }
                 out.append("data: [DONE]\n\n");
+                stopWatching();
                 ApiHandler.write(response, true, out.toString());
                 return;
             }

@@ -79,6 +79,15 @@ final class ServerFixture implements AutoCloseable {
         }
     }
 
+    /** The same for many prompts, each from an empty cache. */
+    static List<Session.Result> alone(List<int[]> prompts, int maxTokens, int perSlot) throws IOException {
+        List<Session.Result> out = new ArrayList<>();
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", THREADS, perSlot, 64))) {
+            for (int[] p : prompts) out.add(m.newSession().generate(p, maxTokens, SamplerParams.GREEDY, (id, text) -> true));
+        }
+        return out;
+    }
+
     int[] chatTokens(List<Message> messages) {
         return ChatFormat.forServer(model.file().metadata(), model.config().architecture(), model.tokenizer()).encode(messages);
     }
