@@ -9,7 +9,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** The model and sampling flags shared by {@code run} and {@code chat}, named as in llama.cpp. */
+/** The model and sampling flags shared by {@code run}, {@code chat} and {@code serve}, named as in llama.cpp. */
 final class GenerationOptions {
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
             description = "GGUF model (default: the bundled models/stories260K.gguf).")
@@ -72,6 +72,16 @@ final class GenerationOptions {
     /** The chat template: --chat-template-file's, else the model's (or a built-in one when it has none). */
     ChatFormat chatFormat(Model m) throws IOException {
         if (chatTemplateFile == null) return ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
+        return chatTemplateFile(m);
+    }
+
+    /** For serve: as {@link #chatFormat}, but the model's template stays when one client's conversation fails to render. */
+    ChatFormat serverChatFormat(Model m) throws IOException {
+        if (chatTemplateFile == null) return ChatFormat.forServer(m.file().metadata(), m.config().architecture(), m.tokenizer());
+        return chatTemplateFile(m);
+    }
+
+    private ChatFormat chatTemplateFile(Model m) throws IOException {
         String source = new String(InputFiles.readAtMost(chatTemplateFile, 1L << 20, "a chat template"), java.nio.charset.StandardCharsets.UTF_8);
         return ChatFormat.of(source, chatTemplateFile.toString(), m.tokenizer());
     }
@@ -92,7 +102,8 @@ final class GenerationOptions {
     @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V: f16 (the only one yet).")
     String cacheTypeV;
 
-    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1", description = "Sequences at once: 1, since run and chat generate one (ternion bench --parallel measures several).")
+    @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1",
+            description = "Sequences at once: serve's slots, which share -c; run and chat generate one (ternion bench --parallel measures several).")
     int parallel;
 
     @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "Not yet: download the .gguf and give it with -m.")
@@ -104,8 +115,6 @@ final class GenerationOptions {
         for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
             if (!kv[1].equals("f16")) throw new IllegalArgumentException(kv[0] + " " + kv[1] + " is not supported by ternion yet: its KV cache is f16");
         }
-        if (parallel != 1) throw new IllegalArgumentException("-np " + parallel + " means nothing to run and chat, which generate one sequence"
-                + " (ternion bench --parallel measures several at once)");
         if (flashAttention != null && !java.util.Set.of("on", "off", "auto").contains(flashAttention)) {
             throw new IllegalArgumentException("-fa takes on, off or auto, not '" + flashAttention + "'");
         }
@@ -129,10 +138,25 @@ final class GenerationOptions {
         return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, s, ignoreEos);
     }
 
+    /** The sampling settings as given: for serve, where a negative seed draws a new one for each request. */
+    SamplerParams samplerDefaults() {
+        if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
+        return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, ignoreEos);
+    }
+
+    /** The model for run and chat: one sequence. */
     Model load() throws IOException {
+        if (parallel != 1) throw new IllegalArgumentException("-np " + parallel + " means nothing to run and chat, which generate one sequence"
+                + " (ternion serve runs several; ternion bench --parallel measures several at once)");
+        return loadWithSlots();
+    }
+
+    /** The model with -np KV slots, -c divided among them. */
+    Model loadWithSlots() throws IOException {
+        if (parallel < 1) throw new IllegalArgumentException("-np must be >= 1, not " + parallel);
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
-        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend(), threads, contextSize, batchSize, device), tok);
+        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend(), threads, contextSize, batchSize, device).withParallel(parallel), tok);
     }
 }

@@ -14,7 +14,7 @@ import picocli.CommandLine;
 /** The {@code ternion} command line: picocli commands that parse, call the library, and print. */
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
-        subcommands = {RunCommand.class, ChatCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class,
+        subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class,
                 DevicesCommand.class, CompareCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for a user error: bad flags, a bad or missing file. */

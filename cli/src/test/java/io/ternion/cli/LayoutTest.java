@@ -20,8 +20,10 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * gguf ◄── graph ◄── kernels-cpu ◄──┐
- *            ▲  └─── kernels-gpu ◄──┴── engine ◄── harness ◄── cli
- * chat ◄─────┼───────────────────────────┘
+ *            ▲  └─── kernels-gpu ◄──┴── engine ◄──┬── harness ◄──┬── cli
+ * chat ◄─────┼───────────────────────────┘        └── server ◄───┘
+ *  ▲                                                    │
+ *  └────────────────────────────────────────────────────┘
  * </pre>
  */
 class LayoutTest {
@@ -36,7 +38,7 @@ class LayoutTest {
 
     @Test
     void everyModuleIsThere() {
-        for (String p : new String[] {"gguf", "graph", "chat", "kernels.cpu", "kernels.gpu", "engine", "tokenizer", "synth", "harness", "cli"}) {
+        for (String p : new String[] {"gguf", "graph", "chat", "kernels.cpu", "kernels.gpu", "engine", "tokenizer", "synth", "harness", "server", "cli"}) {
             String pkg = "io.ternion." + p;
             assertTrue(classes.stream().anyMatch(c -> c.getPackageName().equals(pkg)), "no classes in " + pkg + ": the rules below would pass vacuously");
         }
@@ -71,14 +73,22 @@ class LayoutTest {
     @Test
     void engineIsBelowTheHarnessAndTheCli() {
         noClasses().that().resideInAnyPackage("io.ternion.engine..", "io.ternion.tokenizer..", "io.ternion.synth..")
-                .should().dependOnClassesThat().resideInAnyPackage("io.ternion.harness..", "io.ternion.cli..", "io.ternion.bench..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.ternion.harness..", "io.ternion.server..", "io.ternion.cli..", "io.ternion.bench..")
                 .check(classes);
+    }
+
+    /** The server drives the engine's Scheduler and renders chats; it knows neither the harness nor the cli, and they it only through the cli. */
+    @Test
+    void serverSeesOnlyTheEngineAndChat() {
+        only("io.ternion.server..", "io.ternion.server..", "io.ternion.engine..", "io.ternion.tokenizer..", "io.ternion.chat..");
+        noClasses().that().resideInAnyPackage("io.ternion.harness..", "io.ternion.bench..")
+                .should().dependOnClassesThat().resideInAPackage("io.ternion.server..").check(classes);
     }
 
     /** Backend types stay in their modules: above the engine, a backend is only a {@code graph.Backend} chosen by name. */
     @Test
     void backendsDoNotLeakAboveTheEngine() {
-        noClasses().that().resideInAnyPackage("io.ternion.harness..", "io.ternion.cli..")
+        noClasses().that().resideInAnyPackage("io.ternion.harness..", "io.ternion.server..", "io.ternion.cli..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.ternion.kernels.gpu..")
                 .orShould().dependOnClassesThat().haveSimpleName("CpuBackend")
                 .check(classes);
