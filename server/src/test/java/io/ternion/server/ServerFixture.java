@@ -74,8 +74,12 @@ final class ServerFixture implements AutoCloseable {
 
     /** What the engine alone generates for these tokens, greedily, on a model of its own (Session uses slot 0). */
     static Session.Result alone(int[] prompt, int maxTokens, int perSlot) throws IOException {
+        return alone(prompt, maxTokens, perSlot, SamplerParams.GREEDY);
+    }
+
+    static Session.Result alone(int[] prompt, int maxTokens, int perSlot, SamplerParams params) throws IOException {
         try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", THREADS, perSlot, 64))) {
-            return m.newSession().generate(prompt, maxTokens, SamplerParams.GREEDY, (id, text) -> true);
+            return m.newSession().generate(prompt, maxTokens, params, (id, text) -> true);
         }
     }
 
