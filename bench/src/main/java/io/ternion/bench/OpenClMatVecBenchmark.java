@@ -9,7 +9,9 @@ import io.ternion.kernels.gpu.ClOps;
 import io.ternion.kernels.gpu.ClOps.Activations;
 import io.ternion.kernels.gpu.ClWeights;
 import io.ternion.kernels.gpu.Launch;
+import io.ternion.kernels.gpu.Launch.Rows;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -65,11 +67,13 @@ public class OpenClMatVecBenchmark {
         ClWeights dw = ops.upload(w);
         ClBuffer x = ctx.upload(BenchWeights.activations(kn[0], 7)), y = ctx.buffer(4L * kn[1]);
         Activations a = Activations.of(dw.type());
+        // One token (slot 0, position 0) whose logits are wanted, as the backend's step buffer holds it.
+        ClBuffer step = ctx.upload(MemorySegment.ofArray(new int[] {1, 1, 0, 0, 0, 0}));
         if (a == Activations.FLOAT) {
-            launches = List.of(ops.matVec(dw, x, y, null, false));
+            launches = List.of(ops.matVec(dw, x, y, step, Rows.TOKENS, false));
         } else {
             ClBuffer q = ctx.buffer(kn[0]), qd = ctx.buffer(4L * Math.max(1, a.scales(kn[0], 1)));
-            launches = List.of(ops.quantize(a, x, q, qd, kn[0], false), ops.matVecQuantized(dw, q, qd, y, null, false));
+            launches = List.of(ops.quantize(a, x, q, qd, kn[0], Rows.TOKENS), ops.matVecQuantized(dw, q, qd, y, step, Rows.TOKENS, false));
         }
         bytes = w.data().byteSize();
         ctx.finish();

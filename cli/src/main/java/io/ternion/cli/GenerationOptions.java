@@ -106,12 +106,11 @@ final class GenerationOptions {
             description = "Sequences at once: serve's slots, which share -c; run and chat generate one (ternion bench --parallel measures several).")
     int parallel;
 
-    @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "Not yet: download the .gguf and give it with -m.")
+    @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "A model by name from the Hugging Face hub instead of -m: OWNER/REPO[:QUANT] or hf://OWNER/REPO/FILE.gguf (downloaded once into the cache; see ternion pull).")
     String hfRepo;
 
     /** The backend, from --backend or llama.cpp's -ngl, after the flags that Ternion takes but cannot yet honour are refused. */
     private String backend() {
-        if (hfRepo != null) throw new IllegalArgumentException("-hf (download by name) is not supported by ternion yet: download the .gguf and give it with -m");
         for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
             if (!kv[1].equals("f16")) throw new IllegalArgumentException(kv[0] + " " + kv[1] + " is not supported by ternion yet: its KV cache is f16");
         }
@@ -157,6 +156,19 @@ final class GenerationOptions {
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
-        return Model.load(model != null ? model : Main.defaultModel(), new Model.Options(backend(), threads, contextSize, batchSize, device).withParallel(parallel), tok);
+        String backend = backend();
+        return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel), tok);
+    }
+
+    /** -m, or -hf's file (downloaded into the cache first unless it is there), or the bundled model. */
+    Path modelFile() throws IOException {
+        if (hfRepo != null && model != null) throw new IllegalArgumentException("give -m or -hf, not both");
+        if (hfRepo == null) return model != null ? model : Main.defaultModel();
+        try {
+            return HubDownload.fromEnvironment().fetch(hfRepo);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while downloading " + hfRepo, e);
+        }
     }
 }

@@ -15,7 +15,7 @@ import picocli.CommandLine;
 @Command(name = "ternion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs 1-bit and ternary LLMs (BitNet b1.58, Bonsai, TQ1_0/TQ2_0 GGUF models).",
         subcommands = {RunCommand.class, ChatCommand.class, ServeCommand.class, InfoCommand.class, TokenizeCommand.class, SynthCommand.class,
-                DevicesCommand.class, CompareCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                DevicesCommand.class, CompareCommand.class, BenchCommand.class, PullCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for a user error: bad flags, a bad or missing file. */
     public static final int USER_ERROR = 2;

@@ -4,7 +4,6 @@ import io.ternion.engine.Model;
 import io.ternion.server.OpenAiServer;
 import io.ternion.server.ServerSettings;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,7 +41,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Close a connection idle this long (default: ${DEFAULT-VALUE}).")
     int timeout;
 
-    @Option(names = {"-a", "--alias"}, paramLabel = "NAME", description = "The model's name in /v1/models and in responses (default: the file's name).")
+    @Option(names = {"-a", "--alias"}, paramLabel = "NAME", description = "The model's name in /v1/models and in responses (default: the file's name, or -hf's).")
     String alias;
 
     @Spec
@@ -51,8 +50,9 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Path modelPath = gen.model != null ? gen.model : Main.defaultModel();
-        String name = alias != null ? alias : modelPath.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String name = alias != null ? alias
+                : gen.hfRepo != null ? gen.hfRepo
+                : (gen.model != null ? gen.model : Main.defaultModel()).getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         ServerSettings settings = new ServerSettings(host, port, apiKey, queue, timeout, ServerSettings.DEFAULT_MAX_BODY_BYTES, name,
                 gen.samplerDefaults(), gen.nPredict);
         try (OpenAiServer server = new OpenAiServer(settings)) {

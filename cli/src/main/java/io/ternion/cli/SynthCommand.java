@@ -19,11 +19,16 @@ import picocli.CommandLine.Spec;
         description = "Write a GGUF with random ternary or binary weights in a real model's shapes.")
 final class SynthCommand implements Callable<Integer> {
     @Option(names = "--preset", paramLabel = "NAME", required = true,
-            description = "bitnet-2b4t, bonsai-1.7b, bonsai-8b, falcon3-1b-1.58, tiny-bitnet-b1.58, tiny-bitnet, tiny-llama, tiny-qwen3.")
+            description = "bitnet-2b4t, bonsai-1.7b, bonsai-8b, ternary-bonsai-1.7b, ternary-bonsai-4b, ternary-bonsai-8b,"
+                    + " falcon3-1b-1.58, tiny-bitnet-b1.58, tiny-bitnet, tiny-llama, tiny-qwen3, tiny-ternary-bonsai.")
     String preset;
 
-    @Option(names = "--type", paramLabel = "TYPE", required = true, description = "Weight type: i2_s, tq1_0, tq2_0 or q1_0 (as the preset allows).")
+    @Option(names = "--type", paramLabel = "TYPE", required = true, description = "Weight type: i2_s, tq1_0, tq2_0, q1_0 or q2_0 (as the preset allows).")
     String type;
+
+    @Option(names = "--block", paramLabel = "N",
+            description = "q2_0 only: 64 (upstream llama.cpp's blocks, *-Q2_0_g64.gguf; the default) or 128 (the PrismML fork's, *-Q2_0.gguf).")
+    Integer block;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -41,7 +46,7 @@ final class SynthCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Preset p = Preset.ALL.get(preset);
         if (p == null) throw new IllegalArgumentException("unknown preset '" + preset + "' (presets: " + String.join(", ", Preset.names()) + ")");
-        GgmlType t = GgmlType.parse(type);
+        GgmlType t = weightType(GgmlType.parse(type), block);
         // A tokenizer.json carries its vocabulary and, from tokenizer_config.json beside it, the chat template.
         HfTokenizerJson.Result tok = tokenizer != null ? HfTokenizerJson.read(tokenizer) : null;
         long t0 = System.nanoTime();
@@ -51,5 +56,17 @@ final class SynthCommand implements Callable<Integer> {
                 Files.size(output) / 1048576.0, (System.nanoTime() - t0) / 1e9);
         err.flush();
         return 0;
+    }
+
+    /** Q2_0's two block sizes are two types of one id; --block picks one and means nothing for the others. */
+    static GgmlType weightType(GgmlType parsed, Integer block) {
+        boolean q2 = parsed == GgmlType.Q2_0 || parsed == GgmlType.Q2_0_128;
+        if (block == null) return parsed;
+        if (!q2) throw new IllegalArgumentException("--block applies to q2_0 only, not " + parsed.name().toLowerCase(Locale.ROOT));
+        return switch (block) {
+            case 64 -> GgmlType.Q2_0;
+            case 128 -> GgmlType.Q2_0_128;
+            default -> throw new IllegalArgumentException("--block must be 64 or 128 for q2_0, not " + block);
+        };
     }
 }

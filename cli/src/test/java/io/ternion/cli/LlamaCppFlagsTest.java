@@ -64,7 +64,7 @@ class LlamaCppFlagsTest {
         }
         fails("--cache-type-k q8_0 is not supported by ternion yet", "-ctk", "q8_0");
         fails("--cache-type-v q4_0 is not supported by ternion yet", "-ctv", "q4_0");
-        fails("-hf (download by name) is not supported by ternion yet", "-hf", "owner/repo");
+        fails("give -m or -hf, not both", "-hf", "owner/repo");
         fails("-np 4 means nothing to run and chat, which generate one sequence", "-np", "4");
         fails("-fa takes on, off or auto", "-fa", "maybe");
         fails("Unknown option: '-mg': not a flag of ternion run", "-mg", "0");

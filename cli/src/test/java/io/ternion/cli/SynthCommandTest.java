@@ -35,4 +35,24 @@ class SynthCommandTest {
         assertEquals(2, type.code());
         assertEquals("ternion: error: preset bonsai-8b comes in [q1_0], not tq2_0\n", type.err());
     }
+
+    /** --block picks Q2_0's block size; the file says which by its sizes, and both run. */
+    @Test
+    void q2_0InBothBlockSizes(@TempDir Path dir) {
+        for (String[] c : new String[][] {{"64", "Q2_0 "}, {"128", "Q2_0_128 "}}) {
+            Path f = dir.resolve("tb-" + c[0] + ".gguf");
+            Result w = ternion("synth", "--preset", "tiny-ternary-bonsai", "--type", "q2_0", "--block", c[0], "-o", f.toString());
+            assertEquals(0, w.code(), w.err());
+            Result info = ternion("info", "-m", f.toString());
+            assertTrue(info.out().contains(c[1]), info.out());
+            Result run = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0");
+            assertEquals(0, run.code(), run.err());
+        }
+        Result bad = ternion("synth", "--preset", "tiny-ternary-bonsai", "--type", "q2_0", "--block", "32", "-o", dir.resolve("x.gguf").toString());
+        assertEquals(2, bad.code());
+        assertEquals("ternion: error: --block must be 64 or 128 for q2_0, not 32\n", bad.err());
+        Result other = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--block", "64", "-o", dir.resolve("x.gguf").toString());
+        assertEquals(2, other.code());
+        assertEquals("ternion: error: --block applies to q2_0 only, not q1_0\n", other.err());
+    }
 }

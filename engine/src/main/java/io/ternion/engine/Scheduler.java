@@ -175,7 +175,15 @@ public final class Scheduler implements AutoCloseable {
             if (thread != null) return;
             thread = Thread.ofPlatform().name("ternion-scheduler").daemon().start(() -> {
                 while (!closed) {
-                    if (!step()) {
+                    boolean stepped;
+                    try {
+                        stepped = step();
+                    } catch (RuntimeException e) {
+                        // A bug here must not leave callers waiting on sequences no thread steps.
+                        for (Sequence s : List.copyOf(active)) finish(s, null, e);
+                        continue;
+                    }
+                    if (!stepped) {
                         synchronized (lock) {
                             while (!closed && waiting.isEmpty() && active.isEmpty()) {
                                 try {
@@ -277,7 +285,14 @@ public final class Scheduler implements AutoCloseable {
         s.out[s.generated++] = id;
         String piece = s.decoder.next(id);
         s.text.append(piece);
-        if (!r.listener().onToken(id, piece)) {
+        boolean goOn;
+        try {
+            goOn = r.listener().onToken(id, piece);
+        } catch (RuntimeException e) {
+            finish(s, null, e); // a listener's failure ends its own sequence, not the others'
+            return;
+        }
+        if (!goOn) {
             finish(s, Session.StopReason.LISTENER, null);
             return;
         }
@@ -303,7 +318,12 @@ public final class Scheduler implements AutoCloseable {
         String rest = s.decoder.flush();
         if (!rest.isEmpty()) {
             s.text.append(rest);
-            s.request.listener().onToken(-1, rest);
+            try {
+                s.request.listener().onToken(-1, rest);
+            } catch (RuntimeException e) {
+                s.future.completeExceptionally(e);
+                return;
+            }
         }
         s.future.complete(s.result(stop));
     }

@@ -12,7 +12,8 @@ import java.util.SplittableRandom;
 /**
  * Writes a model with random weights in a real model's shapes, tensor names and metadata, quantized
  * the way the real converters do: ternary matrices by absmean (scale s = mean|W|, values
- * round(W/s) clamped to {-1, 0, 1} times s), Q1_0 by sign with mean|x| per block. Upstream
+ * round(W/s) clamped to {-1, 0, 1} times s), Q1_0 by sign with mean|x| per block, Q2_0 by rounding
+ * to −1, 0, +1 of max|x| per block. Upstream
  * llama.cpp's {@code bitnet} conversions store unit ternary codes and a separate {@code .scale}
  * tensor per matrix; the others fold the scale into the weights. Tensors are generated one at a
  * time as the file is written, so a 2B-parameter model needs no more memory than its largest tensor.
@@ -26,6 +27,8 @@ public final class Synth {
             case TQ1_0 -> 36;
             case TQ2_0 -> 37;
             case I2_S, Q1_0 -> 40;
+            // LLAMA_FTYPE_MOSTLY_Q2_0, as the PrismML fork writes it (peer-cases README).
+            case Q2_0, Q2_0_128 -> 41;
             default -> throw new IllegalArgumentException("no synthetic models of type " + t);
         };
     }
@@ -74,8 +77,9 @@ public final class Synth {
         if (chatTemplate != null) w.putString("tokenizer.chat_template", chatTemplate);
 
         long[] counter = {0};
-        w.addTensor("token_embd.weight", p.embeddingType(), new long[] {p.dim(), p.vocabSize()},
-                () -> dense(p.embeddingType(), p.dim(), p.vocabSize(), seed, counter[0]++));
+        GgmlType embd = p.embeddingType(type);
+        w.addTensor("token_embd.weight", embd, new long[] {p.dim(), p.vocabSize()},
+                () -> dense(embd, p.dim(), p.vocabSize(), seed, counter[0]++));
         for (int l = 0; l < p.layers(); l++) {
             String b = "blk." + l + ".";
             norm(w, b + "attn_norm.weight", p.dim(), seed, counter);
@@ -97,8 +101,8 @@ public final class Synth {
         norm(w, "output_norm.weight", p.dim(), seed, counter);
         if (!p.tiedOutput()) {
             long i = counter[0]++;
-            w.addTensor("output.weight", p.embeddingType(), new long[] {p.dim(), p.vocabSize()},
-                    () -> dense(p.embeddingType(), p.dim(), p.vocabSize(), seed, i));
+            w.addTensor("output.weight", embd, new long[] {p.dim(), p.vocabSize()},
+                    () -> dense(embd, p.dim(), p.vocabSize(), seed, i));
         }
         w.write(out);
     }
@@ -129,7 +133,7 @@ public final class Synth {
         return MemorySegment.ofArray(type.quantize(v));
     }
 
-    /** A ternary (or, for Q1_0, binary) matrix, absmean-quantized as the converters do. */
+    /** A ternary (or, for Q1_0, binary) matrix, absmean-quantized as the converters do (Q1_0 and Q2_0: by their reference quantizers). */
     private static void ternary(GgufWriter w, String name, GgmlType type, int k, int n, long seed, long[] counter, boolean unitCodesAndScale) {
         long i = counter[0]++;
         float[] scale = new float[1];
@@ -137,7 +141,8 @@ public final class Synth {
             SplittableRandom r = random(seed, i);
             float[] v = new float[Math.multiplyExact(k, n)];
             for (int j = 0; j < v.length; j++) v[j] = 0.02f * uniform(r);
-            if (type == GgmlType.Q1_0) return MemorySegment.ofArray(type.quantize(v)); // sign with mean|x| per block
+            // Q1_0: sign with mean|x| per block; Q2_0: −1, 0, +1 of max|x| per block (the reference quantizers).
+            if (type == GgmlType.Q1_0 || type == GgmlType.Q2_0 || type == GgmlType.Q2_0_128) return MemorySegment.ofArray(type.quantize(v));
             double sum = 0;
             for (float x : v) sum += Math.abs(x);
             float s = (float) Math.max(sum / v.length, 1e-5);

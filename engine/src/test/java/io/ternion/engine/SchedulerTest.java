@@ -155,6 +155,20 @@ class SchedulerTest {
     }
 
     @Test
+    void aFailingListenerFailsOnlyItsSequence() throws Exception {
+        try (Model m = stories(2, 64); Scheduler s = new Scheduler(m)) {
+            Scheduler.Sequence bad = s.submit(new Scheduler.Request(m.tokenizer().encode(PROMPTS[0]), 30, SamplerParams.GREEDY, (id, t) -> {
+                throw new IllegalStateException("the client went away");
+            }));
+            Scheduler.Sequence other = submit(m, s, PROMPTS[1], 20, SamplerParams.GREEDY);
+            s.runUntilIdle();
+            IllegalStateException e = assertThrows(IllegalStateException.class, bad::await);
+            assertEquals("the client went away", e.getMessage());
+            assertArrayEquals(alone(PROMPTS[1], 20, SamplerParams.GREEDY, 64).tokens(), other.await().tokens());
+        }
+    }
+
+    @Test
     void itsOwnThreadServesSequencesSubmittedFromOthers() throws Exception {
         try (Model m = stories(4, 64); Scheduler s = new Scheduler(m)) {
             s.start();

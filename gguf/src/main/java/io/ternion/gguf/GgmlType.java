@@ -20,7 +20,15 @@ public enum GgmlType {
     TQ2_0(35, 256, 66, new TQ2_0Codec()),
     /** BitNet fork: 128-element blocks of 32 bytes plus one per-tensor scale (n/4 + 32 bytes). */
     I2_S(36, 128, 32, new I2_SCodec()),
-    Q1_0(41, 128, 18, new Q1_0Codec());
+    Q1_0(41, 128, 18, new Q1_0Codec()),
+    /** Upstream Q2_0 (Ternary Bonsai {@code *-Q2_0_g64.gguf}): codes −1, 0, +1, +2 times an fp16 d per 64. */
+    Q2_0(42, 64, 18, new Q2_0Codec(64)),
+    /**
+     * The PrismML fork's first Q2_0 (Ternary Bonsai {@code *-Q2_0.gguf}): upstream's codes in blocks of
+     * 128, stored under the same id 42; {@link TypeResolver} tells them apart by the tensors' sizes.
+     * Not the fork's later PQ2_0 (id 142), which Ternion does not read.
+     */
+    Q2_0_128(42, 128, 34, new Q2_0Codec(128));
 
     /** The id stored in the tensor info. */
     public final int id;
@@ -55,6 +63,7 @@ public enum GgmlType {
         return 8.0 * blockBytes / blockSize;
     }
 
+    /** Codes −1, 0, +1 only (Q2_0's fourth code, +2, makes it not ternary in this sense). */
     public boolean isTernary() { return this == TQ1_0 || this == TQ2_0 || this == I2_S; }
 
     /** Decodes a block-aligned range of a tensor whose bytes are exactly {@code tensorData}. */
@@ -97,13 +106,14 @@ public enum GgmlType {
             Map.entry(29, "IQ1_M"), Map.entry(31, "Q4_0_4_4 (removed)"), Map.entry(32, "Q4_0_4_8 (removed)"),
             Map.entry(33, "Q4_0_8_8 (removed)"), Map.entry(37, "I8_S (BitNet fork activation type) / IQ4_NL_4_8 (removed)"),
             Map.entry(38, "TL1 (BitNet fork) / IQ4_NL_8_8 (removed)"), Map.entry(39, "MXFP4 / TL2 (BitNet fork)"),
-            Map.entry(40, "NVFP4 / Q1_0 group 32 (early PrismML fork)"), Map.entry(42, "Q2_0"),
-            Map.entry(142, "PQ2_0 (PrismML fork)"), Map.entry(143, "PTQ1_0 (PrismML fork)"));
+            Map.entry(40, "NVFP4 / Q1_0 group 32 (early PrismML fork)"),
+            Map.entry(142, "PQ2_0 (PrismML fork, experimental)"), Map.entry(143, "PTQ1_0 (PrismML fork)"));
 
     private static final Map<Integer, GgmlType> BY_ID;
     static {
         var m = new java.util.HashMap<Integer, GgmlType>();
-        for (GgmlType t : values()) m.put(t.id, t);
+        // Id 42 is two layouts, which only TypeResolver can tell apart.
+        for (GgmlType t : values()) if (t.id != Q2_0.id) m.put(t.id, t);
         BY_ID = Map.copyOf(m);
     }
 
@@ -114,6 +124,7 @@ public enum GgmlType {
 
     /** A name for any id, for messages. */
     static String describeId(long id) {
+        if (id == Q2_0.id) return "Q2_0";
         GgmlType t = byId(id);
         if (t != null) return t.name();
         String other = id >= 0 && id <= Integer.MAX_VALUE ? OTHER_TYPE_NAMES.get((int) id) : null;

@@ -384,8 +384,6 @@ public final class GgufFile implements AutoCloseable {
             if (a != null && a.type() == MetadataType.STRING) arch = (String) a.value();
             MetadataValue ft = md.get("general.file_type");
             if (ft != null && ft.type().isInteger()) fileType = (Long) ft.value();
-            TypeResolver.Context ctx = new TypeResolver.Context(source, arch, fileType, alignment);
-
             // Spans: bytes from each tensor's offset to the next larger offset, or to the end of the data.
             List<RawInfo> sorted = new ArrayList<>(raw);
             sorted.sort(Comparator.comparingLong(r -> r.offset));
@@ -396,6 +394,15 @@ public final class GgufFile implements AutoCloseable {
                 long end = i + 1 < sorted.size() ? sorted.get(i + 1).offset : dataSize;
                 span.put(r, Math.max(0, Math.min(end, dataSize) - Math.max(0, r.offset)));
             }
+
+            // The file's largest Q2_0 tensor says which of the id's two block sizes it uses.
+            RawInfo largestQ2 = null;
+            for (RawInfo r : raw) {
+                if (r.typeId == GgmlType.Q2_0.id && (largestQ2 == null || r.elements > largestQ2.elements)) largestQ2 = r;
+            }
+            GgmlType q2Layout = largestQ2 == null ? null
+                    : TypeResolver.q2_0Layout(largestQ2.elements, span.get(largestQ2), alignment);
+            TypeResolver.Context ctx = new TypeResolver.Context(source, arch, fileType, alignment, q2Layout);
 
             List<TensorInfo> out = new ArrayList<>(raw.size());
             for (RawInfo r : raw) {

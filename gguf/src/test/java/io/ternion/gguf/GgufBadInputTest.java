@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * One deliberately broken file per way a GGUF file can be wrong. Each must be refused with a
@@ -328,12 +330,53 @@ class GgufBadInputTest {
         rejects(b, "not-bitnet.gguf", at, "type id 36", "not a BitNet file", "neither");
     }
 
+    /**
+     * Id 42 by the bytes the file leaves: 4096 elements are 1152 bytes in upstream's blocks of 64 and
+     * 1088 in the PrismML fork's blocks of 128, more than an alignment apart.
+     */
+    @ParameterizedTest
+    @CsvSource({"1152, Q2_0", "1088, Q2_0_128"})
+    void typeId42IsTheQ2_0LayoutItsSizeFits(int bytes, GgmlType expected) {
+        GgufBytes b = GgufBytes.header(3, 1, 0).tensorInfo("w", 42, 0, 256, 16).padTo(ALIGN);
+        // Every code 3 (+2) with d = 1: both layouts decode to 2.0 everywhere, from their own scales.
+        int blockBytes = expected.blockBytes;
+        for (int at = 0; at < bytes; at += blockBytes) b.raw(0x00, 0x3C).fill(blockBytes - 2, 0xFF);
+        try (GgufFile f = b.read("q2_0.gguf")) {
+            TensorInfo t = f.tensors().getFirst();
+            assertEquals(expected, t.type());
+            assertEquals(bytes, t.byteSize());
+            float[] want = new float[4096];
+            Arrays.fill(want, 2.0f);
+            assertArrayEquals(want, f.tensor(t).dequantize());
+        }
+    }
+
     @Test
-    void typeId42NamesQ2_0() {
+    void typeId42ThatFitsNeitherLayoutNamesBoth() {
         GgufBytes b = GgufBytes.header(3, 1, 0);
         int at = b.pos();
-        b.tensorInfo("w", 42, 0, 64).padTo(ALIGN).zeros(32);
-        rejects(b, "q2_0.gguf", at, "'w'", "type id 42", "Q2_0");
+        b.tensorInfo("w", 42, 0, 256, 16).padTo(ALIGN).zeros(1000);
+        rejects(b, "q2_0-short.gguf", at, "'w'", "type id 42", "1152 bytes as upstream's Q2_0", "blocks of 64",
+                "1088 bytes as the PrismML fork's Q2_0", "blocks of 128", "1000 bytes", "neither");
+    }
+
+    /** A tensor too small to tell the layouts apart follows the file's large one. */
+    @Test
+    void smallTypeId42TensorsFollowTheFilesLargestOne() {
+        GgufBytes b = GgufBytes.header(3, 2, 0).tensorInfo("big", 42, 0, 256, 16).tensorInfo("small", 42, 1088, 128)
+                .padTo(ALIGN).zeros(1088).zeros(64);
+        try (GgufFile f = b.read("q2_0-small.gguf")) {
+            assertEquals(GgmlType.Q2_0_128, f.findTensor("big").orElseThrow().type());
+            assertEquals(GgmlType.Q2_0_128, f.findTensor("small").orElseThrow().type());
+        }
+    }
+
+    @Test
+    void typeId142IsNamedAsPQ2_0() {
+        GgufBytes b = GgufBytes.header(3, 1, 0);
+        int at = b.pos();
+        b.tensorInfo("w", 142, 0, 128).padTo(ALIGN).zeros(64);
+        rejects(b, "pq2_0.gguf", at, "'w'", "type id 142", "PQ2_0", "experimental", "does not read");
     }
 
     // ---- tensor data ----

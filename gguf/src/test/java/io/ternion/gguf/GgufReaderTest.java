@@ -70,6 +70,8 @@ class GgufReaderTest {
                 Arguments.of("public-bitnet158-f16.gguf", "bitnet-b1.58", GgmlType.F16, 22),
                 Arguments.of("public-bitnet158-i2_s.gguf", "bitnet-b1.58", GgmlType.I2_S, 21),
                 Arguments.of("public-qwen3-q1_0.gguf", "qwen3", GgmlType.Q1_0, 29),
+                // The PrismML fork's blocks of 128 under id 42, told apart by the tensors' sizes.
+                Arguments.of("public-qwen3-q2_0.gguf", "qwen3", GgmlType.Q2_0_128, 22),
                 Arguments.of("public-llama-tq2_0.gguf", "llama", GgmlType.TQ2_0, 21));
     }
 

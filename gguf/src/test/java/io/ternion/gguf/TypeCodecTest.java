@@ -10,6 +10,8 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The scalar codecs against the byte layouts of {@code shared/docs/formats.md} §2 and §3. Every
@@ -335,6 +337,70 @@ class TypeCodecTest {
         assertEquals(2.0f, out[255]);
     }
 
+    /**
+     * Q2_0 in both block sizes: element j is the 2-bit field at bits 2·(j % 4) of qs[j / 4], code c
+     * meaning (c − 1)·d. The dot product with x = 1, 2, 3, … is known by hand, so a wrong element
+     * order (fields taken from the top, or interleaved as TQ2_0), a wrong +2, or a wrong block size
+     * (which misplaces the second block's scale) each change it.
+     */
+    @ParameterizedTest
+    @CsvSource({"Q2_0, 64", "Q2_0_128, 128"})
+    void q2_0IsLsbFirstPairsOfMinusOneToPlusTwo(GgmlType type, int qk) {
+        int bytesPerBlock = 2 + qk / 4;
+        assertEquals(bytesPerBlock, type.blockBytes);
+        byte[] bytes = new byte[2 * bytesPerBlock];
+        // Block 0, d = 0.5: every element code 1 (0) but elements 0..3 = codes 0, 1, 2, 3 in byte 0,
+        // and the last element code 3.
+        putHalf(bytes, 0, 0.5f);
+        Arrays.fill(bytes, 2, bytesPerBlock, (byte) 0x55);
+        bytes[2] = (byte) 0b11_10_01_00;
+        bytes[bytesPerBlock - 1] = (byte) 0b11_01_01_01;
+        // Block 1, d = 2: every element code 2 (+1) but element 5 (byte 1, bits 2-3) code 0 (−1).
+        putHalf(bytes, bytesPerBlock, 2.0f);
+        Arrays.fill(bytes, bytesPerBlock + 2, 2 * bytesPerBlock, (byte) 0xAA);
+        bytes[bytesPerBlock + 3] = (byte) 0b10_10_00_10;
+
+        float[] out = decode(type, bytes, 2 * qk);
+        assertEquals(-0.5f, out[0]);
+        assertEquals(0.0f, out[1]);
+        assertEquals(0.5f, out[2]);
+        assertEquals(1.0f, out[3]);
+        assertEquals(0.0f, out[4]);
+        assertEquals(1.0f, out[qk - 1]);
+        assertEquals(2.0f, out[qk]);
+        assertEquals(-2.0f, out[qk + 5]);
+        assertEquals(2.0f, out[2 * qk - 1]);
+
+        // Σ out[j]·(j + 1): block 0 gives −0.5·1 + 0.5·3 + 1·4 + 1·qk; block 1 gives 2·Σ(j + 1) over
+        // its elements less 4·(qk + 6) for the −1 at element qk + 5.
+        double dot = 0;
+        for (int j = 0; j < out.length; j++) dot += out[j] * (j + 1.0);
+        double block1 = 2.0 * (qk * (qk + 1.0) / 2 + qk * (double) qk) - 4.0 * (qk + 6);
+        assertEquals(-0.5 + 1.5 + 4 + qk + block1, dot, 0.0);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"Q2_0, 64", "Q2_0_128, 128"})
+    void q2_0QuantizerScalesByTheLargestMagnitude(GgmlType type, int qk) {
+        float[] x = new float[2 * qk];
+        for (int j = 0; j < x.length; j++) x[j] = (j % 3 - 1) * 0.75f;  // −, 0, + in turn
+        x[3] = -1.5f;   // the block's largest |x|: −1 with d = 1.5
+        x[4] = 0.74f;   // below half of d: 0
+        x[5] = 0.75f;   // exactly half of d: away from zero, +1
+        byte[] bytes = type.quantize(x);
+        assertEquals(2 * type.blockBytes, bytes.length);
+        assertEquals(Float.floatToFloat16(1.5f), (short) le16(bytes, 0));
+        assertEquals(Float.floatToFloat16(0.75f), (short) le16(bytes, type.blockBytes));
+        float[] y = decode(type, bytes, x.length);
+        assertEquals(-1.5f, y[3]);
+        assertEquals(0.0f, y[4]);
+        assertEquals(1.5f, y[5]);
+        for (int j = qk; j < 2 * qk; j++) assertEquals(x[j], y[j], "element " + j);
+        for (int i = 0; i < bytes.length; i++) {
+            if (i % type.blockBytes >= 2) assertEquals(0, bytes[i] & (bytes[i] >> 1) & 0x55, "code 3 in byte " + i);
+        }
+    }
+
     // ---------------------------------------------------------------- round trips
 
     @Test
@@ -639,7 +705,7 @@ class TypeCodecTest {
             {GgmlType.F32, 0, 1024L}, {GgmlType.F16, 1, 512L}, {GgmlType.Q4_0, 2, 144L},
             {GgmlType.Q8_0, 8, 272L}, {GgmlType.Q4_K, 12, 144L}, {GgmlType.Q6_K, 14, 210L},
             {GgmlType.BF16, 30, 512L}, {GgmlType.TQ1_0, 34, 54L}, {GgmlType.TQ2_0, 35, 66L},
-            {GgmlType.I2_S, 36, 96L}, {GgmlType.Q1_0, 41, 36L},
+            {GgmlType.I2_S, 36, 96L}, {GgmlType.Q1_0, 41, 36L}, {GgmlType.Q2_0, 42, 72L}, {GgmlType.Q2_0_128, 42, 68L},
         };
         assertEquals(GgmlType.values().length, table.length);
         for (Object[] row : table) {
@@ -660,6 +726,8 @@ class TypeCodecTest {
         assertEquals(n / 4 + 32, GgmlType.I2_S.byteSize(n));
         assertEquals(4_423_712L, GgmlType.I2_S.byteSize(n));
         assertEquals(n / 128 * 18, GgmlType.Q1_0.byteSize(n));
+        assertEquals(n / 64 * 18, GgmlType.Q2_0.byteSize(n));
+        assertEquals(n / 128 * 34, GgmlType.Q2_0_128.byteSize(n));
     }
 
     @Test

@@ -39,10 +39,10 @@ import java.util.List;
  *       scale or tail gives (≥ 1e-3). Quantized types apply the block scale after the sum
  *       (d·Σq·x instead of Σ(d·q)·x), and Q4_0 and Q4_K apply their offsets and mins once per
  *       block through sums of x; that changes only roundings.
- *   <li>matmul of I2_S, TQ2_0, TQ1_0, Q1_0: the reference ({@link QuantizedReference}) quantizes x
+ *   <li>matmul of I2_S, TQ2_0, TQ1_0, Q1_0, Q2_0: the reference ({@link QuantizedReference}) quantizes x
  *       the way the format's reference engine does, so codes × activations are the same integers
  *       in both and exact; what differs is the engines' float arithmetic after them (I2_S: three
- *       roundings, (S − Σq)/s·w; TQ: one float product and add per 256-block; Q1_0: two per
+ *       roundings, (S − Σq)/s·w; TQ: one float product and add per 256-block; Q1_0, Q2_0: two per
  *       32-block). A few blocks of float sums cancel far less than the float-x path does, so the
  *       same 5e-5 applies with more margin; a wrong code, lane order, rounding of halves or scale
  *       moves single outputs by ≥ 1e-3 of max|y|.
@@ -79,6 +79,9 @@ public final class ConformanceTable {
             // last whole vector), the BitNet 2B4T width.
             new TypeShapes(GgmlType.I2_S, 128, 384, 2560),
             new TypeShapes(GgmlType.Q1_0, 128, 384, 2560),
+            // Q2_0 in both block sizes: one block, an odd number, the Bonsai 1.7B width.
+            new TypeShapes(GgmlType.Q2_0, 64, 192, 2048),
+            new TypeShapes(GgmlType.Q2_0_128, 128, 384, 2048),
             new TypeShapes(GgmlType.TQ2_0, 256, 512, 2560),
             new TypeShapes(GgmlType.TQ1_0, 256, 512, 2560));
 

@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 
 /**
  * Seeded random inputs for the conformance table: activations, and weight tensors of every type.
- * Types with a quantizer in the gguf module are built with it; Q4_0, Q4_K and Q6_K from random bytes
+ * Types with a quantizer in the gguf module are built with it; Q4_0, Q4_K, Q6_K and Q2_0 from random bytes
  * (any bytes are a valid block once the fp16 scales are set to small finite values).
  */
 public final class Inputs {
@@ -44,6 +44,8 @@ public final class Inputs {
             case F32, F16, BF16, Q8_0, Q1_0 -> type.quantize(floats(rnd, k * n));
             case I2_S, TQ2_0, TQ1_0 -> type.quantize(ternary(rnd, k * n, type != GgmlType.I2_S));
             case Q4_0 -> blocks(rnd, type, k * n, (b, o) -> setHalf(b, o, rnd.nextDouble(-0.15, 0.15)));
+            // Random codes, so all four (+2 included, which the quantizer never writes), and scales of either sign.
+            case Q2_0, Q2_0_128 -> blocks(rnd, type, k * n, (b, o) -> setHalf(b, o, rnd.nextDouble(-0.3, 0.3)));
             case Q4_K -> blocks(rnd, type, k * n, (b, o) -> {
                 setHalf(b, o, rnd.nextDouble(0, 0.02));
                 setHalf(b, o + 2, rnd.nextDouble(0, 0.02));

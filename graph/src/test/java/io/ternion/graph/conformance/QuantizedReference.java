@@ -5,7 +5,7 @@ import io.ternion.gguf.Tensor;
 
 /**
  * Scalar references for the formats whose reference engines quantize the activations (I2_S:
- * bitnet.cpp; TQ2_0, TQ1_0: llama.cpp with Q8_K; Q1_0: llama.cpp with Q8_0). Each re-implements the
+ * bitnet.cpp; TQ2_0, TQ1_0: llama.cpp with Q8_K; Q1_0, Q2_0: llama.cpp with Q8_0). Each re-implements the
  * activation quantizer from its description, independently of the kernels' quantizer classes,
  * decodes the weights with the gguf codec and sums in double. The codes times activations and the
  * block scales are then exact, so the reference differs from the engines only in the float
@@ -15,7 +15,8 @@ public final class QuantizedReference {
     private QuantizedReference() {}
 
     public static boolean applies(GgmlType type) {
-        return type == GgmlType.I2_S || type == GgmlType.TQ2_0 || type == GgmlType.TQ1_0 || type == GgmlType.Q1_0;
+        return type == GgmlType.I2_S || type == GgmlType.TQ2_0 || type == GgmlType.TQ1_0 || type == GgmlType.Q1_0
+                || type == GgmlType.Q2_0 || type == GgmlType.Q2_0_128;
     }
 
     /** y[b·n + r] as the format's reference engine defines it, in double. */
@@ -55,7 +56,7 @@ public final class QuantizedReference {
                     for (int j = b0; j < b0 + 256; j++) a[j] = Math.min(127, Math.rint(iscale * x[off + j])) * (double) d;
                 }
             }
-            case Q1_0 -> {
+            case Q1_0, Q2_0, Q2_0_128 -> {
                 for (int b0 = 0; b0 < k; b0 += 32) {
                     float amax = 0;
                     for (int j = b0; j < b0 + 32; j++) amax = Math.max(amax, Math.abs(x[off + j]));

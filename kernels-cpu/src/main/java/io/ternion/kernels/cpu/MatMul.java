@@ -41,7 +41,8 @@ public final class MatMul {
         }
         KERNELS = Collections.unmodifiableMap(m);
         var p = new EnumMap<GgmlType, PackedKernel<?, ?>>(GgmlType.class);
-        for (PackedKernel<?, ?> k : new PackedKernel<?, ?>[] {new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul(), new Q1_0MatMul()}) {
+        for (PackedKernel<?, ?> k : new PackedKernel<?, ?>[] {new I2_SMatMul(), new TQ2_0MatMul(), new TQ1_0MatMul(), new Q1_0MatMul(),
+                new Q2_0MatMul(GgmlType.Q2_0), new Q2_0MatMul(GgmlType.Q2_0_128)}) {
             p.put(k.type(), k);
         }
         PACKED = Collections.unmodifiableMap(p);
@@ -61,15 +62,16 @@ public final class MatMul {
 
     /**
      * Whether this JVM runs the packed kernels as compiled vector code: they are written for 512-bit
-     * vectors ({@link TernaryPanels}, {@link BinaryPanels}), which C2 compiles only where the
+     * vectors ({@link TernaryPanels}, {@link BinaryPanels}, {@link TwoBitPanels}), which C2 compiles only where the
      * CPU has them (AVX-512 with 16-bit lanes) and {@code -XX:MaxVectorSize} allows 64 bytes.
      */
     private static final boolean PACKED_NATIVE = Math.min(ShortVector.SPECIES_PREFERRED.vectorBitSize(),
-            FloatVector.SPECIES_PREFERRED.vectorBitSize()) >= Math.max(TernaryPanels.S.vectorBitSize(), BinaryPanels.S.vectorBitSize());
+            FloatVector.SPECIES_PREFERRED.vectorBitSize())
+            >= Math.max(TernaryPanels.S.vectorBitSize(), Math.max(BinaryPanels.S.vectorBitSize(), TwoBitPanels.S.vectorBitSize()));
 
     /**
      * Whether {@code type}'s kernel runs at full speed on this JVM: false only for the formats that
-     * run from a repacked copy (I2_S, TQ1_0, TQ2_0, Q1_0) where vectors are narrower than 512 bits
+     * run from a repacked copy (I2_S, TQ1_0, TQ2_0, Q1_0, Q2_0) where vectors are narrower than 512 bits
      * (AVX2, NEON, or {@code -XX:MaxVectorSize} below 64). There the Vector API runs their 512-bit
      * code as plain Java: the same bits, but a 2560 × 6912 matvec took 0.07–0.3 s instead of
      * 0.1–0.2 ms, 700 to 2000 times slower (measured on an AVX-512 CPU under

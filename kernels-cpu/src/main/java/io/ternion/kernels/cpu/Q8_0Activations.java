@@ -11,7 +11,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * llama.cpp's Q8_0 activations for Q1_0 ({@code quantize_row_q8_0_ref}, as gguf's Q8_0Codec):
+ * llama.cpp's Q8_0 activations for Q1_0 and Q2_0 ({@code quantize_row_q8_0_ref}, as gguf's Q8_0Codec):
  * blocks of 32, {@code d = amax/127}, {@code q = roundf(x/d)} (halves away from zero, computed as
  * x·(1/d)), and d stored as fp16: the dot product uses the fp16-rounded d, which is kept here
  * already widened back to float. Σq per block is kept for the ±1 weights: Σ(2b − 1)·q = 2·Σ_b q − Σq.

@@ -3,7 +3,8 @@ package io.ternion.kernels.cpu;
 import java.util.Arrays;
 
 /**
- * A batch of activation rows as the table-lookup kernels ({@link TernaryPanels}, {@link BinaryPanels})
+ * A batch of activation rows as the table-lookup kernels ({@link TernaryPanels}, {@link BinaryPanels},
+ * {@link TwoBitPanels})
  * consume them: per row and chunk the lookup tables, and the row's scales. The sums a kernel
  * accumulates are each thread's own ({@link #intSums}, {@link #floatSums}): in one array shared by
  * the threads, the cache line where one thread's panels meet the next one's went back and forth on
@@ -21,7 +22,7 @@ final class TableActivations {
     final int batch;
     /** batch × chunks × the kernel's tables per chunk, in shorts (possibly longer). */
     final short[] tables;
-    /** The activation scales: Q8_K's d per row and chunk (TQ), the I8 scale per row (I2_S), Q8_0's d per 32 (Q1_0). */
+    /** The activation scales: Q8_K's d per row and chunk (TQ), the I8 scale per row (I2_S), Q8_0's d per 32 (Q1_0, Q2_0). */
     float[] d;
 
     private TableActivations(int batch, short[] tables) {

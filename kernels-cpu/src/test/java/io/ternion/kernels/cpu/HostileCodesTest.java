@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -35,6 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   <li>TQ2_0 and I2_S: the 2-bit code 3. The references read it as +2 (c − 1), which the kernel's
  *       base-3 triple indices cannot hold, so packing rejects it, naming the first such byte.
  *   <li>Q1_0: every bit is a weight (±d); there is no impossible code. Random bytes: kernel = reference.
+ *   <li>Q2_0: every 2-bit code is a weight (−1, 0, +1, +2 times d). Random bytes: kernel = reference.
  * </ul>
  */
 class HostileCodesTest {
@@ -160,6 +162,22 @@ class HostileCodesTest {
             s.set(Numbers.SHORT, o, (short) (d | rnd.nextInt(2) << 15));
         }
         matchesTheReference(tensor(GgmlType.Q1_0, k, n, b), "Q1_0 random bytes");
+    }
+
+    /** Q2_0, both block sizes: every code is a weight (3 is +2); random bytes, scales as for Q1_0. */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q2_0", "Q2_0_128"})
+    void q2_0AnyCodesComputeWhatTheReferenceComputes(GgmlType type) {
+        int k = 384, n = 77;
+        SplittableRandom rnd = Inputs.random("q2 any codes", type);
+        byte[] b = new byte[(int) type.byteSize((long) k * n)];
+        rnd.nextBytes(b);
+        MemorySegment s = MemorySegment.ofArray(b);
+        for (int o = 0, i = 0; o < b.length; o += type.blockBytes, i++) {
+            short d = i % 5 == 0 ? (short) rnd.nextInt(0x400) : Numbers.floatToHalf((float) rnd.nextDouble(0.01, 0.1));
+            s.set(Numbers.SHORT, o, (short) (d | rnd.nextInt(2) << 15));
+        }
+        matchesTheReference(tensor(type, k, n, b), type + " random bytes");
     }
 
     private static Tensor tensor(GgmlType type, int k, int n, byte[] bytes) {

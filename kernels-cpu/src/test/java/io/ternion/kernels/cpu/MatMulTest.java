@@ -39,7 +39,8 @@ class MatMulTest {
         Integer cap = Integer.getInteger("ternion.test.maxVectorBits");
         if (cap != null) assertTrue(bits <= cap, "vectors of " + bits + " bits in a run capped at " + cap);
         for (GgmlType t : GgmlType.values()) {
-            boolean packed = t == GgmlType.I2_S || t == GgmlType.TQ1_0 || t == GgmlType.TQ2_0 || t == GgmlType.Q1_0;
+            boolean packed = t == GgmlType.I2_S || t == GgmlType.TQ1_0 || t == GgmlType.TQ2_0 || t == GgmlType.Q1_0
+                    || t == GgmlType.Q2_0 || t == GgmlType.Q2_0_128;
             assertEquals(!packed || bits >= 512, MatMul.runsNatively(t), t + " with " + bits + "-bit vectors");
         }
     }
@@ -60,7 +61,7 @@ class MatMulTest {
      * gives, for a token and for a prompt longer than one quantization group, on 1 and 3 threads.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
+    @EnumSource(value = GgmlType.class, names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0", "Q2_0", "Q2_0_128"})
     void sharedInputMatmulsEqualSeparateOnes(GgmlType type) {
         int k = 512;
         int[] ns = {300, 64, 130};

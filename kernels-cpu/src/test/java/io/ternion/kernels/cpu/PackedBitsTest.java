@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The packed kernels' output bits, pinned: a digest of their results on fixed inputs, recorded on
- * an AVX-512 CPU where {@link TernaryPanels} and {@link BinaryPanels} run as compiled vector code.
+ * an AVX-512 CPU where {@link TernaryPanels}, {@link BinaryPanels} and {@link TwoBitPanels} run as compiled vector code.
  * The conformance table only bounds the error against a double reference; this says that every
  * other JVM (C2 or interpreted, 512-, 256- or 128-bit vectors: the build runs it again under
  * {@code MaxVectorSize=32}; {@code =16}, {@code -Xint} and {@code UseAVX=2} were checked by hand) gives the same bits, as the kernels' integer
@@ -29,6 +29,8 @@ class PackedBitsTest {
         "TQ1_0, 512, 0x36e7001b21ac4311L",
         "Q1_0, 384, 0x7e9ca01a89daa7e1L",
         "Q1_0, 2560, 0x41fca26a99856fdL",
+        "Q2_0, 192, 0x952f7c32c792423dL",
+        "Q2_0_128, 2560, 0x15a1122ca7421269L",
     })
     void outputBitsAreThoseRecorded(GgmlType type, int k, String expected) {
         int n = 300;

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class QuantizedMatMulTest {
     @ParameterizedTest
-    @EnumSource(names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0"})
+    @EnumSource(names = {"I2_S", "TQ2_0", "TQ1_0", "Q1_0", "Q2_0", "Q2_0_128"})
     void batchIsItsVectorsOneAtATime(GgmlType type) {
         int k = 2560, n = 77, batch = 5;
         SplittableRandom rnd = Inputs.random("batch", type);
@@ -49,7 +49,8 @@ class QuantizedMatMulTest {
                 Arguments.of("public-bitnet158-i2_s.gguf", GgmlType.I2_S),
                 Arguments.of("public-bitnet-tq2_0.gguf", GgmlType.TQ2_0),
                 Arguments.of("public-bitnet-tq1_0.gguf", GgmlType.TQ1_0),
-                Arguments.of("public-qwen3-q1_0.gguf", GgmlType.Q1_0));
+                Arguments.of("public-qwen3-q1_0.gguf", GgmlType.Q1_0),
+                Arguments.of("public-qwen3-q2_0.gguf", GgmlType.Q2_0_128));
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import static io.ternion.kernels.gpu.KernelNames.*;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.I2_SCodec;
 import io.ternion.gguf.Tensor;
+import io.ternion.kernels.gpu.Launch.Rows;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -13,9 +14,10 @@ import java.util.Set;
 
 /**
  * The kernels of {@code ternion.cl} built for one device, and a factory for bound {@link Launch}es
- * of each op. Activations are float rows in device buffers, one row per token; for a batch of n
- * tokens each launch covers the first n rows (or just one row for a buffer that holds only the
- * last token). Nothing here knows about models.
+ * of each op. Activations are float rows in device buffers, one row per token, or for the head's
+ * buffers one per token whose logits come back; each launch covers the first rows of its
+ * {@link Rows} (the step buffer, {@link StepLayout}, says how many and which). Nothing here knows
+ * about models.
  */
 public final class ClOps {
     /** Weight types with kernels here (see {@link KernelNames}); they are also the embedding table types. */
@@ -117,55 +119,48 @@ public final class ClOps {
         return new ClWeights(ctx.upload(t.data()), t.type(), k, Math.toIntExact(t.rows()), t.type().rowBytes(k), scale);
     }
 
-    private Launch launch(ClKernel k, long[] global, long[] local, int batchDim) {
-        return new Launch(k, global, local, batchDim);
-    }
-
-    private static int batchDim(boolean perToken, int dim) {
-        return perToken ? dim : -1;
-    }
-
-    /** out[b] = row step[2 + b] of the table, as floats. */
+    /** out[b] = the table's row of row b's token, as floats. */
     public Launch embed(ClWeights table, ClBuffer step, ClBuffer out) {
         ClKernel k = program.kernel(KernelNames.of(table.type()).embed())
                 .arg(0, table.buffer()).arg(1, table.rowBytes()).arg(2, table.tensorScale()).arg(3, step).arg(4, out).arg(5, table.k());
-        return launch(k, new long[] {table.k(), 1}, null, 1);
+        return new Launch(k, new long[] {table.k(), 1}, null, 1, Rows.TOKENS);
     }
 
-    /** Quantizes the first n rows of {@code x} (rows of k) into {@code q} (bytes) and {@code qd} (scales). */
-    public Launch quantize(Activations a, ClBuffer x, ClBuffer q, ClBuffer qd, int k, boolean perToken) {
+    /** Quantizes the rows of {@code x} (rows of k) in use, the step's tokens or outputs, into {@code q} (bytes) and {@code qd} (scales). */
+    public Launch quantize(Activations a, ClBuffer x, ClBuffer q, ClBuffer qd, int k, Rows rows) {
         if (a == Activations.FLOAT) throw new IllegalArgumentException("float activations are not quantized");
         ClKernel kernel = program.kernel(a.quantizeKernel).arg(0, x).arg(1, q).arg(2, qd).arg(3, k);
         // One scale per row (I8_S): a work-group per row. Per block: a work-item per block.
         return a.block == 0
-                ? launch(kernel, new long[] {lanes, 1}, new long[] {lanes, 1}, batchDim(perToken, 1))
-                : launch(kernel, new long[] {k / a.block, 1}, null, batchDim(perToken, 1));
+                ? new Launch(kernel, new long[] {lanes, 1}, new long[] {lanes, 1}, 1, rows)
+                : new Launch(kernel, new long[] {k / a.block, 1}, null, 1, rows);
     }
 
     /**
-     * y[b] = W · x[b] for float-activation types, over the first step[0] rows (one row when
-     * {@code step} is null: a buffer that holds only the last token); with {@code accumulate},
-     * y[b] += W · x[b]. Batches of several tokens run the tiled kernel, which decodes each weight once.
+     * y[b] = W · x[b] for float-activation types, over the rows in use: as many as the step has
+     * tokens or outputs ({@code rows}; the tiled kernel reads the count from {@code step}); with
+     * {@code accumulate}, y[b] += W · x[b]. More than one row runs the tiled kernel, which decodes
+     * each weight once.
      */
-    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, ClBuffer step, boolean accumulate) {
+    public Launch matVec(ClWeights w, ClBuffer x, ClBuffer y, ClBuffer step, Rows rows, boolean accumulate) {
         if (Activations.of(w.type()) != Activations.FLOAT) throw new IllegalArgumentException(w.type() + " needs quantized activations");
-        return matMul(w, x, null, y, step, accumulate);
+        return matMul(w, x, null, y, step, rows, accumulate);
     }
 
     /** As {@link #matVec}, over activations quantized by {@link #quantize} with {@link Activations#of}(W's type). */
-    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, ClBuffer step, boolean accumulate) {
-        return matMul(w, q, qd, y, step, accumulate);
+    public Launch matVecQuantized(ClWeights w, ClBuffer q, ClBuffer qd, ClBuffer y, ClBuffer step, Rows rows, boolean accumulate) {
+        return matMul(w, q, qd, y, step, rows, accumulate);
     }
 
-    private Launch matMul(ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, ClBuffer step, boolean accumulate) {
+    private Launch matMul(ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, ClBuffer step, Rows rows, boolean accumulate) {
         KernelNames.ForType names = KernelNames.of(w.type());
         ClKernel one = bindMatMul(program.kernel(names.matVec()), w, x, scales, y, accumulate);
         long groups = (w.rows() + rowsPerGroup - 1) / rowsPerGroup, size = (long) rowsPerGroup * lanesPerRow;
         long[] global = {groups * size, 1}, local = {size, 1};
-        if (step == null) return new Launch(one, global, local, -1);
         ClKernel tiled = bindMatMul(program.kernel(names.tiledMatMul()), w, x, scales, y, accumulate);
-        tiled.arg(scales == null ? 8 : 9, step);
-        return new Launch(one, tiled, settings.tile(), global, local, 1);
+        int stepArg = scales == null ? 8 : 9;
+        tiled.arg(stepArg, step).arg(stepArg + 1, rows.ordinal());
+        return new Launch(one, tiled, settings.tile(), global, local, 1, rows);
     }
 
     private static ClKernel bindMatMul(ClKernel k, ClWeights w, ClBuffer x, ClBuffer scales, ClBuffer y, boolean accumulate) {
@@ -176,9 +171,9 @@ public final class ClOps {
     }
 
     /** out = in / rms(in) · w for rows of {@code dim}; {@code rowsPerToken} > 1 normalises each head. */
-    public Launch rmsNorm(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, int rowsPerToken, boolean perToken) {
+    public Launch rmsNorm(ClBuffer in, ClBuffer weight, ClBuffer out, int dim, float eps, int rowsPerToken, Rows rows) {
         ClKernel k = program.kernel(RMS_NORM).arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps);
-        return launch(k, new long[] {lanes, rowsPerToken}, new long[] {lanes, 1}, batchDim(perToken, 1));
+        return new Launch(k, new long[] {lanes, rowsPerToken}, new long[] {lanes, 1}, 1, rows);
     }
 
     /**
@@ -189,56 +184,62 @@ public final class ClOps {
         if (a == Activations.FLOAT) throw new IllegalArgumentException("float activations are not quantized");
         ClKernel k = program.kernel(a.normQuantizeKernel)
                 .arg(0, in).arg(1, weight).arg(2, out).arg(3, dim).arg(4, eps).arg(5, q).arg(6, qd);
-        return launch(k, new long[] {lanes, 1}, new long[] {lanes, 1}, 1);
+        return new Launch(k, new long[] {lanes, 1}, new long[] {lanes, 1}, 1, Rows.TOKENS);
     }
 
-    /** ggml's RoPE at positions step[1] + b, with the CPU backend's theta recurrence. */
+    /** ggml's RoPE at each row's position, with the CPU backend's theta recurrence. */
     public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
         float thetaScale = (float) Math.pow(freqBase, -2.0f / dims);
         ClKernel k = program.kernel(ROPE).arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
                 .arg(5, thetaScale).arg(6, neox ? 1 : 0);
-        return launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1);
+        return new Launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1, Rows.TOKENS);
     }
 
-    /** Stores K and V rows into F16 caches ({@code layerOffset} in elements) at their positions. */
-    public Launch storeKv(ClBuffer kIn, ClBuffer vIn, ClBuffer kCache, ClBuffer vCache, ClBuffer step, long layerOffset, int kvDim) {
+    /**
+     * Stores K and V rows into F16 caches at their rows' slots and positions; a layer's cache
+     * ({@code layerOffset} in elements) holds slots × {@code ctxLength} positions, slot-major.
+     */
+    public Launch storeKv(ClBuffer kIn, ClBuffer vIn, ClBuffer kCache, ClBuffer vCache, ClBuffer step, long layerOffset, int kvDim, int ctxLength) {
         ClKernel k = program.kernel(STORE_KV).arg(0, kIn).arg(1, vIn).arg(2, kCache).arg(3, vCache).arg(4, step)
-                .arg(5, layerOffset).arg(6, kvDim);
-        return launch(k, new long[] {kvDim, 1}, null, 1);
+                .arg(5, layerOffset).arg(6, kvDim).arg(7, ctxLength);
+        return new Launch(k, new long[] {kvDim, 1}, null, 1, Rows.TOKENS);
     }
 
-    /** Causal GQA attention over the cache; {@code scores} holds maxBatch × heads × ctx floats. */
+    /**
+     * Causal GQA attention of each row over its own slot of the cache (laid out as {@link #storeKv}
+     * writes it), up to its position; {@code scores} holds maxBatch × heads × ctx floats.
+     */
     public Launch attention(ClBuffer q, ClBuffer kCache, ClBuffer vCache, ClBuffer scores, ClBuffer out, ClBuffer step,
                             long layerOffset, int heads, int kvHeads, int headDim, int ctxLength, float scale) {
         ClKernel k = program.kernel(ATTENTION).arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
                 .arg(6, layerOffset).arg(7, heads).arg(8, kvHeads).arg(9, headDim).arg(10, ctxLength).arg(11, scale);
-        return launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1);
+        return new Launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1, Rows.TOKENS);
     }
 
     /** acc += x over rows of {@code width}. */
-    public Launch add(ClBuffer acc, ClBuffer x, int width, boolean perToken) {
-        return launch(program.kernel(ADD).arg(0, acc).arg(1, x), new long[] {width}, null, batchDim(perToken, 0));
+    public Launch add(ClBuffer acc, ClBuffer x, int width, Rows rows) {
+        return new Launch(program.kernel(ADD).arg(0, acc).arg(1, x), new long[] {width}, null, 0, rows);
     }
 
     /** x *= f over rows of {@code width}. */
-    public Launch scale(ClBuffer x, float f, int width, boolean perToken) {
-        return launch(program.kernel(SCALE).arg(0, x).arg(1, f), new long[] {width}, null, batchDim(perToken, 0));
+    public Launch scale(ClBuffer x, float f, int width, Rows rows) {
+        return new Launch(program.kernel(SCALE).arg(0, x).arg(1, f), new long[] {width}, null, 0, rows);
     }
 
     /** out = act(gate) · up, act SiLU or squared ReLU. */
     public Launch glu(boolean silu, ClBuffer gate, ClBuffer up, ClBuffer out, int width) {
         ClKernel k = program.kernel(silu ? GLU_SILU : GLU_RELU2).arg(0, gate).arg(1, up).arg(2, out);
-        return launch(k, new long[] {width}, null, 0);
+        return new Launch(k, new long[] {width}, null, 0, Rows.TOKENS);
     }
 
-    /** out[0] = the index of the largest of the first n floats of x, the lowest on ties. */
+    /** out[0] = the index of the largest of the first n floats of x, the lowest on ties: of the first output's logits, so a step without outputs skips it. */
     public Launch argmax(ClBuffer x, int n, ClBuffer out) {
-        return launch(program.kernel(ARGMAX).arg(0, x).arg(1, n).arg(2, out), new long[] {lanes}, new long[] {lanes}, -1);
+        return new Launch(program.kernel(ARGMAX).arg(0, x).arg(1, n).arg(2, out), new long[] {lanes}, new long[] {lanes}, -1, Rows.OUTPUTS);
     }
 
-    /** out = row n − 1 of in. */
-    public Launch selectLast(ClBuffer in, ClBuffer out, ClBuffer step, int width) {
-        ClKernel k = program.kernel(SELECT_LAST).arg(0, in).arg(1, out).arg(2, step).arg(3, width);
-        return launch(k, new long[] {width}, null, -1);
+    /** out[j] = the row of in that the step lists as its j-th output. */
+    public Launch selectOutputs(ClBuffer in, ClBuffer out, ClBuffer step, int width) {
+        ClKernel k = program.kernel(SELECT_OUTPUTS).arg(0, in).arg(1, out).arg(2, step).arg(3, width);
+        return new Launch(k, new long[] {width, 1}, null, 1, Rows.OUTPUTS);
     }
 }

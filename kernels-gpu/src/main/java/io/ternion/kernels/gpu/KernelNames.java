@@ -50,10 +50,10 @@ final class KernelNames {
     static final String GLU_SILU = "glu_silu";
     static final String GLU_RELU2 = "glu_relu2";
     static final String ARGMAX = "argmax";
-    static final String SELECT_LAST = "select_last";
+    static final String SELECT_OUTPUTS = "select_outputs";
 
     private static final Set<String> OP_KERNELS = Set.of(RMS_NORM, ROPE, STORE_KV, ATTENTION, ADD, SCALE, GLU_SILU, GLU_RELU2,
-            ARGMAX, SELECT_LAST);
+            ARGMAX, SELECT_OUTPUTS);
 
     /** The weight types that have kernels here. */
     static Set<GgmlType> types() {

@@ -13,6 +13,7 @@ import io.ternion.graph.Graph;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
 import io.ternion.kernels.gpu.ClOps.Activations;
+import io.ternion.kernels.gpu.Launch.Rows;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -27,9 +28,10 @@ import java.util.Optional;
 
 /**
  * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
- * file's packed layout; activations, quantized activations and the F16 KV cache live on the device.
- * Compiling records every kernel launch with its buffers bound; a forward call writes only
- * {n, pos, tokens} and reads back only the logits. Two {@link Fusions} save a launch and a pass
+ * file's packed layout; activations, quantized activations and the F16 KV cache of every slot live
+ * on the device. Compiling records every kernel launch with its buffers bound; a forward call writes
+ * only the step (each row's token, position and slot, and which rows want logits: {@link StepLayout})
+ * and reads back only the wanted rows' logits. Two {@link Fusions} save a launch and a pass
  * each: an RMSNorm quantizes its output for the matmuls that read it, and a matmul adds its product
  * into the residual stream.
  */
@@ -102,7 +104,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
-        if (slots != 1) throw new UnsupportedOperationException("the opencl backend runs one sequence at a time");
+        if (contextLength < 1 || maxBatch < 1 || slots < 1) {
+            throw new IllegalArgumentException("context length, batch and slots must be >= 1: " + contextLength + ", " + maxBatch + ", " + slots);
+        }
         for (Op op : graph.ops()) {
             for (Tensor w : op.matrices()) {
                 if (!ClOps.supports(w.type())) {
@@ -117,11 +121,12 @@ public final class OpenClBackend implements Backend {
         } catch (OpenClException e) {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
-        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, settings.maxBatch()));
+        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, settings.maxBatch()), slots);
         long limit = memoryLimit();
         if (plan.deviceBytes() > limit) {
-            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d, and %s has %.2f GiB",
-                    plan.deviceBytes() / 1073741824.0, contextLength, device.name(), limit / 1073741824.0), null);
+            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d%s, and %s has %.2f GiB",
+                    plan.deviceBytes() / 1073741824.0, contextLength, slots == 1 ? "" : " for each of " + slots + " sequences", device.name(),
+                    limit / 1073741824.0), null);
         }
         ClContext ctx;
         try {
@@ -130,7 +135,7 @@ public final class OpenClBackend implements Backend {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
         try {
-            return new Compiled(ctx, settings, graph, contextLength, plan);
+            return new Compiled(ctx, settings, graph, contextLength, slots, plan);
         } catch (OpenClException e) {
             ctx.close();
             throw new BackendUnavailableException(e.getMessage(), e);
@@ -150,10 +155,11 @@ public final class OpenClBackend implements Backend {
     /**
      * What the compiled graph holds on the device, counted before anything is allocated: the
      * distinct weight matrices' bytes, the widest input of a quantized matmul (the quantized
-     * activation buffer's row), and everything in all.
+     * activation buffer's row), and everything in all. Every buffer has a row per token of a batch:
+     * the head's too, as every token may want its logits.
      */
     record Plan(int batch, long weightBytes, int quantizedK, long otherBytes) {
-        static Plan of(Graph g, int ctx, int batch) {
+        static Plan of(Graph g, int ctx, int batch, int slots) {
             Graph.Cache c = g.cache();
             Map<Tensor, Boolean> seen = new IdentityHashMap<>();
             long weights = 0, vectors = 0;
@@ -171,9 +177,9 @@ public final class OpenClBackend implements Backend {
                 };
                 if (v != null && seen.put(v, true) == null) vectors += 4 * v.elementCount();
             }
-            long bytes = weights + vectors + 4L * (2 + batch) + 4; // + the argmax result
-            for (Buf b : g.buffers()) bytes += 4L * (b.perOutput() ? 1 : batch) * b.width();
-            bytes += 2L * 2 * c.layers() * ctx * c.kvDim();
+            long bytes = weights + vectors + 4L * StepLayout.capacity(batch) + 4; // + the argmax result
+            for (Buf b : g.buffers()) bytes += 4L * batch * b.width();
+            bytes += 2L * 2 * c.layers() * slots * ctx * c.kvDim();
             bytes += 4L * batch * c.heads() * ctx;
             return new Plan(batch, weights, k, bytes);
         }
@@ -219,7 +225,7 @@ public final class OpenClBackend implements Backend {
 
     private static final class Compiled implements CompiledModel {
         private final ClContext ctx;
-        private final int context, maxBatch, vocab;
+        private final int context, slots, maxBatch, vocab;
         private long embedRows;
         private final List<Launch> launches = new ArrayList<>();
         private final ClBuffer step, logits, argmaxOut;
@@ -227,24 +233,30 @@ public final class OpenClBackend implements Backend {
         private final ClBuffer q, qd;
         private final Launch argmax;
         private final Arena arena = Arena.ofShared();
-        private final MemorySegment stepHost, logitsHost, argmaxHost;
+        private final MemorySegment stepHost, argmaxHost;
+        /**
+         * Where the logits come back to: grown to the most rows a step has wanted, as decoding wants
+         * one per sequence and maxBatch rows of a large vocabulary are hundreds of MiB.
+         */
+        private MemorySegment logitsHost = MemorySegment.NULL;
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
 
-        Compiled(ClContext ctx, ClSettings settings, Graph g, int context, Plan plan) {
+        Compiled(ClContext ctx, ClSettings settings, Graph g, int context, int slots, Plan plan) {
             this.ctx = ctx;
             this.context = context;
+            this.slots = slots;
             this.maxBatch = plan.batch();
             this.profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new KernelProfile(ctx) : null;
             Graph.Cache c = g.cache();
             ClOps ops = new ClOps(ctx, settings);
             Map<Buf, ClBuffer> bufs = new HashMap<>();
-            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * (b.perOutput() ? 1 : maxBatch) * b.width()));
+            for (Buf b : g.buffers()) bufs.put(b, ctx.buffer(4L * maxBatch * b.width()));
             Map<Tensor, ClWeights> weights = new IdentityHashMap<>();
             Upload upload = new Upload(plan.weightBytes(), ctx.device().name());
             Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
-            step = ctx.buffer(4L * (2 + maxBatch));
-            long layerElems = (long) context * c.kvDim();
+            step = ctx.buffer(4L * StepLayout.capacity(maxBatch));
+            long layerElems = (long) slots * context * c.kvDim();
             ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
             q = ctx.buffer(plan.quantizedBytes());
@@ -258,6 +270,7 @@ public final class OpenClBackend implements Backend {
                         launches.add(ops.embed(weights.computeIfAbsent(e.table(), t -> upload.of(ops, t)), step, bufs.get(e.out())));
                     }
                     case Op.RmsNormQuantize rq -> {
+                        // Fusions.normThenQuantize leaves the head's norm alone, so this is a norm of every token.
                         Op.RmsNorm r = rq.norm();
                         Activations a = Activations.of(rq.readerType());
                         launches.add(ops.rmsNormQuantize(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
@@ -266,9 +279,9 @@ public final class OpenClBackend implements Backend {
                         continue;
                     }
                     case Op.RmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.in()), vector(ctx, vectors, r.weight()), bufs.get(r.out()),
-                            r.in().width(), r.eps(), 1, !r.in().perOutput()));
+                            r.in().width(), r.eps(), 1, rows(r.in())));
                     case Op.HeadRmsNorm r -> launches.add(ops.rmsNorm(bufs.get(r.x()), vector(ctx, vectors, r.weight()), bufs.get(r.x()),
-                            r.headDim(), r.eps(), r.x().width() / r.headDim(), !r.x().perOutput()));
+                            r.headDim(), r.eps(), r.x().width() / r.headDim(), rows(r.x())));
                     case Op.MatMul m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
                     case Op.MatMulAdd m -> matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.acc()), true, bufs, inQ);
                     case Op.SharedInput s -> {
@@ -278,14 +291,14 @@ public final class OpenClBackend implements Backend {
                     }
                     case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
                     case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
-                            s.layer() * layerElems, s.k().width()));
+                            s.layer() * layerElems, s.k().width(), context));
                     case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
                             a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
-                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), !sc.x().perOutput()));
-                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), !a.acc().perOutput()));
+                    case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), rows(sc.x())));
+                    case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), rows(a.acc())));
                     case Op.Glu gl -> launches.add(ops.glu(gl.activation() == Activation.SILU, bufs.get(gl.gate()), bufs.get(gl.up()),
                             bufs.get(gl.out()), gl.out().width()));
-                    case Op.SelectOutputs s -> launches.add(ops.selectLast(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
+                    case Op.SelectOutputs s -> launches.add(ops.selectOutputs(bufs.get(s.in()), bufs.get(s.out()), step, s.in().width()));
                 }
                 if (op.writes().contains(inQ.of)) inQ.holds(null, null);
             }
@@ -295,9 +308,13 @@ public final class OpenClBackend implements Backend {
             argmaxOut = ctx.buffer(4);
             argmax = ops.argmax(logits, vocab, argmaxOut);
             argmaxHost = arena.allocate(ValueLayout.JAVA_INT);
-            stepHost = arena.allocate(ValueLayout.JAVA_INT, 2 + maxBatch);
-            logitsHost = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
+            stepHost = arena.allocate(ValueLayout.JAVA_INT, StepLayout.capacity(maxBatch));
             ctx.finish(); // uploads done before the first token
+        }
+
+        /** A buffer's rows: the batch's tokens, or for the head's buffers the rows that want logits. */
+        private static Rows rows(Buf b) {
+            return b.perOutput() ? Rows.OUTPUTS : Rows.TOKENS;
         }
 
         /** Which buffer the quantized-activation buffers q and qd hold, in which format, while nothing has written to it since. */
@@ -320,16 +337,15 @@ public final class OpenClBackend implements Backend {
          */
         private void matMul(ClOps ops, ClWeights w, Buf in, ClBuffer target, boolean accumulate, Map<Buf, ClBuffer> bufs, QuantizedCopy inQ) {
             Activations a = Activations.of(w.type());
-            ClBuffer perToken = in.perOutput() ? null : step;
             if (a == Activations.FLOAT) {
-                launches.add(ops.matVec(w, bufs.get(in), target, perToken, accumulate));
+                launches.add(ops.matVec(w, bufs.get(in), target, step, rows(in), accumulate));
                 return;
             }
             if (!in.equals(inQ.of) || inQ.as != a) {
-                launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), !in.perOutput()));
+                launches.add(ops.quantize(a, bufs.get(in), q, qd, w.k(), rows(in)));
                 inQ.holds(in, a);
             }
-            launches.add(ops.matVecQuantized(w, q, qd, target, perToken, accumulate));
+            launches.add(ops.matVecQuantized(w, q, qd, target, step, rows(in), accumulate));
         }
 
         private static ClBuffer vector(ClContext ctx, Map<Tensor, ClBuffer> vectors, Tensor t) {
@@ -339,37 +355,32 @@ public final class OpenClBackend implements Backend {
 
         @Override public int contextLength() { return context; }
         @Override public int maxBatch() { return maxBatch; }
+        @Override public int slots() { return slots; }
         @Override public long residentBytes() { return stepHost.byteSize() + logitsHost.byteSize() + argmaxHost.byteSize(); }
         @Override public long deviceBytes() { return ctx.allocatedBytes(); }
 
-        @Override public int slots() { return 1; }
-
         @Override
         public void forward(Batch batch, float[] out) {
-            if (!batch.equals(Batch.sequence(batch.tokens(), batch.positions()[0], 0))) {
-                throw new UnsupportedOperationException("the opencl backend runs one sequence at a time, its last token's logits");
-            }
-            forward(batch.tokens(), batch.positions()[0], out);
-        }
-
-        @Override
-        public void forward(int[] tokens, int startPos, float[] out) {
-            run(tokens, startPos);
+            run(batch);
+            int values = batch.outputCount() * vocab;
+            if (logitsHost.byteSize() < 4L * values) logitsHost = Arena.ofAuto().allocate(ValueLayout.JAVA_FLOAT, values);
             try {
-                ctx.read(logits, 0, logitsHost);
+                // With nothing to read back, waiting still makes a failed kernel this step's error, as a read would.
+                if (values > 0) ctx.read(logits, 0, logitsHost.asSlice(0, 4L * values));
+                else ctx.finish();
                 if (profile != null) profile.collect();
             } catch (OpenClException e) {
                 throw new BackendUnavailableException(e.getMessage(), e);
             }
-            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, vocab);
+            MemorySegment.copy(logitsHost, ValueLayout.JAVA_FLOAT, 0, out, 0, values);
         }
 
         /** Greedy: the argmax on the device, and 4 bytes back instead of the logits. */
         @Override
         public int forwardArgmax(int[] tokens, int startPos, float[] out) {
-            run(tokens, startPos);
+            run(Batch.sequence(tokens, startPos, 0));
             try {
-                argmax.run(1, profile);
+                argmax.run(1, 1, profile);
                 ctx.read(argmaxOut, 0, argmaxHost);
                 if (profile != null) profile.collect();
             } catch (OpenClException e) {
@@ -378,17 +389,15 @@ public final class OpenClBackend implements Backend {
             return argmaxHost.get(ValueLayout.JAVA_INT, 0);
         }
 
-        private void run(int[] tokens, int startPos) {
-            Batch.sequence(tokens, startPos, 0).check(context, maxBatch, 1);
-            int n = tokens.length;
+        /** Checks the batch, sends its step and queues every launch; a step that wants no logits runs no head. */
+        private void run(Batch batch) {
+            batch.check(context, maxBatch, slots);
             // The device reads table rows by these ids with no bounds check of its own.
-            for (int t : tokens) if (t < 0 || t >= embedRows) throw new IllegalArgumentException("token id " + t + " is outside the vocabulary");
-            stepHost.setAtIndex(ValueLayout.JAVA_INT, 0, n);
-            stepHost.setAtIndex(ValueLayout.JAVA_INT, 1, startPos);
-            MemorySegment.copy(tokens, 0, stepHost, ValueLayout.JAVA_INT, 8, n);
+            for (int t : batch.tokens()) if (t < 0 || t >= embedRows) throw new IllegalArgumentException("token id " + t + " is outside the vocabulary");
+            int n = batch.size(), outputs = batch.outputCount();
             try {
-                ctx.write(step, 0, stepHost.asSlice(0, 4L * (2 + n)));
-                for (Launch l : launches) l.run(n, profile);
+                ctx.write(step, 0, stepHost.asSlice(0, StepLayout.write(batch, stepHost)));
+                for (Launch l : launches) l.run(n, outputs, profile);
             } catch (OpenClException e) {
                 throw new BackendUnavailableException(e.getMessage(), e);
             }

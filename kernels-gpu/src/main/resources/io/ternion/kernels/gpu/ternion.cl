@@ -8,10 +8,27 @@
 // -cl-fp32-correctly-rounded-divide-sqrt so the activation quantizers' divisions round exactly as
 // Java's do.
 //
-// Conventions: activations are float rows, one per token of the batch (dimension 1 of the range).
-// `step` holds {n, pos, token_0 .. token_n-1}: the only data that goes up per forward call.
+// Conventions: activations are float rows, one per token of the batch (dimension 1 of the range),
+// or for the head's buffers one per token whose logits come back (an output row).
+//
+// `step` is the only data that goes up per forward call, ints, so a step can mix sequences:
+//   step[0]           n, the batch's tokens (rows)
+//   step[1]           the rows that want logits (outputs); 0 runs no head
+//   step[2 + 3b]      token of row b (b < n)
+//   step[3 + 3b]      its position in its sequence
+//   step[4 + 3b]      its KV slot (the sequence)
+//   step[2 + 3n + j]  the row of the j-th output, in order (j < step[1])
+// Row b's K and V go to (slot, position) of the cache, and its attention reads that slot's
+// positions 0..position and nothing of other slots.
 
 #pragma OPENCL FP_CONTRACT OFF
+
+#define STEP_TOKENS 0
+#define STEP_OUTPUTS 1
+#define STEP_TOKEN(step, b) (step)[2 + 3 * (b)]
+#define STEP_POSITION(step, b) (step)[3 + 3 * (b)]
+#define STEP_SLOT(step, b) (step)[4 + 3 * (b)]
+#define STEP_OUTPUT_ROW(step, j) (step)[2 + 3 * (step)[STEP_TOKENS] + (j)]
 
 #if defined(cl_khr_fp64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -170,13 +187,13 @@ float dq_tq2_0(global const uchar* r, int i, float ts) { return (float) code_tq2
 float dq_tq1_0(global const uchar* r, int i, float ts) { return (float) code_tq1_0(r, i) * wscale_tq1_0(r, i); }
 float dq_q1_0(global const uchar* r, int i, float ts) { return code_q1_0(r, i) > 0 ? wscale_q1_0(r, i) : -wscale_q1_0(r, i); }
 
-// ---- embedding lookup: out[b] = row step[2+b] of the table, for every format ----
+// ---- embedding lookup: out[b] = the table's row of row b's token, for every format ----
 
 #define EMBED(T) \
 kernel void embed_##T(global const uchar* table, ulong rowBytes, float ts, global const int* step, global float* out, int dim) { \
     int i = get_global_id(0), b = get_global_id(1); \
     if (i >= dim) return; \
-    out[(size_t) b * dim + i] = dq_##T(table + (size_t) step[2 + b] * rowBytes, i, ts); \
+    out[(size_t) b * dim + i] = dq_##T(table + (size_t) STEP_TOKEN(step, b) * rowBytes, i, ts); \
 }
 EMBED(f32) EMBED(f16) EMBED(bf16) EMBED(q8_0) EMBED(q4_0) EMBED(q4_k) EMBED(q6_k)
 EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0)
@@ -404,7 +421,8 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
 }
 
 // ---- matrix x matrix (prompt batches): TILE tokens per work-item, each weight decoded once ----
-// Range: (as the matvecs, ceil(n / TILE)); n = step[0]. The same sums as the matvecs, per token.
+// Range: (as the matvecs, ceil(rows / TILE)); rows = step[rowsAt], the batch's tokens (STEP_TOKENS)
+// or, for the head, its outputs (STEP_OUTPUTS). The same sums as the matvecs, per token.
 
 // TILE comes from the launch settings (-DTILE, tornado-config/opencl: `tile`); 8 when built without it.
 #ifndef TILE
@@ -413,7 +431,7 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
 
 #define MATMUL_PROLOGUE \
     MATVEC_LANE \
-    int b0 = b * TILE, nt = min(TILE, step[0] - b0);
+    int b0 = b * TILE, nt = min(TILE, step[rowsAt] - b0);
 
 #define MATMUL_STORE(VALUE) \
     for (int t = 0; t < TILE; t++) { \
@@ -423,7 +441,7 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
 
 #define MATMUL_FLOAT(T) \
 kernel void mm_##T(global const uchar* w, ulong rowBytes, float ts, global const float* x, global float* y, int k, int m, int acc, \
-                   global const int* step) { \
+                   global const int* step, int rowsAt) { \
     local float scratch[LPR * RPW]; \
     MATMUL_PROLOGUE \
     float s[TILE]; \
@@ -459,7 +477,7 @@ MATMUL_FLOAT(f32) MATMUL_FLOAT(f16) MATMUL_FLOAT(bf16) MATMUL_FLOAT(q8_0) MATMUL
 #define DECODE_q1_0(c, i0) for (int j = 0; j < 32; j++) c[j] = code_q1_0(wr, (i0) + j);
 
 kernel void mm_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
-                    global float* y, int k, int m, int acc, global const int* step) {
+                    global float* y, int k, int m, int acc, global const int* step, int rowsAt) {
     local int scratch[LPR * RPW];
     MATMUL_PROLOGUE
     int s[TILE];
@@ -485,7 +503,7 @@ kernel void mm_i2_s(global const uchar* w, ulong rowBytes, float ts, global cons
 
 #define MATMUL_QUANT(T, BLOCK, SCALE) \
 kernel void mm_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
-                   global float* y, int k, int m, int acc, global const int* step) { \
+                   global float* y, int k, int m, int acc, global const int* step, int rowsAt) { \
     local float scratch[LPR * RPW]; \
     MATMUL_PROLOGUE \
     int nb = k / BLOCK; \
@@ -561,13 +579,14 @@ kernel void rms_norm_quant_##NAME(global const float* in, global const float* w,
 RMS_NORM_QUANT_BLOCKS(q8_k, 256)
 RMS_NORM_QUANT_BLOCKS(q8_0, 32)
 
-// ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it.
+// ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it, at
+// each row's own position.
 // Range: (heads * dims/2, batch).
 kernel void rope(global float* x, global const int* step, int heads, int headDim, int dims, float thetaScale, int neox) {
     int id = get_global_id(0), b = get_global_id(1), pairs = dims / 2;
     int h = id / pairs, i = id % pairs;
     if (h >= heads) return;
-    float theta = (float) (step[1] + b);
+    float theta = (float) STEP_POSITION(step, b);
     for (int j = 0; j < i; j++) theta *= thetaScale;
     float c = cos(theta), s = sin(theta);
     global float* base = x + (size_t) b * heads * headDim + h * headDim;
@@ -577,28 +596,34 @@ kernel void rope(global float* x, global const int* step, int heads, int headDim
     base[o] = x0 * s + x1 * c;
 }
 
-// K and V rows into the layer's F16 cache at their positions. Range: (kvDim, batch).
+// A layer's F16 cache holds slots x ctx positions of kvDim values, slot-major, then position-major:
+// (slot, position) starts at slot_at(slot, ctx, kvDim) + position * kvDim.
+size_t slot_at(int slot, int ctx, int kvDim) { return (size_t) slot * ctx * kvDim; }
+
+// K and V rows into the layer's cache at their slots and positions. Range: (kvDim, batch).
 kernel void store_kv(global const float* k, global const float* v, global half* kc, global half* vc, global const int* step,
-                     ulong layerOffset, int kvDim) {
+                     ulong layerOffset, int kvDim, int ctx) {
     int i = get_global_id(0), b = get_global_id(1);
     if (i >= kvDim) return;
-    size_t at = layerOffset + (size_t) (step[1] + b) * kvDim + i;
+    size_t at = layerOffset + slot_at(STEP_SLOT(step, b), ctx, kvDim) + (size_t) STEP_POSITION(step, b) * kvDim + i;
     vstore_half_rte(k[(size_t) b * kvDim + i], at, kc);
     vstore_half_rte(v[(size_t) b * kvDim + i], at, vc);
 }
 
-// Causal GQA attention: one work-group per (head, token); scores go through `att` (heads x ctx per
-// token) in global memory so any context length fits. Range: (heads * LWS, batch), local (LWS, 1).
+// Causal GQA attention: one work-group per (head, token), over the token's own slot up to its
+// position; scores go through `att` (heads x ctx per token) in global memory so any context length
+// fits. Range: (heads * LWS, batch), local (LWS, 1).
 kernel void attention(global const float* q, global const half* kc, global const half* vc, global float* att,
                       global float* out, global const int* step, ulong layerOffset, int heads, int kvHeads,
                       int headDim, int ctx, float scale) {
     local float scratch[LWS];
     int h = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
-    int kvDim = kvHeads * headDim, kvh = h / (heads / kvHeads), len = step[1] + b + 1;
+    int kvDim = kvHeads * headDim, kvh = h / (heads / kvHeads), len = STEP_POSITION(step, b) + 1;
     global const float* qh = q + (size_t) b * heads * headDim + h * headDim;
     global float* sc = att + ((size_t) b * heads + h) * ctx;
-    global const half* kbase = kc + layerOffset + kvh * headDim;
-    global const half* vbase = vc + layerOffset + kvh * headDim;
+    size_t cached = layerOffset + slot_at(STEP_SLOT(step, b), ctx, kvDim);
+    global const half* kbase = kc + cached + kvh * headDim;
+    global const half* vbase = vc + cached + kvh * headDim;
     float mx = -INFINITY;
     for (int t = l; t < len; t += LWS) {
         global const half* kt = kbase + (size_t) t * kvDim;
@@ -626,7 +651,7 @@ kernel void attention(global const float* q, global const half* kc, global const
     }
 }
 
-// Range: (count). The rows in use are the first n, so count = n * width is set per call.
+// Range: (count). The rows in use are the first n (or the outputs), so count = rows * width is set per call.
 kernel void add(global float* acc, global const float* x) {
     size_t i = get_global_id(0);
     acc[i] += x[i];
@@ -677,8 +702,9 @@ kernel void argmax(global const float* x, int n, global int* out) {
     if (l == 0) out[0] = bad[0] ? -1 : at[0];
 }
 
-// out = row n-1 of in. Range: (width).
-kernel void select_last(global const float* in, global float* out, global const int* step, int width) {
-    int i = get_global_id(0);
-    if (i < width) out[i] = in[(size_t) (step[0] - 1) * width + i];
+// out[j] = the row of in that is the j-th output: the head runs only on rows whose logits come
+// back. Range: (width, outputs).
+kernel void select_outputs(global const float* in, global float* out, global const int* step, int width) {
+    int i = get_global_id(0), j = get_global_id(1);
+    if (i < width) out[(size_t) j * width + i] = in[(size_t) STEP_OUTPUT_ROW(step, j) * width + i];
 }

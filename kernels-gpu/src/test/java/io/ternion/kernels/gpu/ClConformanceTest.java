@@ -12,6 +12,8 @@ import io.ternion.graph.conformance.Inputs.Placement;
 import io.ternion.graph.conformance.Inputs;
 import io.ternion.graph.conformance.KernelOp;
 import io.ternion.graph.conformance.Reference;
+import io.ternion.graph.Batch;
+import io.ternion.kernels.gpu.Launch.Rows;
 import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.io.IOException;
@@ -72,13 +74,15 @@ class ClConformanceTest {
 
     /** The table's batches fit one tile of the tiled matmul kernels; 19 tokens take three, the last partial. */
     static Stream<Case> multiTile() {
-        return ConformanceTable.of(KernelOp.MATMUL).stream().map(Case::type).distinct()
+        return ConformanceTable.of(KernelOp.MATMUL).stream().map(Case::type).distinct().filter(ClOps::supports)
                 .map(t -> new Case(KernelOp.MATMUL, t, Math.max(256, t.blockSize), 9, 19, 5e-5));
     }
 
     static Stream<Arguments> cases() {
         return Stream.concat(ConformanceTable.CASES.stream(), multiTile())
                 .filter(c -> onGpu(c.op()))
+                // Weight types the OpenCL backend has no kernels for (Q2_0 for now) are the CPU's rows only.
+                .filter(c -> (c.op() != KernelOp.MATMUL && c.op() != KernelOp.GET_ROW) || ClOps.supports(c.type()))
                 .filter(c -> (c.op() != KernelOp.ATTENTION && c.op() != KernelOp.ATTENTION_GQA4) || c.type() == GgmlType.F16)
                 .flatMap(c -> c.op() == KernelOp.MATMUL ? Stream.of(Arguments.of(c, "gpu layout"), Arguments.of(c, "cpu layout"))
                         : Stream.of(Arguments.of(c, "gpu layout")));
@@ -129,12 +133,12 @@ class ClConformanceTest {
         SplittableRandom rnd = Inputs.random("fused", a.name());
         float[] x = Inputs.floats(rnd, batch * k), w = Inputs.floats(rnd, k);
         x[5] = 0; // a zero block must stay well defined for Q8_K
-        ClBuffer xb = ctx.upload(x), wb = ctx.upload(w), step = step(batch, 0);
+        ClBuffer xb = ctx.upload(x), wb = ctx.upload(w);
         long scales = 4 * a.scales(k, batch);
         ClBuffer out1 = ctx.buffer(4L * x.length), q1 = ctx.buffer(x.length), qd1 = ctx.buffer(scales);
         ClBuffer out2 = ctx.buffer(4L * x.length), q2 = ctx.buffer(x.length), qd2 = ctx.buffer(scales);
-        gpuLayout.rmsNorm(xb, wb, out1, k, 1e-6f, 1, true).run(batch);
-        gpuLayout.quantize(a, out1, q1, qd1, k, true).run(batch);
+        gpuLayout.rmsNorm(xb, wb, out1, k, 1e-6f, 1, Rows.TOKENS).run(batch);
+        gpuLayout.quantize(a, out1, q1, qd1, k, Rows.TOKENS).run(batch);
         gpuLayout.rmsNormQuantize(xb, wb, out2, k, 1e-6f, a, q2, qd2).run(batch);
         assertArrayEquals(ctx.readFloats(out1, x.length), ctx.readFloats(out2, x.length), "normalised rows");
         assertArrayEquals(bytes(q1, x.length), bytes(q2, x.length), "quantized activations");
@@ -163,21 +167,42 @@ class ClConformanceTest {
         }
     }
 
+    /** select_outputs gathers the rows the step lists as outputs, in order; with none, the launch enqueues nothing. */
+    @org.junit.jupiter.api.Test
+    void selectOutputsGathersTheWantedRows() {
+        int width = 5, n = 4;
+        float[] x = Inputs.floats(Inputs.random("select"), n * width);
+        ClBuffer in = ctx.upload(x), out = ctx.upload(new float[n * width]);
+        Batch batch = new Batch(new int[n], new int[] {0, 1, 0, 2}, new int[] {0, 0, 1, 0}, new boolean[] {false, true, false, true});
+        gpuLayout.selectOutputs(in, out, step(batch), width).run(n, 2, null);
+        float[] want = new float[n * width];
+        System.arraycopy(x, width, want, 0, width);
+        System.arraycopy(x, 3 * width, want, width, width);
+        assertArrayEquals(want, ctx.readFloats(out, n * width));
+
+        ClBuffer untouched = ctx.upload(new float[n * width]);
+        gpuLayout.selectOutputs(in, untouched, step(new Batch(new int[n], new int[n], new int[] {0, 1, 2, 3}, new boolean[n])), width).run(n, 0, null);
+        assertArrayEquals(new float[n * width], ctx.readFloats(untouched, n * width));
+    }
+
     private static byte[] bytes(ClBuffer b, int n) {
         byte[] out = new byte[n];
         ctx.read(b, 0, MemorySegment.ofArray(out));
         return out;
     }
 
-    /** step = {n, pos, tokens...}, as the backend writes it. */
-    private static ClBuffer step(int n, int pos, int... tokens) {
-        int[] s = new int[2 + Math.max(n, tokens.length)];
-        s[0] = n;
-        s[1] = pos;
-        System.arraycopy(tokens, 0, s, 2, tokens.length);
+    /** The step buffer of {@code batch}, as the backend writes it. */
+    private static ClBuffer step(Batch batch) {
+        int[] s = new int[StepLayout.ints(batch.size(), batch.outputCount())];
+        StepLayout.write(batch, MemorySegment.ofArray(s));
         ClBuffer b = ctx.buffer(4L * s.length);
         ctx.write(b, 0, MemorySegment.ofArray(s));
         return b;
+    }
+
+    /** A step of {@code n} tokens (all 0) of the sequence in {@code slot} from position {@code pos} on. */
+    private static ClBuffer step(int n, int pos, int slot) {
+        return step(Batch.sequence(new int[n], pos, slot));
     }
 
     private static void matmul(Case c) {
@@ -189,16 +214,16 @@ class ClConformanceTest {
         // The fused residual form accumulates into y, which starts at 1 + i.
         float[] start = new float[ref.length];
         for (int i = 0; i < start.length; i++) start[i] = 1 + i;
-        ClBuffer xb = ctx.upload(x), y = ctx.buffer(4L * ref.length), yAcc = ctx.upload(start), step = step(c.batch(), 0);
+        ClBuffer xb = ctx.upload(x), y = ctx.buffer(4L * ref.length), yAcc = ctx.upload(start), step = step(c.batch(), 0, 0);
         ClOps.Activations a = ClOps.Activations.of(c.type());
         if (a == ClOps.Activations.FLOAT) {
-            ops.matVec(dw, xb, y, step, false).run(c.batch());
-            ops.matVec(dw, xb, yAcc, step, true).run(c.batch());
+            ops.matVec(dw, xb, y, step, Rows.TOKENS, false).run(c.batch());
+            ops.matVec(dw, xb, yAcc, step, Rows.TOKENS, true).run(c.batch());
         } else {
             ClBuffer q = ctx.buffer(x.length), qd = ctx.buffer(4 * Math.max(1, a.scales(c.k(), c.batch())));
-            ops.quantize(a, xb, q, qd, c.k(), true).run(c.batch());
-            ops.matVecQuantized(dw, q, qd, y, step, false).run(c.batch());
-            ops.matVecQuantized(dw, q, qd, yAcc, step, true).run(c.batch());
+            ops.quantize(a, xb, q, qd, c.k(), Rows.TOKENS).run(c.batch());
+            ops.matVecQuantized(dw, q, qd, y, step, Rows.TOKENS, false).run(c.batch());
+            ops.matVecQuantized(dw, q, qd, yAcc, step, Rows.TOKENS, true).run(c.batch());
         }
         float[] got = ctx.readFloats(y, ref.length), accumulated = ctx.readFloats(yAcc, ref.length);
         ConformanceTable.check(c, "vs reference", got, ref);
@@ -217,7 +242,7 @@ class ClConformanceTest {
         ClWeights dw = ops.upload(w);
         int[] rows = {c.n() - 1, 0, c.n() / 2};
         ClBuffer out = ctx.buffer(4L * rows.length * c.k());
-        ops.embed(dw, step(rows.length, 0, rows), out).run(rows.length);
+        ops.embed(dw, step(Batch.sequence(rows, 0, 0)), out).run(rows.length);
         float[] got = ctx.readFloats(out, rows.length * c.k()), want = new float[c.k()];
         for (int i = 0; i < rows.length; i++) {
             w.dequantizeRow(rows[i], want, 0);
@@ -229,7 +254,7 @@ class ClConformanceTest {
         SplittableRandom rnd = Inputs.random(c.toString());
         float[] x = Inputs.floats(rnd, c.batch() * c.k()), w = Inputs.floats(rnd, c.k());
         ClBuffer xb = ctx.upload(x), out = ctx.buffer(4L * x.length);
-        ops.rmsNorm(xb, ctx.upload(w), out, c.k(), 1e-6f, 1, true).run(c.batch());
+        ops.rmsNorm(xb, ctx.upload(w), out, c.k(), 1e-6f, 1, Rows.TOKENS).run(c.batch());
         float[] got = ctx.readFloats(out, x.length);
         for (int b = 0; b < c.batch(); b++) {
             double[] ref = Reference.rmsNorm(Arrays.copyOfRange(x, b * c.k(), (b + 1) * c.k()), w, 1e-6f);
@@ -253,7 +278,7 @@ class ClConformanceTest {
         double[] ref = new double[c.k()];
         for (int i = 0; i < c.k(); i++) ref[i] = (double) acc[i] + x[i];
         ClBuffer a = ctx.upload(acc);
-        ops.add(a, ctx.upload(x), c.k(), true).run(1);
+        ops.add(a, ctx.upload(x), c.k(), Rows.TOKENS).run(1);
         ConformanceTable.check(c, "", ctx.readFloats(a, c.k()), ref);
     }
 
@@ -264,12 +289,16 @@ class ClConformanceTest {
             float[] x = Inputs.floats(rnd, heads * headDim);
             double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
             ClBuffer xb = ctx.upload(x);
-            ops.rope(xb, step(1, pos), heads, headDim, ropeDims, 10000f, neox).run(1);
+            ops.rope(xb, step(1, pos, 0), heads, headDim, ropeDims, 10000f, neox).run(1);
             ConformanceTable.check(c, "pos " + pos, ctx.readFloats(xb, x.length), ref);
         }
     }
 
-    /** Keys and values go in through store_kv (one batch of all positions), queries at the last positions. */
+    /**
+     * Keys and values go in through store_kv (one batch of all positions), queries at the last
+     * positions; in slot 1 of a two-slot cache whose slot 0 holds other keys and values, which the
+     * queries must not see.
+     */
     private static void attention(Case c, int ratio) {
         SplittableRandom rnd = Inputs.random(c.toString());
         int heads = 8, kvHeads = heads / ratio, headDim = c.k(), positions = c.n(), batch = c.batch();
@@ -294,12 +323,14 @@ class ClConformanceTest {
                 System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
             }
         }
-        // Layer 1 of a two-layer cache, so the layer offset is exercised.
-        long layer = (long) ctxLen * kvDim;
+        // Layer 1 of a two-layer cache of two slots, so the layer and slot offsets are exercised.
+        long layer = 2L * ctxLen * kvDim;
         ClBuffer kc = ctx.buffer(2 * 2 * layer), vc = ctx.buffer(2 * 2 * layer);
-        ops.storeKv(ctx.upload(kAll), ctx.upload(vAll), kc, vc, step(positions, 0), layer, kvDim).run(positions);
+        float[] otherK = Inputs.floats(rnd, kAll.length), otherV = Inputs.floats(rnd, vAll.length);
+        ops.storeKv(ctx.upload(otherK), ctx.upload(otherV), kc, vc, step(positions, 0, 0), layer, kvDim, ctxLen).run(positions);
+        ops.storeKv(ctx.upload(kAll), ctx.upload(vAll), kc, vc, step(positions, 0, 1), layer, kvDim, ctxLen).run(positions);
         ClBuffer out = ctx.buffer(4L * batch * qDim), scores = ctx.buffer(4L * batch * heads * ctxLen);
-        ops.attention(ctx.upload(q), kc, vc, scores, out, step(batch, start), layer, heads, kvHeads, headDim, ctxLen, scale).run(batch);
+        ops.attention(ctx.upload(q), kc, vc, scores, out, step(batch, start, 1), layer, heads, kvHeads, headDim, ctxLen, scale).run(batch);
         ConformanceTable.check(c, "", ctx.readFloats(out, batch * qDim), ref);
     }
 
