@@ -121,15 +121,26 @@ final class ApiHandler extends Handler.Abstract {
         if (!MessageDigest.isEqual(given, apiKey)) throw ApiError.unauthorized("the API key is wrong");
     }
 
-    /** The body as a JSON object; a body over the limit is refused before more of it is read. */
+    /**
+     * The body as a JSON object; a body over the limit is refused without being kept. Up to
+     * {@link #DRAIN_FACTOR} times the limit is read and dropped first: a client still sending its
+     * body when the connection closed would see a reset instead of the 413 (the openai clients and
+     * Java's HttpClient both did).
+     */
     private JsonNode readJson(Request request) throws IOException {
         long limit = server.settings().maxBodyBytes();
-        if (request.getLength() > limit) throw ApiError.tooLarge(limit);
+        if (request.getLength() > limit) {
+            if (request.getLength() <= DRAIN_FACTOR * limit) drain(request);
+            throw ApiError.tooLarge(limit);
+        }
         byte[] body;
         try (InputStream in = Request.asInputStream(request)) {
             body = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
+            if (body.length > limit) {
+                drainStream(in, (DRAIN_FACTOR - 1) * limit);
+                throw ApiError.tooLarge(limit);
+            }
         }
-        if (body.length > limit) throw ApiError.tooLarge(limit);
         if (body.length == 0) throw ApiError.badRequest("the request body is empty; it must be a JSON object", null);
         JsonNode node;
         try {
@@ -141,6 +152,24 @@ final class ApiHandler extends Handler.Abstract {
         }
         if (node == null || !node.isObject()) throw ApiError.badRequest("the request body must be a JSON object, not " + (node == null ? "empty" : Fields.kind(node)), null);
         return node;
+    }
+
+    /** How much of an oversized body is read and dropped before the 413, as a multiple of the limit. */
+    private static final long DRAIN_FACTOR = 4;
+
+    private static void drain(Request request) throws IOException {
+        try (InputStream in = Request.asInputStream(request)) {
+            drainStream(in, request.getLength());
+        }
+    }
+
+    private static void drainStream(InputStream in, long atMost) throws IOException {
+        byte[] buf = new byte[1 << 16];
+        for (long left = atMost; left > 0; ) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n < 0) return;
+            left -= n;
+        }
     }
 
     private ObjectNode models(OpenAiServer.Ready r) {
