@@ -83,6 +83,9 @@ public record ModelConfig(
         boolean neox = bitnet || arch.equals("qwen3");
         Activation act = switch (arch) {
             case "bitnet-b1.58", "bitnet-25" -> Activation.RELU_SQUARED;
+            // SiLU, as every peer runs 'bitnet'. The key is for 2B4T files converted to 'bitnet' by patched
+            // converters, which may declare 2B4T's relu2 there (newer upstream reads the key too); Ternion's
+            // synth does not write it.
             case "bitnet" -> md.getString(p + "hidden_activation", "silu").equals("relu2") ? Activation.RELU_SQUARED : Activation.SILU;
             default -> Activation.SILU;
         };

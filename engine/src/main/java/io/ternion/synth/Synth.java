@@ -13,9 +13,9 @@ import java.util.SplittableRandom;
  * Writes a model with random weights in a real model's shapes, tensor names and metadata, quantized
  * the way the real converters do: ternary matrices by absmean (scale s = mean|W|, values
  * round(W/s) clamped to {-1, 0, 1} times s), Q1_0 by sign with mean|x| per block, Q2_0 by rounding
- * to −1, 0, +1 of max|x| per block. Upstream
- * llama.cpp's {@code bitnet} conversions store unit ternary codes and a separate {@code .scale}
- * tensor per matrix; the others fold the scale into the weights. Tensors are generated one at a
+ * to −1, 0, +1 of max|x| per block. Presets of architecture {@code bitnet} store unit ternary codes
+ * and a separate {@code .scale} tensor per matrix (a layout upstream llama.cpp's loader takes); the
+ * others fold the scale into the weights, as the converters do. Tensors are generated one at a
  * time as the file is written, so a 2B-parameter model needs no more memory than its largest tensor.
  */
 public final class Synth {
@@ -46,10 +46,18 @@ public final class Synth {
             throw new IllegalArgumentException("preset " + p.name() + " comes in " + p.types().stream().map(t -> t.name().toLowerCase()).sorted().toList()
                     + ", not " + type.name().toLowerCase());
         }
-        // The real 2B4T file is bitnet-b1.58 with I2_S; upstream llama.cpp runs the TQ types under 'bitnet' with relu2.
+        // The real 2B4T file is bitnet-b1.58 with I2_S, which only bitnet.cpp reads (with squared ReLU, as
+        // Ternion does). TQ1_0 and TQ2_0 of that shape go out as upstream llama.cpp converts BitNet
+        // models, arch 'bitnet', so that llama.cpp loads them; and every peer runs 'bitnet' with a
+        // SiLU-gated FFN (bitnet.cpp's build_bitnet, upstream at the peer cases' snapshot; newer upstream
+        // reads bitnet.hidden_activation but maps no name to squared ReLU), as Ternion does without that
+        // key. So such a file is a SiLU model everywhere, rather than 2B4T's ReLU² in Ternion alone; the
+        // cost per token is the same.
         String arch = p.architecture().equals("bitnet-b1.58") && type != GgmlType.I2_S ? "bitnet" : p.architecture();
-        boolean relu2 = p.architecture().equals("bitnet-b1.58");
-        boolean unitCodesAndScales = arch.equals("bitnet") && !relu2;
+        // Presets of 'bitnet' itself (tiny-bitnet) carry unit codes and a .scale per matrix, the layout
+        // upstream's loader takes optionally; the 2B4T shape keeps each scale in its blocks, as upstream's
+        // converter writes it. Both load in every peer.
+        boolean unitCodesAndScales = p.architecture().equals("bitnet");
         Vocabulary vocab = vocabulary != null ? padded(vocabulary, p.vocabSize()) : builtin(p.vocabSize());
 
         GgufWriter w = new GgufWriter();
@@ -72,7 +80,6 @@ public final class Synth {
         }
         w.putFloat32(a + "attention.layer_norm_rms_epsilon", p.rmsEps());
         w.putFloat32(a + "rope.freq_base", p.ropeTheta());
-        if (arch.equals("bitnet") && relu2) w.putString(a + "hidden_activation", "relu2");
         vocab.writeTo(w);
         if (chatTemplate != null) w.putString("tokenizer.chat_template", chatTemplate);
 

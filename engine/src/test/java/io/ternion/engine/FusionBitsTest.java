@@ -42,7 +42,7 @@ class FusionBitsTest {
                 .flatMap(n -> Preset.ALL.get(n).types().stream().map(t -> Arguments.of(n, t)));
     }
 
-    /** The tiny models whose weight type the OpenCL backend has kernels for (not Q2_0 yet). */
+    /** The tiny models whose weight type the OpenCL backend has kernels for (every tiny preset's type now, Q2_0 included). */
     static Stream<Arguments> tinyModelsOnOpenCl() {
         return tinyModels().filter(a -> ClOps.supports((GgmlType) a.get()[1]));
     }

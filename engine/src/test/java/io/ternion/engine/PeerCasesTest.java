@@ -28,11 +28,9 @@ class PeerCasesTest {
         List<Arguments> out = new ArrayList<>();
         for (String backend : new String[] {"reference", "cpu", "opencl"}) {
             for (String c : new String[] {"public-bitnet-tq2_0", "public-bitnet-tq1_0", "public-bitnet158-i2_s",
-                    "public-qwen3-q1_0", "public-llama-tq2_0"}) {
+                    "public-qwen3-q1_0", "public-qwen3-q2_0", "public-llama-tq2_0"}) {
                 out.add(Arguments.of(c, backend));
             }
-            // Q2_0 (the PrismML fork's blocks of 128): the OpenCL backend has no Q2_0 kernels yet.
-            if (!backend.equals("opencl")) out.add(Arguments.of("public-qwen3-q2_0", backend));
         }
         return out.stream();
     }

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SchedulerTest {
     private static final String[] PEER_CASES = {"public-bitnet-tq2_0", "public-bitnet-tq1_0", "public-bitnet158-i2_s",
-            "public-qwen3-q1_0", "public-llama-tq2_0"};
+            "public-qwen3-q1_0", "public-qwen3-q2_0", "public-llama-tq2_0"};
 
     static Stream<Arguments> peerCases() {
         List<Arguments> out = new ArrayList<>();

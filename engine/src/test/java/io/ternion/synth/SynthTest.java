@@ -118,6 +118,29 @@ class SynthTest {
         }
     }
 
+    /**
+     * The 2B4T shape in TQ types is written as upstream llama.cpp's 'bitnet', which every peer runs
+     * SiLU-gated (none maps a name to squared ReLU), so it carries no hidden_activation and Ternion
+     * reads it as SiLU too; its scales stay in the blocks as upstream's converter writes them. I2_S
+     * keeps bitnet.cpp's 'bitnet-b1.58', squared ReLU in both.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"TQ1_0", "TQ2_0", "I2_S"})
+    void bitnet158PresetsMeanWhatThePeerThatLoadsThemRuns(GgmlType type) throws IOException {
+        Path f = dir.resolve("b158-" + type + ".gguf");
+        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), type, 1, null, f);
+        try (GgufFile g = GgufFile.open(f)) {
+            boolean upstream = type != GgmlType.I2_S;
+            String arch = upstream ? "bitnet" : "bitnet-b1.58";
+            assertEquals(arch, g.architecture());
+            assertFalse(g.metadata().has(arch + ".hidden_activation"), "a key no peer runs as squared ReLU");
+            assertEquals(upstream ? Activation.SILU : Activation.RELU_SQUARED, ModelConfig.from(g).activation());
+            assertTrue(g.findTensor("blk.0.attn_q.scale").isEmpty(), "the scale is in the blocks");
+            assertNotNull(g.findTensor("blk.0.attn_sub_norm.weight").orElse(null), "sub-norms, which both peers' graphs read");
+            assertNotNull(g.findTensor("blk.0.ffn_sub_norm.weight").orElse(null));
+        }
+    }
+
     @Test
     void wrongTypeOrPresetIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

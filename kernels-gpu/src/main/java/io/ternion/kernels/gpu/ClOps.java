@@ -48,7 +48,8 @@ public final class ClOps {
             return switch (t) {
                 case I2_S -> I8_S;
                 case TQ1_0, TQ2_0 -> Q8_K;
-                case Q1_0 -> Q8_0;
+                // As llama.cpp's vec_dot_type for both (Q2_0_128 is the fork's Q2_0 in blocks of 128).
+                case Q1_0, Q2_0, Q2_0_128 -> Q8_0;
                 default -> FLOAT;
             };
         }

@@ -38,6 +38,8 @@ final class KernelNames {
         BY_TYPE.put(GgmlType.TQ2_0, new ForType("embed_tq2_0", "mv_tq2_0", "mm_tq2_0"));
         BY_TYPE.put(GgmlType.TQ1_0, new ForType("embed_tq1_0", "mv_tq1_0", "mm_tq1_0"));
         BY_TYPE.put(GgmlType.Q1_0,  new ForType("embed_q1_0",  "mv_q1_0",  "mm_q1_0"));
+        BY_TYPE.put(GgmlType.Q2_0,  new ForType("embed_q2_0",  "mv_q2_0",  "mm_q2_0"));
+        BY_TYPE.put(GgmlType.Q2_0_128, new ForType("embed_q2_0_128", "mv_q2_0_128", "mm_q2_0_128"));
     }
 
     // The ops with one kernel for every type.

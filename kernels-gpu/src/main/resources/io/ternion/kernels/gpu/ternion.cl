@@ -177,15 +177,31 @@ int code_q1_0(global const uchar* r, int i) {
     return ((b[2 + j / 8] >> (j % 8)) & 1) ? 1 : -1;
 }
 
+// Q2_0 (type 42) in blocks of QK, 64 upstream and 128 in the PrismML fork's first files: fp16 d,
+// then element j's code c at bits 2(j % 4) of byte j / 4, meaning (c - 1) d, so -1, 0, +1 or +2.
+// Its fourth code makes it not ternary, but it decodes to small integers as those formats do.
+#define Q2_0_BLOCK_BYTES(QK) (2 + (QK) / 4)
+int code_q2_0_of(global const uchar* r, int i, int qk) {
+    global const uchar* b = r + (i / qk) * Q2_0_BLOCK_BYTES(qk);
+    int j = i % qk;
+    return ((b[2 + j / 4] >> (2 * (j % 4))) & 3) - 1;
+}
+int code_q2_0(global const uchar* r, int i) { return code_q2_0_of(r, i, 64); }
+int code_q2_0_128(global const uchar* r, int i) { return code_q2_0_of(r, i, 128); }
+
 // Per-block weight scales (the I2_S scale is one per tensor, passed in as ts).
 float wscale_tq2_0(global const uchar* r, int i) { return half_at(r + (i / 256) * 66 + 64); }
 float wscale_tq1_0(global const uchar* r, int i) { return half_at(r + (i / 256) * 54 + 52); }
 float wscale_q1_0(global const uchar* r, int i) { return half_at(r + (i / 128) * 18); }
+float wscale_q2_0(global const uchar* r, int i) { return half_at(r + (i / 64) * Q2_0_BLOCK_BYTES(64)); }
+float wscale_q2_0_128(global const uchar* r, int i) { return half_at(r + (i / 128) * Q2_0_BLOCK_BYTES(128)); }
 
 float dq_i2_s(global const uchar* r, int i, float ts) { return (float) code_i2_s(r, i) * ts; }
 float dq_tq2_0(global const uchar* r, int i, float ts) { return (float) code_tq2_0(r, i) * wscale_tq2_0(r, i); }
 float dq_tq1_0(global const uchar* r, int i, float ts) { return (float) code_tq1_0(r, i) * wscale_tq1_0(r, i); }
 float dq_q1_0(global const uchar* r, int i, float ts) { return code_q1_0(r, i) > 0 ? wscale_q1_0(r, i) : -wscale_q1_0(r, i); }
+float dq_q2_0(global const uchar* r, int i, float ts) { return (float) code_q2_0(r, i) * wscale_q2_0(r, i); }
+float dq_q2_0_128(global const uchar* r, int i, float ts) { return (float) code_q2_0_128(r, i) * wscale_q2_0_128(r, i); }
 
 // ---- embedding lookup: out[b] = the table's row of row b's token, for every format ----
 
@@ -196,7 +212,7 @@ kernel void embed_##T(global const uchar* table, ulong rowBytes, float ts, globa
     out[(size_t) b * dim + i] = dq_##T(table + (size_t) STEP_TOKEN(step, b) * rowBytes, i, ts); \
 }
 EMBED(f32) EMBED(f16) EMBED(bf16) EMBED(q8_0) EMBED(q4_0) EMBED(q4_k) EMBED(q6_k)
-EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0)
+EMBED(i2_s) EMBED(tq2_0) EMBED(tq1_0) EMBED(q1_0) EMBED(q2_0) EMBED(q2_0_128)
 
 // ---- matrix-vector products with float activations: one work-group per output row ----
 // Range: (ceil(rows / RPW) * RPW * LPR, batch), local (RPW * LPR, 1). y[b][row] = W[row] . x[b], or with acc != 0
@@ -420,6 +436,39 @@ kernel void mv_q1_0(global const uchar* w, ulong rowBytes, float ts, global cons
     if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s;
 }
 
+// Q2_0 as llama.cpp's ggml_vec_dot_q2_0_q8_0: per 32 elements an exact integer sum times the Q8_0
+// activation scale, times the block's d (per 32 here rather than per weight block, so the lanes of
+// a row share blocks of 64 or 128: a float rounding apart). A unit of 32 is 8 code bytes; four
+// bytes hold 16 consecutive elements, those at shift 2s being elements s, s + 4, s + 8 and s + 12.
+#define MATVEC_Q2_0(T, QK) \
+kernel void mv_##T(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd, \
+                   global float* y, int k, int m, int acc) { \
+    local float scratch[LPR * RPW]; \
+    MATVEC_LANE \
+    int nb = k / 32; \
+    global const char* qb = q + (size_t) b * k; \
+    float s = 0; \
+    if (live) { \
+        for (int u = sub; u < nb; u += LPR) { \
+            global const uchar* blk = wr + (u / ((QK) / 32)) * Q2_0_BLOCK_BYTES(QK); \
+            global const uchar* codes = blk + 2 + (u % ((QK) / 32)) * 8; \
+            global const char* qu = qb + u * 32; \
+            int4 a4 = 0; \
+            for (int h = 0; h < 2; h++) { \
+                int4 c = convert_int4(vload4(h, codes)); \
+                int16 a = convert_int16(vload16(h, qu)); \
+                a4 += ((c & 3) - 1) * a.s048c + (((c >> 2) & 3) - 1) * a.s159d \
+                    + (((c >> 4) & 3) - 1) * a.s26ae + (((c >> 6) & 3) - 1) * a.s37bf; \
+            } \
+            s += half_at(blk) * (qd[b * nb + u] * (float) (a4.x + a4.y + a4.z + a4.w)); \
+        } \
+    } \
+    s = row_sum_f(scratch, s); \
+    if (live && sub == 0) y[(size_t) b * m + row] = acc ? y[(size_t) b * m + row] + s : s; \
+}
+MATVEC_Q2_0(q2_0, 64)
+MATVEC_Q2_0(q2_0_128, 128)
+
 // ---- matrix x matrix (prompt batches): TILE tokens per work-item, each weight decoded once ----
 // Range: (as the matvecs, ceil(rows / TILE)); rows = step[rowsAt], the batch's tokens (STEP_TOKENS)
 // or, for the head, its outputs (STEP_OUTPUTS). The same sums as the matvecs, per token.
@@ -475,6 +524,12 @@ MATMUL_FLOAT(f32) MATMUL_FLOAT(f16) MATMUL_FLOAT(bf16) MATMUL_FLOAT(q8_0) MATMUL
     for (int j = 0; j < 32; j++) c[j] = ((wb_[j] >> shift_) & 3) - 1; }
 #define DECODE_tq1_0(c, i0) for (int j = 0; j < 32; j++) c[j] = code_tq1_0(wr, (i0) + j);
 #define DECODE_q1_0(c, i0) for (int j = 0; j < 32; j++) c[j] = code_q1_0(wr, (i0) + j);
+// Q2_0's unit of 32 is 8 consecutive code bytes of one block.
+#define DECODE_Q2_0(c, i0, QK) { \
+    global const uchar* wb_ = wr + ((i0) / (QK)) * Q2_0_BLOCK_BYTES(QK) + 2 + ((i0) % (QK)) / 4; \
+    for (int j = 0; j < 32; j++) c[j] = ((wb_[j / 4] >> (2 * (j % 4))) & 3) - 1; }
+#define DECODE_q2_0(c, i0) DECODE_Q2_0(c, i0, 64)
+#define DECODE_q2_0_128(c, i0) DECODE_Q2_0(c, i0, 128)
 
 kernel void mm_i2_s(global const uchar* w, ulong rowBytes, float ts, global const char* q, global const float* qd,
                     global float* y, int k, int m, int acc, global const int* step, int rowsAt) {
@@ -530,6 +585,8 @@ kernel void mm_##T(global const uchar* w, ulong rowBytes, float ts, global const
 MATMUL_QUANT(tq2_0, 256, (float) si * (ws * ad))
 MATMUL_QUANT(tq1_0, 256, (float) si * (ws * ad))
 MATMUL_QUANT(q1_0, 32, ws * (ad * (float) si))
+MATMUL_QUANT(q2_0, 32, ws * (ad * (float) si))
+MATMUL_QUANT(q2_0_128, 32, ws * (ad * (float) si))
 
 // ---- element-wise and per-row ops ----
 

@@ -81,7 +81,7 @@ class ClConformanceTest {
     static Stream<Arguments> cases() {
         return Stream.concat(ConformanceTable.CASES.stream(), multiTile())
                 .filter(c -> onGpu(c.op()))
-                // Weight types the OpenCL backend has no kernels for (Q2_0 for now) are the CPU's rows only.
+                // Weight types the OpenCL backend has no kernels for are the CPU's rows only.
                 .filter(c -> (c.op() != KernelOp.MATMUL && c.op() != KernelOp.GET_ROW) || ClOps.supports(c.type()))
                 .filter(c -> (c.op() != KernelOp.ATTENTION && c.op() != KernelOp.ATTENTION_GQA4) || c.type() == GgmlType.F16)
                 .flatMap(c -> c.op() == KernelOp.MATMUL ? Stream.of(Arguments.of(c, "gpu layout"), Arguments.of(c, "cpu layout"))
