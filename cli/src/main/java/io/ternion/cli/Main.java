@@ -26,6 +26,13 @@ public final class Main {
     boolean verbose;
 
     public static void main(String[] args) {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            // java -jar ternion.jar without the flags: the kernels would fail at their first class.
+            System.err.println("ternion: error: the Vector API module is not loaded; run: java --add-modules jdk.incubator.vector"
+                    + " --enable-native-access=ALL-UNNAMED -jar ternion.jar " + String.join(" ", args)
+                    + "  (or ./ternion, or the packaged image's bin/ternion, which need no flags)");
+            System.exit(USER_ERROR);
+        }
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
