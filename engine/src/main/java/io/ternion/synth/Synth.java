@@ -2,6 +2,7 @@ package io.ternion.synth;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufWriter;
+import io.ternion.graph.Log;
 import io.ternion.tokenizer.TokenType;
 import io.ternion.tokenizer.Vocabulary;
 import java.io.IOException;
@@ -58,7 +59,7 @@ public final class Synth {
         // upstream's loader takes optionally; the 2B4T shape keeps each scale in its blocks, as upstream's
         // converter writes it. Both load in every peer.
         boolean unitCodesAndScales = p.architecture().equals("bitnet");
-        Vocabulary vocab = vocabulary != null ? padded(vocabulary, p.vocabSize()) : builtin(p.vocabSize());
+        Vocabulary vocab = vocabulary != null ? padded(vocabulary, p) : builtin(p.vocabSize());
 
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", arch);
@@ -167,10 +168,27 @@ public final class Synth {
         }
     }
 
+    /** Whose tokenizer a preset's real model has, in words. */
+    private static String family(Preset p) {
+        return switch (p.architecture()) {
+            case "qwen3" -> "Qwen3 (151669 tokens; Bonsai uses it)";
+            case "bitnet-b1.58" -> "Llama 3 (128256 tokens; BitNet b1.58 2B4T uses it)";
+            case "llama" -> p.vocabSize() == 131072 ? "Falcon3 (131072 tokens)" : "the model this preset copies";
+            default -> "the model this preset copies";
+        };
+    }
+
     /** A real vocabulary padded with unused tokens to the model's size, as converters pad Qwen's. */
-    static Vocabulary padded(Vocabulary v, int size) {
+    static Vocabulary padded(Vocabulary v, Preset p) {
+        int size = p.vocabSize();
         if (v.size() > size) {
-            throw new IllegalArgumentException("the tokenizer has " + v.size() + " tokens, more than the preset's " + size);
+            throw new IllegalArgumentException("the tokenizer has " + v.size() + " tokens, more than the " + size + " rows of " + p.name()
+                    + "'s embedding and output: give the tokenizer.json of " + family(p) + ", or no --tokenizer (a small built-in one)");
+        }
+        // Converters pad a vocabulary by a few hundred tokens at most (Qwen's 151669 to 151936): far fewer means another family.
+        if (v.size() < 0.9 * size) {
+            Log.info("synth: the tokenizer has " + v.size() + " tokens and " + p.name() + " has " + size + " rows: the rest become padding"
+                    + " tokens; is it the tokenizer of " + family(p) + "?");
         }
         if (v.size() == size) return v;
         String[] tokens = new String[size];

@@ -39,6 +39,28 @@ class SynthTest {
         }
     }
 
+    /** A tokenizer larger than the preset's rows is refused naming the family to use; a much smaller one is written with a warning. */
+    @Test
+    void aTokenizerThatDoesNotFitThePresetSaysWhatToDo() throws IOException {
+        Preset tiny = Preset.ALL.get("tiny-qwen3");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Synth.write(tiny, GgmlType.Q1_0, 1, Synth.builtin(600), dir.resolve("big.gguf")));
+        assertTrue(e.getMessage().contains("the tokenizer has 600 tokens, more than the 512 rows of tiny-qwen3's embedding and output: give the"
+                + " tokenizer.json of Qwen3"), e.getMessage());
+        List<String> log = new ArrayList<>();
+        io.ternion.graph.Log.setSink(log::add);
+        try {
+            Synth.write(tiny, GgmlType.Q1_0, 1, Synth.builtin(300), dir.resolve("small.gguf"));
+        } finally {
+            io.ternion.graph.Log.setSink(null);
+        }
+        assertTrue(log.stream().anyMatch(l -> l.contains("the tokenizer has 300 tokens and tiny-qwen3 has 512 rows: the rest become padding")
+                && l.contains("is it the tokenizer of Qwen3")), log.toString());
+        try (GgufFile g = GgufFile.open(dir.resolve("small.gguf"))) {
+            assertEquals(512, g.metadata().getArray("tokenizer.ggml.tokens").length());
+        }
+    }
+
     static Stream<Arguments> tinyModels() {
         List<Arguments> out = new ArrayList<>();
         for (String name : Preset.names()) {
