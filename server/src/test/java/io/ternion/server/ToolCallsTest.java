@@ -60,15 +60,7 @@ class ToolCallsTest {
         model = Model.load(file, new Model.Options("cpu", 1, 2 * tiny.contextLength(), 64).withParallel(2));
         format = ChatFormat.forServer(model.file().metadata(), model.config().architecture(), model.tokenizer());
         server = new OpenAiServer(ServerSettings.local("tiny-qwen3", SamplerParams.GREEDY));
-        // A request with "x_script" gets those pieces as its reply, all at the model's first token.
-        server.listenerSeam = (body, listener) -> {
-            JsonNode script = body.get("x_script");
-            if (script == null) return listener;
-            return (id, piece) -> {
-                for (JsonNode p : script) listener.onToken(id, p.asText());
-                return false;
-            };
-        };
+        server.listenerSeam = ServerFixture.SCRIPTED_REPLIES;
         server.start();
         server.serve(model, format);
     }
