@@ -79,5 +79,39 @@ try {
   check(e.status === 400 && e.param === 'n', 'n=2 is a 400 naming n', { status: e.status, param: e.param, message: e.message });
 }
 
+// Tools. No tiny model chooses to call one, so the server's test seam replaces the model's text with
+// x_script (a test-only field): a Hermes tool call, which the client must see as tool_calls.
+const tools = [{
+  type: 'function',
+  function: {
+    name: 'get_weather', description: 'The weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+}];
+const ask = [{ role: 'user', content: 'Weather in Paris?' }];
+const script = ['Checking.', ' <tool_call>\n{"name": "get_weather", ', '"arguments": {"city": "Paris"}}\n</tool_call>'];
+const called = await client.chat.completions.create({ model, messages: ask, tools, max_tokens: 8, x_script: script });
+const call = called.choices[0].message.tool_calls?.[0];
+check(called.choices[0].finish_reason === 'tool_calls', 'a tool call ends with finish_reason tool_calls', called.choices[0]);
+check(call?.type === 'function' && call.function.name === 'get_weather' && JSON.parse(call.function.arguments).city === 'Paris'
+  && call.id.length > 0, 'message.tool_calls has the call', called.choices[0].message);
+check(called.choices[0].message.content === 'Checking.', 'the text before the call is the content', called.choices[0].message.content);
+
+// The same streamed, read by the client's own accumulator (it checks the deltas fit together).
+const runner = client.chat.completions.stream({ model, messages: ask, tools, max_tokens: 8, x_script: script });
+const final = await runner.finalChatCompletion();
+const streamedCall = final.choices[0].message.tool_calls?.[0];
+check(streamedCall?.function.name === 'get_weather' && JSON.parse(streamedCall.function.arguments).city === 'Paris',
+  'a streamed tool call is assembled by the client', final.choices[0].message);
+check(final.choices[0].message.content === 'Checking.', 'the streamed text before the call is the content', final.choices[0].message.content);
+
+// The round trip: the call and its result go back; the model (unscripted) answers.
+const answer = await client.chat.completions.create({
+  model, tools, max_tokens: 5,
+  messages: [...ask, called.choices[0].message, { role: 'tool', tool_call_id: call?.id ?? 'x', content: '18 C, sunny' }],
+});
+check(answer.choices[0].message.role === 'assistant' && typeof answer.choices[0].message.content === 'string',
+  'a conversation with a tool call and its result is answered', answer.choices[0]);
+
 console.log(failures === 0 ? 'all checks passed' : `${failures} checks failed`);
 process.exit(failures === 0 ? 0 : 1);

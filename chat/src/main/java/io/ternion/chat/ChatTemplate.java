@@ -99,9 +99,10 @@ public final class ChatTemplate {
      * (a list of {@code {'role': ..., 'content': ...}} dicts), {@code add_generation_prompt},
      * {@code tools} and {@code documents} (both None; transformers always passes them), {@code bos_token}
      * and {@code eos_token} when set, and then {@code extraVariables} (for example
-     * {@code enable_thinking} or {@code tools}), which override any of those.
+     * {@code enable_thinking} or {@code tools}), which override any of those. Messages are usually
+     * {@link Message}s; maps (or Jackson trees) may carry more keys, such as {@code tool_calls}.
      */
-    public String render(List<Message> messages, boolean addGenerationPrompt, Map<String, ?> extraVariables) {
+    public String render(List<?> messages, boolean addGenerationPrompt, Map<String, ?> extraVariables) {
         Map<String, Object> context = new LinkedHashMap<>();
         context.put("messages", messages);
         context.put("tools", null);

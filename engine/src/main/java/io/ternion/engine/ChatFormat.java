@@ -107,6 +107,9 @@ public final class ChatFormat {
         return new BuiltIn(PLAIN, "plain User:/Assistant:");
     }
 
+    /** The text of the template in use, for callers that adapt to what it renders (tools, {@code <think>}). */
+    public synchronized String source() { return template.source(); }
+
     /** The template in use: the model's, or which built-in one. */
     public synchronized String name() { return name; }
 
@@ -118,12 +121,22 @@ public final class ChatFormat {
      *                           the chat module's string length limit)
      */
     public String render(List<Message> messages) {
+        return render(messages, Map.of());
+    }
+
+    /**
+     * The conversation as text with more variables for the template ({@code tools},
+     * {@code enable_thinking}, ...). Messages may be {@link Message}s or maps (and JSON trees) with more
+     * keys than role and content ({@code tool_calls}, {@code tool_call_id}), as a server's messages
+     * carry; the template sees them as transformers' dicts. Fails over as {@link #render(List)} does.
+     */
+    public String render(List<?> messages, Map<String, ?> variables) {
         ChatTemplate current;
         synchronized (this) {
             current = template;
         }
         try {
-            return current.render(messages, true, Map.of());
+            return current.render(messages, true, variables);
         } catch (TemplateException e) {
             synchronized (this) {
                 if (template == current) { // the first failure switches (another thread may have already)
@@ -136,13 +149,17 @@ public final class ChatFormat {
                 }
                 current = template;
             }
-            return current.render(messages, true, Map.of());
+            return current.render(messages, true, variables);
         }
     }
 
     /** The conversation as tokens: special tokens in the template parsed, BOS added once. */
     public int[] encode(List<Message> messages) {
-        String text = render(messages);
+        return encodeRendered(render(messages));
+    }
+
+    /** Text this format rendered (perhaps with more after it, such as the start of the answer) as tokens: special tokens parsed, BOS added once. */
+    public int[] encodeRendered(String text) {
         boolean bosInText = !bos.isEmpty() && text.startsWith(bos);
         return tokenizer.encode(text, tokenizer.addsBos() && !bosInText, true);
     }

@@ -5,16 +5,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.ternion.chat.Message;
-import io.ternion.chat.TemplateException;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.List;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -30,7 +26,7 @@ final class ApiHandler extends Handler.Abstract {
     /** A route: its path, the one method it takes, and whether it needs the API key. */
     private enum Route {
         HEALTH("GET", false), MODELS("GET", true), CHAT("POST", true), COMPLETIONS("POST", true), METRICS("GET", true),
-        TOKENIZE("POST", true), DETOKENIZE("POST", true);
+        TOKENIZE("POST", true), DETOKENIZE("POST", true), APPLY_TEMPLATE("POST", true);
 
         final String method;
         final boolean keyed;
@@ -50,6 +46,7 @@ final class ApiHandler extends Handler.Abstract {
                 case "/metrics" -> METRICS;
                 case "/tokenize" -> TOKENIZE;
                 case "/detokenize" -> DETOKENIZE;
+                case "/apply-template" -> APPLY_TEMPLATE;
                 default -> null;
             };
         }
@@ -89,6 +86,7 @@ final class ApiHandler extends Handler.Abstract {
                     }
                     case TOKENIZE -> sendJson(response, 200, tokenize(ready, readJson(request)));
                     case DETOKENIZE -> sendJson(response, 200, detokenize(ready, readJson(request)));
+                    case APPLY_TEMPLATE -> sendJson(response, 200, applyTemplate(ready, readJson(request)));
                     case CHAT -> new Completion(server, ready, request, response, true).run(chatPrompt(ready, readJson(request)));
                     case COMPLETIONS -> new Completion(server, ready, request, response, false).run(textPrompt(ready, readJson(request)));
                     default -> throw new IllegalStateException(route.name());
@@ -219,70 +217,27 @@ final class ApiHandler extends Handler.Abstract {
         return JSON.createObjectNode().put("content", r.model().tokenizer().decode(ids));
     }
 
-    /** A chat request: its settings and its messages rendered through the chat template. */
+    /** A chat request: its settings and its messages (and tools) rendered through the chat template. */
     private Completion.Prompt chatPrompt(OpenAiServer.Ready r, JsonNode body) {
         Sampling sampling = Sampling.parse(body, server.settings().defaults(), server.settings().defaultMaxTokens(),
                 "max_completion_tokens", "max_tokens");
-        JsonNode tools = body.get("tools");
-        if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
-            throw ApiError.badRequest("tools (function calling) are not supported by ternion yet", "tools");
-        }
         JsonNode format = Fields.object(body, "response_format");
         if (format != null && !"text".equals(Fields.string(format, "type", "text"))) {
             throw ApiError.badRequest("response_format " + format.get("type").asText() + " is not supported by ternion yet: only text", "response_format");
         }
-        List<Message> messages = messages(body);
-        int[] ids;
-        try {
-            ids = r.format().encode(messages);
-        } catch (TemplateException e) {
-            throw ApiError.badRequest("the chat template (" + r.format().name() + ") cannot render these messages: " + e.getMessage(), "messages");
-        }
-        return new Completion.Prompt(ids, sampling);
+        ChatRequest chat = chatRequest(r, body);
+        int[] ids = r.format().encodeRendered(chat.text());
+        return new Completion.Prompt(ids, sampling, chat.parsed() ? chat : null, body);
     }
 
-    private static List<Message> messages(JsonNode body) {
-        JsonNode list = body.get("messages");
-        if (list == null || list.isNull()) throw ApiError.badRequest("messages is required", "messages");
-        if (!list.isArray()) throw ApiError.badRequest("messages must be a list, not " + Fields.kind(list), "messages");
-        if (list.isEmpty()) throw ApiError.badRequest("messages must not be empty", "messages");
-        List<Message> out = new ArrayList<>();
-        for (int i = 0; i < list.size(); i++) {
-            String param = "messages[" + i + "]";
-            JsonNode m = list.get(i);
-            if (!m.isObject()) throw ApiError.badRequest(param + " must be an object, not " + Fields.kind(m), param);
-            JsonNode roleNode = m.get("role");
-            if (roleNode == null || !roleNode.isTextual()) throw ApiError.badRequest(param + ".role must be a string", param + ".role");
-            String role = switch (roleNode.asText()) {
-                case "system", "developer" -> "system"; // OpenAI's newer name for the system role
-                case "user", "assistant", "tool" -> roleNode.asText();
-                default -> throw ApiError.badRequest(param + ".role must be system, developer, user, assistant or tool", param + ".role");
-            };
-            if (Fields.present(m, "tool_calls")) throw ApiError.badRequest(param + " has tool_calls: tool calls are not supported by ternion yet", param + ".tool_calls");
-            out.add(new Message(role, content(m.get("content"), param + ".content", role)));
-        }
-        return out;
+    private static ChatRequest chatRequest(OpenAiServer.Ready r, JsonNode body) {
+        boolean llamaVocabulary = r.model().tokenizer().vocabulary().id("<|start_header_id|>") >= 0;
+        return ChatRequest.of(r.format(), llamaVocabulary, body);
     }
 
-    /** A message's text: a string, or OpenAI's list of parts of which only text parts are taken. */
-    private static String content(JsonNode content, String param, String role) {
-        if (content == null || content.isNull()) {
-            if (role.equals("assistant")) return "";
-            throw ApiError.badRequest(param + " is required", param);
-        }
-        if (content.isTextual()) return content.asText();
-        if (!content.isArray()) throw ApiError.badRequest(param + " must be a string or a list of parts, not " + Fields.kind(content), param);
-        StringBuilder text = new StringBuilder();
-        for (JsonNode part : content) {
-            String type = part.isObject() && part.get("type") != null ? part.get("type").asText() : "";
-            JsonNode t = part.get("text");
-            if (!type.equals("text") || t == null || !t.isTextual()) {
-                throw ApiError.badRequest(param + ": only parts {\"type\": \"text\", \"text\": \"...\"} are supported (not images or audio)", param);
-            }
-            if (!text.isEmpty()) text.append('\n');
-            text.append(t.asText());
-        }
-        return text.toString();
+    /** llama-server's /apply-template: the prompt a chat request would be given, as text, without generating. */
+    private static ObjectNode applyTemplate(OpenAiServer.Ready r, JsonNode body) {
+        return JSON.createObjectNode().put("prompt", chatRequest(r, body).text());
     }
 
     /** A text completion request: the prompt as {@code ternion run -p} reads it (BOS as the model has it). */
@@ -309,7 +264,7 @@ final class ApiHandler extends Handler.Abstract {
             throw ApiError.badRequest("prompt must be a string (or a list of one string, or of token ids), not " + Fields.kind(p)
                     + (p.isArray() ? " of " + p.size() + " items: one prompt per request" : ""), "prompt");
         }
-        return new Completion.Prompt(ids, sampling);
+        return new Completion.Prompt(ids, sampling, null, body);
     }
 
     static void sendJson(Response response, int status, JsonNode body) throws IOException {

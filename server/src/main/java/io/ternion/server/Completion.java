@@ -1,5 +1,6 @@
 package io.ternion.server;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ternion.engine.ModelException;
 import io.ternion.engine.Scheduler;
@@ -20,8 +21,13 @@ import org.eclipse.jetty.server.Response;
  * close) cancels the sequence, which frees its slot at the next step.
  */
 final class Completion {
-    /** A request's tokens and settings, ready to submit. */
-    record Prompt(int[] ids, Sampling sampling) {}
+    /**
+     * A request's tokens and settings, ready to submit.
+     *
+     * @param chat how to read a chat reply ({@code <think>}, tool calls); null when its text is the reply
+     * @param body the request as sent (for {@link OpenAiServer#listenerSeam})
+     */
+    record Prompt(int[] ids, Sampling sampling, ChatRequest chat, com.fasterxml.jackson.databind.JsonNode body) {}
 
     /** The client hung up: nothing more can be sent. */
     static final class ClientGone extends RuntimeException {
@@ -63,10 +69,11 @@ final class Completion {
                     promptParam, "context_length_exceeded");
         }
         if (!ready.admission().tryAcquire()) throw ApiError.busy(scheduler.slots(), ready.queue());
-        Listener listener = new Listener(s);
+        Listener listener = new Listener(s, prompt.chat());
         Scheduler.Sequence sequence;
         try {
-            sequence = scheduler.submit(new Scheduler.Request(prompt.ids(), s.maxTokens(), s.params(), listener));
+            Session.TokenListener heard = server.listenerSeam.wrap(prompt.body(), listener);
+            sequence = scheduler.submit(new Scheduler.Request(prompt.ids(), s.maxTokens(), s.params(), heard));
         } catch (ModelException e) {
             ready.admission().release();
             throw ApiError.badRequest(e.getMessage(), promptParam);
@@ -108,7 +115,7 @@ final class Completion {
         Session.Result result = result(sequence);
         ObjectNode body = envelope(chat ? "chat.completion" : "text_completion");
         ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
-        if (chat) choice.putObject("message").put("role", "assistant").put("content", listener.text.toString());
+        if (chat) message(choice.putObject("message").put("role", "assistant"), listener);
         else choice.put("text", listener.text.toString());
         choice.putNull("logprobs").put("finish_reason", finishReason(result, listener));
         body.set("usage", usage(promptTokens, result));
@@ -117,6 +124,33 @@ final class Completion {
             ApiHandler.sendJson(response, 200, body);
         } catch (IOException e) {
             throw new ClientGone(e);
+        }
+    }
+
+    /** A whole answer's message: its text, and its reasoning and tool calls when the reply had them. */
+    private static void message(ObjectNode message, Listener listener) {
+        if (listener.parser == null) {
+            message.put("content", listener.text.toString());
+            return;
+        }
+        StringBuilder content = new StringBuilder(), reasoning = new StringBuilder();
+        List<ReplyParser.Call> calls = new ArrayList<>();
+        for (ReplyParser.Part part : listener.parts) {
+            switch (part) {
+                case ReplyParser.Content c -> content.append(c.text());
+                case ReplyParser.Reasoning r -> reasoning.append(r.text());
+                case ReplyParser.Call c -> calls.add(c);
+            }
+        }
+        // As OpenAI answers: no text beside tool calls is null, not "".
+        if (content.isEmpty() && !calls.isEmpty()) message.putNull("content");
+        else message.put("content", content.toString());
+        if (!reasoning.isEmpty()) message.put("reasoning_content", reasoning.toString());
+        if (calls.isEmpty()) return;
+        ArrayNode list = message.putArray("tool_calls");
+        for (ReplyParser.Call c : calls) {
+            list.addObject().put("id", c.id()).put("type", "function")
+                    .putObject("function").put("name", c.name()).put("arguments", c.arguments());
         }
     }
 
@@ -146,8 +180,11 @@ final class Completion {
                 listener.events.drainTo(batch);
                 boolean end = false;
                 for (Object item : batch) {
-                    if (item == END) end = true;
-                    else event(out, delta((String) item, null));
+                    switch (item) {
+                        case String text -> event(out, delta(text, null));
+                        case ReplyParser.Part part -> partEvents(out, part);
+                        default -> end = true; // END
+                    }
                 }
                 if (!end) continue;
                 try {
@@ -169,6 +206,32 @@ final class Completion {
             }
         } catch (IOException e) {
             throw new ClientGone(e);
+        }
+    }
+
+    /**
+     * A parsed part as chunks: text as content, reasoning as reasoning_content, a tool call as
+     * OpenAI streams one: its id, type and name first (arguments ""), then its arguments.
+     */
+    private void partEvents(StringBuilder out, ReplyParser.Part part) {
+        switch (part) {
+            case ReplyParser.Content c -> event(out, delta(c.text(), null));
+            case ReplyParser.Reasoning r -> {
+                ObjectNode chunk = delta(null, null);
+                ((ObjectNode) chunk.get("choices").get(0).get("delta")).put("reasoning_content", r.text());
+                event(out, chunk);
+            }
+            case ReplyParser.Call c -> {
+                ObjectNode head = delta(null, null);
+                ((ObjectNode) head.get("choices").get(0).get("delta")).putArray("tool_calls").addObject()
+                        .put("index", c.index()).put("id", c.id()).put("type", "function")
+                        .putObject("function").put("name", c.name()).put("arguments", "");
+                event(out, head);
+                ObjectNode arguments = delta(null, null);
+                ((ObjectNode) arguments.get("choices").get(0).get("delta")).putArray("tool_calls").addObject()
+                        .put("index", c.index()).putObject("function").put("arguments", c.arguments());
+                event(out, arguments);
+            }
         }
     }
 
@@ -219,6 +282,7 @@ final class Completion {
     }
 
     private static String finishReason(Session.Result result, Listener listener) {
+        if (listener.parser != null && listener.parser.calledTools()) return "tool_calls";
         if (listener.matcher.matched()) return "stop";
         return switch (result.stop()) {
             case MAX_TOKENS, CONTEXT_FULL -> "length";
@@ -233,13 +297,20 @@ final class Completion {
     private static final class Listener implements Session.TokenListener {
         final Sampling sampling;
         final StopMatcher matcher;
+        /** Null when the text is the reply as it is; else what splits it into content, reasoning and tool calls. */
+        final ReplyParser parser;
         final StringBuilder text = new StringBuilder();
+        /** A whole answer's parts, when parsed. */
+        final List<ReplyParser.Part> parts = new ArrayList<>();
         final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
         volatile boolean abandoned;
 
-        Listener(Sampling sampling) {
+        Listener(Sampling sampling, ChatRequest chat) {
             this.sampling = sampling;
             this.matcher = new StopMatcher(sampling.stop());
+            this.parser = chat != null ? chat.parser() : null;
+            // The answer the prompt began (a required tool call's opening) is part of the reply to read.
+            if (parser != null && !chat.answerPrefix().isEmpty()) deliver(parser.accept(chat.answerPrefix()));
         }
 
         @Override
@@ -251,13 +322,20 @@ final class Completion {
         /** After the last token: what the stop strings held back, then the end. */
         void end() {
             if (!matcher.matched()) emit(matcher.flush());
+            if (parser != null) deliver(parser.finish());
             if (sampling.stream()) events.add(END);
         }
 
         private void emit(String shown) {
             if (shown.isEmpty()) return;
             text.append(shown);
-            if (sampling.stream()) events.add(shown);
+            if (parser != null) deliver(parser.accept(shown));
+            else if (sampling.stream()) events.add(shown);
+        }
+
+        private void deliver(List<ReplyParser.Part> shown) {
+            if (sampling.stream()) events.addAll(shown);
+            else parts.addAll(shown);
         }
     }
 }

@@ -3,6 +3,8 @@ package io.ternion.server;
 import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
 import io.ternion.engine.Scheduler;
+import io.ternion.engine.Session;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.Semaphore;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -30,6 +32,18 @@ public final class OpenAiServer implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final long created = System.currentTimeMillis() / 1000;
     private volatile Ready ready;
+
+    /**
+     * Tests only: what the scheduler calls for a request's tokens, given the request's JSON body and
+     * the listener that turns tokens into the response. A test replaces the model's text with a
+     * script to check the shape of replies no tiny model would write (tool calls); serving leaves it
+     * as the identity.
+     */
+    interface ListenerSeam {
+        Session.TokenListener wrap(JsonNode body, Session.TokenListener listener);
+    }
+
+    volatile ListenerSeam listenerSeam = (body, listener) -> listener;
 
     public OpenAiServer(ServerSettings settings) {
         this.settings = settings;

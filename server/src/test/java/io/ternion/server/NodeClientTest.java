@@ -69,6 +69,7 @@ class NodeClientTest {
         SamplerParams endless = new SamplerParams(0f, 40, 0.95f, 0.05f, 1f, 64, -1, true);
         ServerSettings settings = ServerSettings.local("stories260K", endless).withApiKey("sk-node-test").withQueue(1);
         try (ServerFixture f = new ServerFixture(1, 4096, settings)) {
+            f.server.listenerSeam = ServerFixture.SCRIPTED_REPLIES;
             int[] prompt = f.chatTokens(List.of(Message.system("Tell a story."), Message.user("Once upon a time")));
             String expected = ServerFixture.alone(prompt, 20, 4096, endless).text();
             String out = run(180, java.util.Map.of("TERNION_URL", f.server.url(), "TERNION_MODEL", "stories260K", "EXPECTED_TEXT", expected),

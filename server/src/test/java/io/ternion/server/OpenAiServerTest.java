@@ -179,6 +179,25 @@ class OpenAiServerTest {
         assertEquals(200, r.statusCode(), r.body());
     }
 
+    /** stories260K's built-in template knows nothing of tools: they are described in a system message, calls written as text. */
+    @Test
+    void aTemplateWithoutToolsGetsThemDescribed() throws Exception {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}}]";
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"},{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                + "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"18 C\"}],\"tools\":" + tools + "}";
+        String prompt = ServerFixture.JSON.readTree(f.post("/apply-template", body).body()).get("prompt").asText();
+        String tool = "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}}";
+        String expected = f.model.tokenizer().vocabulary().token(f.model.tokenizer().vocabulary().bos())
+                + "System: " + ToolSyntax.HERMES.describe(tool) + "\nUser: Weather?\n"
+                + "Assistant: <tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}\n</tool_call>\nTool: 18 C\nAssistant:";
+        assertEquals(expected, prompt);
+        // A character-level vocabulary makes that prompt longer than a slot here: a clear 400, not a failure.
+        HttpResponse<String> r = f.post("/v1/chat/completions", body.substring(0, body.length() - 1) + ",\"max_tokens\":3}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("context_length_exceeded", ServerFixture.JSON.readTree(r.body()).get("error").get("code").asText(), r.body());
+    }
+
     @Test
     void tokenizeAndDetokenize() throws Exception {
         JsonNode t = ServerFixture.JSON.readTree(f.post("/tokenize", "{\"content\":\"One day\"}").body());

@@ -75,7 +75,15 @@ class ServerErrorsTest {
                 {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"seed\":\"x\"}", "seed"},
                 {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"presence_penalty\":9}", "presence_penalty"},
                 {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":2}", "n"},
-                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}", "tools"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":{\"name\":\"f\"}}", "tools"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"web\",\"function\":{\"name\":\"f\"}}]}", "tools[0].type"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{}}]}", "tools[0].function.name"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}}}", "tool_choice"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":\"always\"}", "tool_choice"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tool_choice\":\"required\"}", "tool_choice"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\"}]}]}", "messages[1].tool_calls[0].function"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"tool_calls\":[]}]}", "messages[0].tool_calls"},
+                {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"chat_template_kwargs\":[1]}", "chat_template_kwargs"},
                 {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":{\"type\":\"json_object\"}}", "response_format"},
         };
         for (String[] c : cases) {

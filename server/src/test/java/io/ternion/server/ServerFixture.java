@@ -39,6 +39,19 @@ final class ServerFixture implements AutoCloseable {
         return ServerSettings.local("stories260K", SamplerParams.DEFAULTS);
     }
 
+    /**
+     * For {@link OpenAiServer#listenerSeam}: a request with {@code "x_script": [pieces]} gets those
+     * pieces as its reply, all at the model's first token (a random model may end early), then ends.
+     */
+    static final OpenAiServer.ListenerSeam SCRIPTED_REPLIES = (body, listener) -> {
+        JsonNode script = body.get("x_script");
+        if (script == null) return listener;
+        return (id, piece) -> {
+            for (JsonNode p : script) listener.onToken(id, p.asText());
+            return false;
+        };
+    };
+
     URI uri(String path) {
         return URI.create(server.url() + path);
     }
