@@ -49,6 +49,8 @@ final class Completion {
     /** stream_options.include_usage: every chunk carries usage, null but in the last. */
     private boolean usageInChunks;
     private HangUpWatch watch;
+    /** Completes once the listener has seen the sequence end. */
+    private java.util.concurrent.CompletableFuture<Session.Result> ended;
 
     Completion(OpenAiServer server, OpenAiServer.Ready ready, Request request, Response response, boolean chat) {
         this.server = server;
@@ -81,7 +83,8 @@ final class Completion {
             ready.admission().release();
             throw e;
         }
-        sequence.result().whenComplete((result, error) -> {
+        // A whole answer is built after this has run: get() on the sequence can return before it has.
+        ended = sequence.result().whenComplete((result, error) -> {
             ready.admission().release();
             if (result != null) server.metrics().generation(result);
             listener.end();
@@ -113,6 +116,7 @@ final class Completion {
 
     private void whole(Scheduler.Sequence sequence, Listener listener, int promptTokens) throws IOException, InterruptedException {
         Session.Result result = result(sequence);
+        ended.handle((r, e) -> null).join(); // the listener's end (held-back text, the parser's last parts) is in
         ObjectNode body = envelope(chat ? "chat.completion" : "text_completion");
         ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
         if (chat) message(choice.putObject("message").put("role", "assistant"), listener);

@@ -132,4 +132,12 @@ class ReplyParserTest {
         assertEquals(List.of(), p.finish());
         assertTrue(p.calledTools());
     }
+
+    /** A forced call's opening that the model leaves unfinished, with only whitespace after it: the text comes back as content. */
+    @Test
+    void anUnfinishedCallWithOnlyWhitespaceAfterItIsContent() {
+        String opening = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ";
+        assertEquals(List.of(new Content(opening + "        ")), parts(true, ToolSyntax.HERMES, opening, "    ", "    "));
+        assertEquals(List.of(new Content(opening + "\n\n\n")), parts(true, ToolSyntax.HERMES, opening, "\n\n", "\n"));
+    }
 }

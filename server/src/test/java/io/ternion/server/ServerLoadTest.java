@@ -85,7 +85,7 @@ class ServerLoadTest {
     @Test
     @Timeout(180)
     void manyConcurrentStreamsEachGetTheirOwnTextOrA503() throws Exception {
-        int slots = 4, perSlot = 128, queue = 8, clients = 24, maxTokens = 24;
+        int slots = 4, perSlot = 128, queue = 8, clients = 32, maxTokens = 24;
         try (ServerFixture f = new ServerFixture(slots, perSlot, ServerFixture.settings().withQueue(queue))) {
             String[] names = {"Tom", "Lily", "Sue", "Ben", "Max", "Mia", "Sam", "Anna"};
             String[] openings = {"Once upon a time", "One day", "The little dog"};
@@ -98,6 +98,7 @@ class ServerLoadTest {
             }
             List<Session.Result> expected = ServerFixture.alone(prompts, maxTokens, perSlot);
             List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+            long heldBefore = heldHeap();
             long t0 = System.nanoTime();
             for (int i = 0; i < clients; i++) {
                 String body = "{\"messages\":[{\"role\":\"user\",\"content\":" + ServerFixture.JSON.valueToTree(users.get(i))
@@ -127,6 +128,15 @@ class ServerLoadTest {
             System.err.printf("%d concurrent streams: %d answered, %d told 503, in %.2f s%n", clients, ok, busy, seconds);
             assertTrue(ok >= slots + queue, "a 503 comes only while slots + queue requests are in flight, each of which completes: " + ok);
             assertEquals(0, f.server.ready().scheduler().busySlots());
+            long grown = heldHeap() - heldBefore;
+            assertTrue(grown < 64L << 20, "the requests left " + (grown >> 20) + " MiB of heap held behind them");
         }
+    }
+
+    /** Heap still in use after a collection: what requests would leave behind if the server held on to them. */
+    private static long heldHeap() {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        return rt.totalMemory() - rt.freeMemory();
     }
 }

@@ -137,15 +137,19 @@ class ToolCallsTest {
                 + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}},\"max_tokens\":8";
         String prompt = ok(post("/apply-template", body + "}")).get("prompt").asText();
         assertTrue(prompt.endsWith("<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "), prompt);
-        // The random model does not finish the call: its text comes back as content, never an error.
-        JsonNode r = ok(post("/v1/chat/completions", body + "}"));
-        JsonNode choice = r.get("choices").get(0);
-        if (choice.get("message").has("tool_calls")) { // the random model closed the call after all
-            assertEquals("get_weather", choice.get("message").get("tool_calls").get(0).get("function").get("name").asText(), r.toString());
-            assertEquals("tool_calls", choice.get("finish_reason").asText());
-        } else {
-            assertTrue(choice.get("message").get("content").asText().startsWith("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "), r.toString());
-            assertNotEquals("tool_calls", choice.get("finish_reason").asText());
+        // The random model does not finish the call: its text comes back as content, never an error. Seeds 0 and 2 make it
+        // add only whitespace, so all of the content is settled at the sequence's end, which the answer must wait for.
+        for (int seed = 0; seed < 6; seed++) {
+            JsonNode r = ok(post("/v1/chat/completions", body + ",\"seed\":" + seed + "}"));
+            JsonNode choice = r.get("choices").get(0);
+            if (choice.get("message").has("tool_calls")) { // the random model closed the call after all
+                assertEquals("get_weather", choice.get("message").get("tool_calls").get(0).get("function").get("name").asText(), r.toString());
+                assertEquals("tool_calls", choice.get("finish_reason").asText());
+            } else {
+                assertTrue(choice.get("message").get("content").asText().startsWith("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "),
+                        "seed " + seed + ": " + r);
+                assertNotEquals("tool_calls", choice.get("finish_reason").asText());
+            }
         }
         JsonNode streamed = ServerFixture.events(post("/v1/chat/completions", body + ",\"stream\":true}").body()).getLast();
         assertTrue(streamed.has("choices"), streamed.toString());
