@@ -287,6 +287,9 @@ final class ApiHandler extends Handler.Abstract {
         try {
             response.setStatus(e.status);
             if (e.headerName != null) response.getHeaders().put(e.headerName, e.headerValue);
+            // An oversized body may be left unread, and then the connection cannot carry another
+            // request: saying so keeps a client from reusing it (Java's HttpClient then saw "no bytes").
+            if (e.status == 413) response.getHeaders().put(HttpHeader.CONNECTION, "close");
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
             byte[] body = JSON.writeValueAsBytes(errorBody(e));
             response.write(true, ByteBuffer.wrap(body), callback);

@@ -43,7 +43,7 @@ import jdk.incubator.vector.VectorSpecies;
  * panel's 8 steps of 128 bytes followed by its 64 fp16 scales: 1152 bytes per chunk and panel, the
  * file's size.
  */
-final class BinaryPanels {
+final class BinaryPanels implements Q8TablePanels {
     /*
      * 512 bits, not Vec's preferred species, on purpose, as in TernaryPanels: one selectFrom looks up
      * 32 rows in a 32-entry table (vpermw) and a two-vector one in a 64-entry table (vpermi2w); with
@@ -76,7 +76,18 @@ final class BinaryPanels {
         data = Arena.ofAuto().allocate((long) chunks * panels * BLOCK_BYTES, 64);
     }
 
-    long bytes() { return data.byteSize(); }
+    @Override public long bytes() { return data.byteSize(); }
+    @Override public int k() { return k; }
+    @Override public int n() { return n; }
+    @Override public int panels() { return panels; }
+    @Override public int stripes() { return stripes; }
+    @Override public int stripeWidth() { return stripeWidth; }
+    @Override public int tablesPerVector() { return chunks * CHUNK_TABLES; }
+
+    @Override
+    public void tables(short[] q, int qOff, short[] out, int outOff) {
+        tables(q, qOff, k, out, outOff);
+    }
 
     /** Packs the n × k Q1_0 matrix {@code w}, panels in parallel over the pool. */
     static BinaryPanels pack(MemorySegment w, int k, int n, WorkerPool pool) {
@@ -162,7 +173,8 @@ final class BinaryPanels {
      * Panels [from, to) against every vector's tables, into {@code fsum} (vector b's row r at
      * {@code b·(to − from)·64 + r − from·64}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
      */
-    void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
+    @Override
+    public void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);

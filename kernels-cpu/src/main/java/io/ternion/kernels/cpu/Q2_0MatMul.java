@@ -1,7 +1,5 @@
 package io.ternion.kernels.cpu;
 
-import static io.ternion.kernels.cpu.TwoBitPanels.ROWS;
-
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 
@@ -11,7 +9,7 @@ import io.ternion.gguf.Tensor;
  * block meets two or four Q8_0 activation blocks, as in {@code ggml_vec_dot_q2_0_q8_0}; run from
  * {@link TwoBitPanels}. One instance per block size, as each is a type of its own.
  */
-final class Q2_0MatMul extends PackedKernel<TwoBitPanels, TableActivations> {
+final class Q2_0MatMul extends Q8TableKernel<TwoBitPanels> {
     private final GgmlType type;
 
     Q2_0MatMul(GgmlType type) {
@@ -25,32 +23,5 @@ final class Q2_0MatMul extends PackedKernel<TwoBitPanels, TableActivations> {
     @Override
     TwoBitPanels pack(Tensor w, WorkerPool pool) {
         return TwoBitPanels.pack(w.data(), type.blockSize, Math.toIntExact(w.rowLength()), Math.toIntExact(w.rows()), pool);
-    }
-
-    @Override long bytes(TwoBitPanels p) { return p.bytes(); }
-
-    @Override int units(TwoBitPanels p) { return p.stripes; }
-
-    @Override
-    TableActivations quantize(TwoBitPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
-        int k = p.k, per = p.chunks * p.chunkTables;
-        Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
-        TableActivations act = TableActivations.of(batch, batch * per);
-        act.d = a.d;
-        WorkerPool.RangeTask tables = (from, to) -> {
-            for (int b = from; b < to; b++) TwoBitPanels.tables(a.q, b * k, k, act.tables, b * per);
-        };
-        pool.parallelFor(batch, tables); // inline for one row
-        return act;
-    }
-
-    @Override
-    void dot(TwoBitPanels p, int from, int to, TableActivations act, float[] y, int yOff) {
-        from *= p.stripeWidth;
-        to = Math.min(p.panels, to * p.stripeWidth);
-        int span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
-        float[] fsum = TableActivations.floatSums(act.batch * span);
-        p.dot(from, to, act.tables, act.batch, act.d, fsum);
-        for (int b = 0; b < act.batch; b++) System.arraycopy(fsum, b * span, y, yOff + b * p.n + r0, r1 - r0);
     }
 }

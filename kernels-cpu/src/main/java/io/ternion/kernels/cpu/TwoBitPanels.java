@@ -40,7 +40,7 @@ import jdk.incubator.vector.VectorSpecies;
  * per thread as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by
  * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales: the file's size.
  */
-final class TwoBitPanels {
+final class TwoBitPanels implements Q8TablePanels {
     /* 512 bits, not Vec's preferred species, for BinaryPanels' reasons (one vpermw / vpermi2w per lookup). */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
@@ -73,7 +73,18 @@ final class TwoBitPanels {
         data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
     }
 
-    long bytes() { return data.byteSize(); }
+    @Override public long bytes() { return data.byteSize(); }
+    @Override public int k() { return k; }
+    @Override public int n() { return n; }
+    @Override public int panels() { return panels; }
+    @Override public int stripes() { return stripes; }
+    @Override public int stripeWidth() { return stripeWidth; }
+    @Override public int tablesPerVector() { return chunks * chunkTables; }
+
+    @Override
+    public void tables(short[] q, int qOff, short[] out, int outOff) {
+        tables(q, qOff, k, out, outOff);
+    }
 
     /** Packs the n × k Q2_0 matrix {@code w} of blocks of {@code qk}, panels in parallel over the pool. */
     static TwoBitPanels pack(MemorySegment w, int qk, int k, int n, WorkerPool pool) {
@@ -132,7 +143,8 @@ final class TwoBitPanels {
      * Panels [from, to) against every vector's tables, into {@code fsum} (vector b's row r at
      * {@code b·(to − from)·64 + r − from·64}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
      */
-    void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
+    @Override
+    public void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);
