@@ -126,9 +126,22 @@ final class GenerationOptions {
         return chosen;
     }
 
+    /**
+     * Refuses flags that are wrong in themselves, before anything happens: a seed line, a port
+     * opened, a model loaded. The sampling methods and the loaders call it.
+     */
+    void checkFlags() {
+        if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
+        if (parallel < 1) throw new IllegalArgumentException("-np must be >= 1, not " + parallel);
+        if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
+        if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
+        if (hfRepo != null && model != null) throw new IllegalArgumentException("give -m or -hf, not both");
+        backend();
+    }
+
     /** The sampling settings; a sampled run without --seed gets a random one, said on stderr so the run can be repeated. */
     SamplerParams sampler() {
-        if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
+        checkFlags();
         long s = seed;
         if (s < 0 && temperature > 0) {
             s = new java.util.SplittableRandom().nextLong() & Long.MAX_VALUE;
@@ -139,7 +152,7 @@ final class GenerationOptions {
 
     /** The sampling settings as given: for serve, where a negative seed draws a new one for each request. */
     SamplerParams samplerDefaults() {
-        if (threads < 0) throw new IllegalArgumentException("-t must be >= 0, not " + threads);
+        checkFlags();
         return new SamplerParams(temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, ignoreEos);
     }
 
@@ -152,9 +165,7 @@ final class GenerationOptions {
 
     /** The model with -np KV slots, -c divided among them. */
     Model loadWithSlots() throws IOException {
-        if (parallel < 1) throw new IllegalArgumentException("-np must be >= 1, not " + parallel);
-        if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
-        if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
+        checkFlags();
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
         String backend = backend();
         return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel), tok);
@@ -162,7 +173,6 @@ final class GenerationOptions {
 
     /** -m, or -hf's file (downloaded into the cache first unless it is there), or the bundled model. */
     Path modelFile() throws IOException {
-        if (hfRepo != null && model != null) throw new IllegalArgumentException("give -m or -hf, not both");
         if (hfRepo == null) return model != null ? model : Main.defaultModel();
         try {
             return HubDownload.fromEnvironment().fetch(hfRepo);

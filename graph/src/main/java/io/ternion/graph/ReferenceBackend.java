@@ -76,9 +76,10 @@ public final class ReferenceBackend implements Backend {
         @Override
         public void forward(Batch batch, float[] logits) {
             batch.check(context, maxBatch, slots);
-            for (Op op : graph.ops()) if (batch.outputCount() > 0 || !op.writesOutputs()) run(op, batch);
+            int outputs = batch.outputCount();
+            for (Op op : graph.ops()) if (outputs > 0 || !op.writesOutputs()) run(op, batch);
             Buf out = graph.logits();
-            System.arraycopy(bufs.get(out), 0, logits, 0, out.rows(batch.size(), batch.outputCount()) * out.width());
+            System.arraycopy(bufs.get(out), 0, logits, 0, out.rows(batch.size(), outputs) * out.width());
         }
 
         private void run(Op op, Batch batch) {

@@ -10,7 +10,6 @@ import static jdk.incubator.vector.VectorOperators.OR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
-import java.lang.foreign.Arena;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
@@ -43,7 +42,7 @@ import jdk.incubator.vector.VectorSpecies;
  * panel's 8 steps of 128 bytes followed by its 64 fp16 scales: 1152 bytes per chunk and panel, the
  * file's size.
  */
-final class BinaryPanels implements Q8TablePanels {
+final class BinaryPanels extends Q8TablePanels {
     /*
      * 512 bits, not Vec's preferred species, on purpose, as in TernaryPanels: one selectFrom looks up
      * 32 rows in a 32-entry table (vpermw) and a two-vector one in a 64-entry table (vpermi2w); with
@@ -63,29 +62,14 @@ final class BinaryPanels implements Q8TablePanels {
     private static final int QK = 128, FILE_BLOCK = 18;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
-    final int k, n, chunks, panels, stripes, stripeWidth;
-    final MemorySegment data;
-
     private BinaryPanels(int k, int n, int threads) {
-        this.k = k;
-        this.n = n;
-        chunks = k / CHUNK;
-        panels = (n + ROWS - 1) / ROWS;
-        stripeWidth = (panels + threads - 1) / threads;
-        stripes = (panels + stripeWidth - 1) / stripeWidth;
-        data = Arena.ofAuto().allocate((long) chunks * panels * BLOCK_BYTES, 64);
+        super(k, n, CHUNK, threads, BLOCK_BYTES);
     }
 
-    @Override public long bytes() { return data.byteSize(); }
-    @Override public int k() { return k; }
-    @Override public int n() { return n; }
-    @Override public int panels() { return panels; }
-    @Override public int stripes() { return stripes; }
-    @Override public int stripeWidth() { return stripeWidth; }
-    @Override public int tablesPerVector() { return chunks * CHUNK_TABLES; }
+    @Override int tablesPerVector() { return chunks * CHUNK_TABLES; }
 
     @Override
-    public void tables(short[] q, int qOff, short[] out, int outOff) {
+    void tables(short[] q, int qOff, short[] out, int outOff) {
         tables(q, qOff, k, out, outOff);
     }
 
@@ -174,7 +158,7 @@ final class BinaryPanels implements Q8TablePanels {
      * {@code b·(to − from)·64 + r − from·64}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
      */
     @Override
-    public void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
+    void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);

@@ -14,11 +14,11 @@ abstract class Q8TableKernel<P extends Q8TablePanels> extends PackedKernel<P, Ta
 
     @Override long bytes(P p) { return p.bytes(); }
 
-    @Override int units(P p) { return p.stripes(); }
+    @Override int units(P p) { return p.stripes; }
 
     @Override
     TableActivations quantize(P p, float[] x, int xOff, int batch, WorkerPool pool) {
-        int k = p.k(), per = p.tablesPerVector();
+        int k = p.k, per = p.tablesPerVector();
         Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
         TableActivations act = TableActivations.of(batch, batch * per);
         act.d = a.d;
@@ -31,9 +31,9 @@ abstract class Q8TableKernel<P extends Q8TablePanels> extends PackedKernel<P, Ta
 
     @Override
     void dot(P p, int from, int to, TableActivations act, float[] y, int yOff) {
-        from *= p.stripeWidth();
-        to = Math.min(p.panels(), to * p.stripeWidth());
-        int n = p.n(), span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(n, to * ROWS);
+        from *= p.stripeWidth;
+        to = Math.min(p.panels, to * p.stripeWidth);
+        int n = p.n, span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(n, to * ROWS);
         float[] fsum = TableActivations.floatSums(act.batch * span);
         p.dot(from, to, act.tables, act.batch, act.d, fsum);
         for (int b = 0; b < act.batch; b++) System.arraycopy(fsum, b * span, y, yOff + b * n + r0, r1 - r0);

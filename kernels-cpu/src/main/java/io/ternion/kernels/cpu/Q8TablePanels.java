@@ -1,33 +1,40 @@
 package io.ternion.kernels.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 /**
  * Packed weights whose kernel meets Q8_0 activations through lookup tables built per vector and
- * chunk of K ({@link BinaryPanels} for Q1_0, {@link TwoBitPanels} for Q2_0): what
- * {@link Q8TableKernel} needs to quantize, build the tables and hand stripes to the threads once for both.
+ * chunk of K ({@link BinaryPanels} for Q1_0, {@link TwoBitPanels} for Q2_0): the shape both lay
+ * out (panels of 64 rows, K in chunks, a stripe of panels per thread of the pool that packed them)
+ * and what {@link Q8TableKernel} needs to quantize, build the tables and hand stripes to the threads.
  */
-interface Q8TablePanels {
+abstract class Q8TablePanels {
     /** Rows of a panel: the lanes of two short vectors. */
-    int ROWS = 64;
+    static final int ROWS = 64;
 
-    int k();
+    final int k, n, chunks, panels, stripes, stripeWidth;
+    final MemorySegment data;
 
-    int n();
+    /** An n × k matrix in chunks of {@code chunk} columns, {@code blockBytes} per chunk and panel, striped for {@code threads}. */
+    Q8TablePanels(int k, int n, int chunk, int threads, int blockBytes) {
+        this.k = k;
+        this.n = n;
+        chunks = k / chunk;
+        panels = (n + ROWS - 1) / ROWS;
+        stripeWidth = (panels + threads - 1) / threads;
+        stripes = (panels + stripeWidth - 1) / stripeWidth;
+        data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
+    }
 
-    int panels();
-
-    /** Units of work: at most one per thread of the pool that packed them. */
-    int stripes();
-
-    int stripeWidth();
-
-    long bytes();
+    long bytes() { return data.byteSize(); }
 
     /** Shorts of tables per activation vector. */
-    int tablesPerVector();
+    abstract int tablesPerVector();
 
     /** Vector {@code q} (Q8_0 codes from qOff, k of them) as this layout's tables, into out from outOff. */
-    void tables(short[] q, int qOff, short[] out, int outOff);
+    abstract void tables(short[] q, int qOff, short[] out, int outOff);
 
     /** Panels [from, to) against every vector's tables, into fsum (vector b's row r at b·(to − from)·64 + r − from·64). */
-    void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum);
+    abstract void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum);
 }

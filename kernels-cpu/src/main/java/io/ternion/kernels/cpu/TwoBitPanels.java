@@ -9,7 +9,6 @@ import static jdk.incubator.vector.VectorOperators.OR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -40,7 +39,7 @@ import jdk.incubator.vector.VectorSpecies;
  * per thread as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by
  * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales: the file's size.
  */
-final class TwoBitPanels implements Q8TablePanels {
+final class TwoBitPanels extends Q8TablePanels {
     /* 512 bits, not Vec's preferred species, for BinaryPanels' reasons (one vpermw / vpermi2w per lookup). */
     static final VectorSpecies<Short> S = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
@@ -53,36 +52,23 @@ final class TwoBitPanels implements Q8TablePanels {
 
     /** The weight block (64 or 128 elements), which is the chunk. */
     final int qk;
-    final int k, n, chunks, panels, stripes, stripeWidth, steps, codeBytes, blockBytes;
+    final int steps, codeBytes, blockBytes;
     /** Shorts of one vector's tables per chunk. */
     final int chunkTables;
-    final MemorySegment data;
 
     private TwoBitPanels(int qk, int k, int n, int threads) {
+        super(k, n, qk, threads, qk / WEIGHTS_PER_STEP * STEP_BYTES + 2 * ROWS);
         this.qk = qk;
-        this.k = k;
-        this.n = n;
-        chunks = k / qk;
-        panels = (n + ROWS - 1) / ROWS;
-        stripeWidth = (panels + threads - 1) / threads;
-        stripes = (panels + stripeWidth - 1) / stripeWidth;
         steps = qk / WEIGHTS_PER_STEP;
         codeBytes = steps * STEP_BYTES;
         blockBytes = codeBytes + 2 * ROWS;
         chunkTables = steps * STEP_TABLES;
-        data = Arena.ofAuto().allocate((long) chunks * panels * blockBytes, 64);
     }
 
-    @Override public long bytes() { return data.byteSize(); }
-    @Override public int k() { return k; }
-    @Override public int n() { return n; }
-    @Override public int panels() { return panels; }
-    @Override public int stripes() { return stripes; }
-    @Override public int stripeWidth() { return stripeWidth; }
-    @Override public int tablesPerVector() { return chunks * chunkTables; }
+    @Override int tablesPerVector() { return chunks * chunkTables; }
 
     @Override
-    public void tables(short[] q, int qOff, short[] out, int outOff) {
+    void tables(short[] q, int qOff, short[] out, int outOff) {
         tables(q, qOff, k, out, outOff);
     }
 
@@ -144,7 +130,7 @@ final class TwoBitPanels implements Q8TablePanels {
      * {@code b·(to − from)·64 + r − from·64}, zeroed by the caller): {@code d} holds the Q8_0 scales, k/32 per vector.
      */
     @Override
-    public void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
+    void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum) {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);
