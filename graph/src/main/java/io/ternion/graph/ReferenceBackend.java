@@ -23,6 +23,27 @@ public final class ReferenceBackend implements Backend {
         return new Compiled(graph, contextLength, maxBatch, slots);
     }
 
+    /**
+     * The rotary embedding of {@code r.heads()} heads at {@code off}, at {@code position}: the one
+     * place this backend rotates, for the forward {@link Op.Rope} and for {@link CompiledModel#shift}'s
+     * re-rotation by −drop. It must stay a pure rotation whose angle is linear in the position,
+     * so that rotating by p and then by −d is rotating by p−d; a magnitude factor (YaRN's) belongs
+     * to the forward case only, or a shifted key would get it twice.
+     */
+    static void rope(Op.Rope r, float[] x, int off, int position) {
+        for (int h = 0; h < r.heads(); h++) {
+            int base = off + h * r.headDim();
+            for (int i = 0; i < r.dims() / 2; i++) {
+                double angle = position * Math.pow(r.theta(), -2.0 * i / r.dims());
+                int a = r.neox() ? base + i : base + 2 * i;
+                int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
+                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
+                x[a] = (float) (x0 * cos - x1 * sin);
+                x[c] = (float) (x0 * sin + x1 * cos);
+            }
+        }
+    }
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch, slots;
@@ -150,27 +171,6 @@ public final class ReferenceBackend implements Backend {
                 case Op.SelectOutputs s -> {
                     int d = s.in().width(), j = 0;
                     for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
-                }
-            }
-        }
-
-        /**
-         * The rotary embedding of {@code r.heads()} heads at {@code off}, at {@code position}: the one
-         * place this backend rotates, for the forward {@link Op.Rope} and for {@link #shift}'s
-         * re-rotation by −drop. It must stay a pure rotation whose angle is linear in the position,
-         * so that rotating by p and then by −d is rotating by p−d; a magnitude factor (YaRN's) belongs
-         * to the forward case only, or a shifted key would get it twice.
-         */
-        static void rope(Op.Rope r, float[] x, int off, int position) {
-            for (int h = 0; h < r.heads(); h++) {
-                int base = off + h * r.headDim();
-                for (int i = 0; i < r.dims() / 2; i++) {
-                    double angle = position * Math.pow(r.theta(), -2.0 * i / r.dims());
-                    int a = r.neox() ? base + i : base + 2 * i;
-                    int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
-                    double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
-                    x[a] = (float) (x0 * cos - x1 * sin);
-                    x[c] = (float) (x0 * sin + x1 * cos);
                 }
             }
         }
