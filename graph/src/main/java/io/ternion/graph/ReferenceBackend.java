@@ -114,15 +114,20 @@ public final class ReferenceBackend implements Backend {
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
                     int d = r.x().width();
+                    RopeScaling sc = r.scaling();
+                    float[] corr = sc.correctionDims(r.dims(), r.theta());
+                    double mscale = sc.extFactor() != 0 ? sc.attnFactor() * (1 + 0.1 * Math.log(1.0 / sc.freqScale())) : sc.attnFactor();
                     for (int b = 0; b < n; b++) {
                         int pos = batch.positions()[b];
                         for (int h = 0; h < r.heads(); h++) {
                             int base = b * d + h * r.headDim();
                             for (int i = 0; i < r.dims() / 2; i++) {
-                                double angle = pos * Math.pow(r.theta(), -2.0 * i / r.dims());
+                                double extrap = pos * Math.pow(r.theta(), -2.0 * i / r.dims());
+                                double mix = RopeScaling.ramp(corr[0], corr[1], i) * (double) sc.extFactor();
+                                double angle = sc.freqScale() * extrap * (1 - mix) + extrap * mix;
                                 int a = r.neox() ? base + i : base + 2 * i;
                                 int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
-                                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
+                                double x0 = x[a], x1 = x[c], cos = mscale * Math.cos(angle), sin = mscale * Math.sin(angle);
                                 x[a] = (float) (x0 * cos - x1 * sin);
                                 x[c] = (float) (x0 * sin + x1 * cos);
                             }

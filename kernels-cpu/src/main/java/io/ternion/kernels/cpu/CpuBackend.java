@@ -184,7 +184,7 @@ public final class CpuBackend implements Backend {
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
                     for (int b = 0; b < n; b++) {
-                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), batch.positions()[b], r.theta(), r.neox());
+                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), batch.positions()[b], r.theta(), r.neox(), r.scaling());
                     }
                 }
                 case Op.StoreKv s -> {

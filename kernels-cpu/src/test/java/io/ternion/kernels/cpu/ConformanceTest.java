@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.RopeScaling;
 import io.ternion.graph.conformance.ConformanceTable.Case;
 import io.ternion.graph.conformance.ConformanceTable;
 import io.ternion.graph.conformance.Inputs.Placement;
@@ -36,7 +37,7 @@ class ConformanceTest {
             case SOFTMAX -> softmax(c);
             case SWIGLU, RELU2_GLU -> glu(c, c.op() == KernelOp.SWIGLU);
             case ADD, MUL -> elementwise(c, c.op() == KernelOp.ADD);
-            case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
+            case ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN -> rope(c);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
         }
     }
@@ -121,15 +122,17 @@ class ConformanceTest {
         ConformanceTable.check(c, "", acc, ref);
     }
 
-    private static void rope(Case c, boolean neox) {
+    private static void rope(Case c) {
         SplittableRandom rnd = Inputs.random(c.toString());
         int heads = c.batch(), headDim = c.k(), ropeDims = c.n();
+        boolean neox = ConformanceTable.ropeNeox(c.op());
+        RopeScaling scaling = ConformanceTable.ropeScaling(c.op());
         for (int pos : ConformanceTable.ROPE_POSITIONS) {
             float[] x = Inputs.floats(rnd, heads * headDim);
-            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
+            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox, scaling);
             float[] got = new float[x.length + 1];
             System.arraycopy(x, 0, got, 1, x.length);
-            Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox);
+            Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox, scaling);
             ConformanceTable.check(c, "pos " + pos, Arrays.copyOfRange(got, 1, got.length), ref);
             for (int h = 0; h < heads; h++) {
                 for (int i = ropeDims; i < headDim; i++) assertEquals(x[h * headDim + i], got[1 + h * headDim + i], "dims past ropeDims");

@@ -5,6 +5,7 @@ import static io.ternion.kernels.gpu.KernelNames.*;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.I2_SCodec;
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.RopeScaling;
 import io.ternion.kernels.gpu.Launch.Rows;
 import java.io.IOException;
 import java.io.InputStream;
@@ -190,9 +191,16 @@ public final class ClOps {
 
     /** ggml's RoPE at each row's position, with the CPU backend's theta recurrence. */
     public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
+        return rope(x, step, heads, headDim, dims, freqBase, neox, RopeScaling.NONE);
+    }
+
+    /** As {@link #rope(ClBuffer, ClBuffer, int, int, int, float, boolean)}, scaled (linear or YaRN) as {@link RopeScaling} says. */
+    public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox, RopeScaling scaling) {
         float thetaScale = (float) Math.pow(freqBase, -2.0f / dims);
+        float[] corr = scaling.correctionDims(dims, freqBase);
         ClKernel k = program.kernel(ROPE).arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
-                .arg(5, thetaScale).arg(6, neox ? 1 : 0);
+                .arg(5, thetaScale).arg(6, neox ? 1 : 0).arg(7, scaling.freqScale()).arg(8, scaling.extFactor())
+                .arg(9, scaling.mscale()).arg(10, corr[0]).arg(11, corr[1]);
         return new Launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1, Rows.TOKENS);
     }
 

@@ -289,7 +289,7 @@ public final class OpenClBackend implements Backend {
                             matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
                         }
                     }
-                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
+                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox(), r.scaling()));
                     case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
                             s.layer() * layerElems, s.k().width(), context));
                     case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,

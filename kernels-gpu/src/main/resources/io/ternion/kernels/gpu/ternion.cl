@@ -637,15 +637,25 @@ RMS_NORM_QUANT_BLOCKS(q8_k, 256)
 RMS_NORM_QUANT_BLOCKS(q8_0, 32)
 
 // ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it, at
-// each row's own position.
+// each row's own position; then scaled as RopeScaling.angle does (linear: freqScale * theta; YaRN:
+// blended with theta by the ramp over the pairs [corrLow, corrHigh]), cos and sin times mscale.
+// The ramp's division goes through acc_t: a double quotient rounded to float is the correctly
+// rounded float one, which OpenCL's float division need not be.
 // Range: (heads * dims/2, batch).
-kernel void rope(global float* x, global const int* step, int heads, int headDim, int dims, float thetaScale, int neox) {
+kernel void rope(global float* x, global const int* step, int heads, int headDim, int dims, float thetaScale, int neox,
+                 float freqScale, float extFactor, float mscale, float corrLow, float corrHigh) {
     int id = get_global_id(0), b = get_global_id(1), pairs = dims / 2;
     int h = id / pairs, i = id % pairs;
     if (h >= heads) return;
     float theta = (float) STEP_POSITION(step, b);
     for (int j = 0; j < i; j++) theta *= thetaScale;
-    float c = cos(theta), s = sin(theta);
+    float angle = freqScale * theta;
+    if (extFactor != 0.0f) {
+        float y = (float) ((acc_t) ((float) i - corrLow) / (acc_t) fmax(0.001f, corrHigh - corrLow));
+        float mix = (1.0f - fmin(1.0f, fmax(0.0f, y))) * extFactor;
+        angle = angle * (1.0f - mix) + theta * mix;
+    }
+    float c = cos(angle) * mscale, s = sin(angle) * mscale;
     global float* base = x + (size_t) b * heads * headDim + h * headDim;
     int a = neox ? i : 2 * i, o = neox ? i + pairs : 2 * i + 1;
     float x0 = base[a], x1 = base[o];

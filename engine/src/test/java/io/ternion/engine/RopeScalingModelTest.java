@@ -1,0 +1,154 @@
+package io.ternion.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ternion.gguf.GgmlType;
+import io.ternion.gguf.GgufFile;
+import io.ternion.gguf.TestData;
+import io.ternion.graph.Log;
+import io.ternion.graph.RopeScaling;
+import io.ternion.kernels.gpu.OpenClTestDevice;
+import io.ternion.synth.Preset;
+import io.ternion.synth.Synth;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * RoPE scaling from the file and from llama.cpp's flags, through to the graph, the three backends
+ * and the context the model accepts without a warning.
+ */
+class RopeScalingModelTest {
+    @TempDir
+    Path dir;
+    private final List<String> log = new ArrayList<>();
+
+    @BeforeEach
+    void captureLog() {
+        Log.setSink(log::add);
+    }
+
+    @AfterEach
+    void restore() {
+        Log.setSink(null);
+    }
+
+    private ModelConfig synth(float yarn) throws IOException {
+        Path f = dir.resolve("tiny-qwen3-" + yarn + ".gguf");
+        Synth.write(Preset.ALL.get("tiny-qwen3"), GgmlType.Q1_0, 3, null, null, yarn, f);
+        try (GgufFile file = GgufFile.open(f)) {
+            return ModelConfig.from(file);
+        }
+    }
+
+    @Test
+    void yarnFromTheFile() throws IOException {
+        ModelConfig c = synth(4f);
+        RopeScalingConfig r = c.ropeScaling();
+        assertEquals(RopeScalingConfig.Type.YARN, r.type());
+        assertEquals(4f, r.factor());
+        assertEquals(256, r.originalContext());
+        assertEquals(256, c.contextLength());
+        assertEquals(1024, c.maxContext());
+        assertEquals(RopeScaling.yarn(4f, 256), r.kernelScaling());
+        assertEquals("yarn ×4 of 256", r.toString());
+    }
+
+    @Test
+    void noKeysIsNoScaling() throws IOException {
+        ModelConfig c = synth(0f);
+        assertFalse(c.ropeScaling().scales());
+        assertEquals(256, c.maxContext());
+        assertTrue(c.ropeScaling().kernelScaling().isNone());
+    }
+
+    @Test
+    void flagsOverTheFile() throws IOException {
+        ModelConfig plain = synth(0f), yarn = synth(4f);
+        // llama.cpp's --rope-scaling yarn --rope-scale 8 --yarn-orig-ctx 128 --rope-freq-base 2e5 on a file without scaling.
+        ModelConfig c = plain.withRopeOverrides(new RopeOverrides(RopeScalingConfig.Type.YARN, 8f, null, 2e5f, 128, null, null, null, null));
+        assertEquals(2e5f, c.ropeTheta());
+        assertEquals(1024, c.maxContext());
+        assertEquals(RopeScaling.yarn(8f, 128), c.ropeScaling().kernelScaling());
+        // --rope-freq-scale 0.5 alone: the file's type when it has none is linear (llama.cpp's default), factor 2.
+        c = plain.withRopeOverrides(new RopeOverrides(null, null, 0.5f, null, null, null, null, null, null));
+        assertEquals(new RopeScaling(0.5f, 0f, 1f, 32f, 1f, 256), c.ropeScaling().kernelScaling());
+        assertEquals(512, c.maxContext());
+        // --rope-scaling none turns the file's YaRN off; the context is the trained one again.
+        c = yarn.withRopeOverrides(new RopeOverrides(RopeScalingConfig.Type.NONE, null, null, null, null, null, null, null, null));
+        assertTrue(c.ropeScaling().kernelScaling().isNone());
+        assertEquals(256, c.maxContext());
+        // --yarn-attn-factor multiplies the file's attn_factor; --yarn-beta-* replace the defaults.
+        c = yarn.withRopeOverrides(new RopeOverrides(null, null, null, null, null, null, 0.5f, 16f, 2f));
+        assertEquals(new RopeScaling(0.25f, 1f, 0.5f, 16f, 2f, 256), c.ropeScaling().kernelScaling());
+    }
+
+    @Test
+    void nonsenseFlagsAreRefusedByName() {
+        for (var bad : List.<Runnable>of(
+                () -> new RopeOverrides(null, 0f, null, null, null, null, null, null, null),
+                () -> new RopeOverrides(null, 2f, 0.5f, null, null, null, null, null, null),
+                () -> new RopeOverrides(null, null, null, -1f, null, null, null, null, null),
+                () -> new RopeOverrides(null, null, null, null, -5, null, null, null, null),
+                () -> new RopeOverrides(null, null, null, null, null, null, 0f, null, null),
+                () -> new RopeOverrides(null, null, null, null, null, null, null, Float.NaN, null))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bad::run);
+            assertTrue(e.getMessage().startsWith("--") || e.getMessage().startsWith("give"), e.getMessage());
+        }
+    }
+
+    /** stories260K (trained on 2048 positions) run as if trained on 128, stretched 4 times by YaRN, to position 300. */
+    private static final RopeOverrides STORIES_YARN = new RopeOverrides(RopeScalingConfig.Type.YARN, 4f, null, null, 128, null, null, null, null);
+
+    private static int[] greedy(String backend, RopeOverrides rope) throws IOException {
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options(backend, 2, 512, 64), null, rope)) {
+            return m.newSession().generate(new int[] {1}, 300, SamplerParams.GREEDY, (id, t) -> true).tokens();
+        }
+    }
+
+    /**
+     * The reference, CPU and OpenCL backends give the same 300 greedy tokens with YaRN, as they do
+     * without it (StoriesReferenceTest), and YaRN changes them: each backend applies the scaling.
+     */
+    @Test
+    void backendsAgreeWithYarn() throws IOException {
+        int[] cpu = greedy("cpu", STORIES_YARN);
+        assertNotEquals(java.util.Arrays.toString(greedy("cpu", RopeOverrides.NONE)), java.util.Arrays.toString(cpu), "YaRN changes nothing");
+        assertArrayEquals(cpu, greedy("reference", STORIES_YARN), "reference");
+        OpenClTestDevice.require();
+        assertArrayEquals(cpu, greedy("opencl", STORIES_YARN), "opencl");
+    }
+
+    private void load(int context, RopeOverrides rope) throws IOException {
+        log.clear();
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, context, 64), null, rope)) {
+            assertEquals(context, m.contextLength());
+        }
+    }
+
+    /** Past the trained context llama.cpp runs and warns once; so does Ternion, unless scaling reaches that far. */
+    @Test
+    void contextPastTheModelsWarnsOnce() throws IOException {
+        load(2048, RopeOverrides.NONE);
+        assertEquals(List.of(), log);
+        load(4096, RopeOverrides.NONE);
+        assertEquals(1, log.size(), log.toString());
+        assertTrue(log.getFirst().contains("4096") && log.getFirst().contains("2048") && log.getFirst().contains("no rope scaling"), log.getFirst());
+        RopeOverrides yarn4 = new RopeOverrides(RopeScalingConfig.Type.YARN, 4f, null, null, null, null, null, null, null);
+        load(8192, yarn4);
+        assertEquals(List.of(), log);
+        load(16384, yarn4);
+        assertEquals(1, log.size(), log.toString());
+        assertTrue(log.getFirst().contains("past the 8192 that yarn ×4 of 2048 rope scaling reaches"), log.getFirst());
+    }
+}
