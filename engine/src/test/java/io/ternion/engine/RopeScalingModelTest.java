@@ -19,8 +19,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,20 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RopeScalingModelTest {
     @TempDir
-    Path dir;
-    private final List<String> log = new ArrayList<>();
+    static Path dir;
 
-    @BeforeEach
-    void captureLog() {
-        Log.setSink(log::add);
-    }
-
-    @AfterEach
-    void restore() {
-        Log.setSink(null);
-    }
-
-    private ModelConfig synth(float yarn) throws IOException {
+    private static ModelConfig synth(float yarn) throws IOException {
         Path f = dir.resolve("tiny-qwen3-" + yarn + ".gguf");
         Synth.write(Preset.ALL.get("tiny-qwen3"), GgmlType.Q1_0, 3, null, null, yarn, f);
         try (GgufFile file = GgufFile.open(f)) {
@@ -129,25 +116,28 @@ class RopeScalingModelTest {
         assertArrayEquals(cpu, greedy("opencl", STORIES_YARN), "opencl");
     }
 
-    private void load(int context, RopeOverrides rope) throws IOException {
-        log.clear();
+    /** What loading the bundled model with this context says on stderr. */
+    private static List<String> load(int context, RopeOverrides rope) throws IOException {
+        List<String> log = new ArrayList<>();
+        Log.setSink(log::add);
         try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, context, 64), null, rope)) {
             assertEquals(context, m.contextLength());
+        } finally {
+            Log.setSink(null);
         }
+        return log;
     }
 
     /** Past the trained context llama.cpp runs and warns once; so does Ternion, unless scaling reaches that far. */
     @Test
     void contextPastTheModelsWarnsOnce() throws IOException {
-        load(2048, RopeOverrides.NONE);
-        assertEquals(List.of(), log);
-        load(4096, RopeOverrides.NONE);
+        assertEquals(List.of(), load(2048, RopeOverrides.NONE));
+        List<String> log = load(4096, RopeOverrides.NONE);
         assertEquals(1, log.size(), log.toString());
         assertTrue(log.getFirst().contains("4096") && log.getFirst().contains("2048") && log.getFirst().contains("no rope scaling"), log.getFirst());
         RopeOverrides yarn4 = new RopeOverrides(RopeScalingConfig.Type.YARN, 4f, null, null, null, null, null, null, null);
-        load(8192, yarn4);
-        assertEquals(List.of(), log);
-        load(16384, yarn4);
+        assertEquals(List.of(), load(8192, yarn4));
+        log = load(16384, yarn4);
         assertEquals(1, log.size(), log.toString());
         assertTrue(log.getFirst().contains("past the 8192 that yarn ×4 of 2048 rope scaling reaches"), log.getFirst());
     }
