@@ -5,14 +5,18 @@ package io.ternion.engine;
  * {@code --rope-scaling}, {@code --rope-scale} (the factor), {@code --rope-freq-scale} (1/factor),
  * {@code --rope-freq-base}, {@code --yarn-orig-ctx} (0: the file's), {@code --yarn-ext-factor}
  * (negative: the type's default), {@code --yarn-attn-factor} (multiplies the file's),
- * {@code --yarn-beta-fast}, {@code --yarn-beta-slow}. Values that mean nothing are refused here,
- * naming the flag.
+ * {@code --yarn-beta-fast}, {@code --yarn-beta-slow} (these three negative: not given, as llama.cpp's
+ * -1). Values that mean nothing are refused here, naming the flag.
  */
 public record RopeOverrides(RopeScalingConfig.Type scaling, Float scale, Float freqScale, Float freqBase, Integer yarnOrigCtx,
                             Float yarnExtFactor, Float yarnAttnFactor, Float yarnBetaFast, Float yarnBetaSlow) {
     public static final RopeOverrides NONE = new RopeOverrides(null, null, null, null, null, null, null, null, null);
 
     public RopeOverrides {
+        // llama.cpp's "not set" for these is -1: the file's value (or the default) stays.
+        if (yarnAttnFactor != null && yarnAttnFactor < 0) yarnAttnFactor = null;
+        if (yarnBetaFast != null && yarnBetaFast < 0) yarnBetaFast = null;
+        if (yarnBetaSlow != null && yarnBetaSlow < 0) yarnBetaSlow = null;
         if (scale != null && freqScale != null) throw new IllegalArgumentException("give --rope-scale or --rope-freq-scale, not both (one is 1 over the other)");
         if (scale != null) factorInRange("--rope-scale", scale);
         if (freqScale != null) factorInRange("--rope-freq-scale", 1f / freqScale);

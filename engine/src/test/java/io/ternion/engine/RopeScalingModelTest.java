@@ -78,6 +78,9 @@ class RopeScalingModelTest {
         // --yarn-attn-factor multiplies the file's attn_factor; --yarn-beta-* replace the defaults.
         c = yarn.withRopeOverrides(new RopeOverrides(null, null, null, null, null, null, 0.5f, 16f, 2f));
         assertEquals(new RopeScaling(0.25f, 1f, 0.5f, 16f, 2f, 256), c.ropeScaling().kernelScaling());
+        // Their -1, llama.cpp's "not given", leaves the file's values.
+        c = yarn.withRopeOverrides(new RopeOverrides(null, null, null, null, null, -1f, -1f, -1f, -1f));
+        assertEquals(RopeScaling.yarn(4f, 256), c.ropeScaling().kernelScaling());
     }
 
     @Test
