@@ -51,6 +51,12 @@ class SynthCommandTest {
         assertEquals(0, off.code(), off.err());
         assertTrue(off.err().contains("past the model's 256 and it has no rope scaling"), off.err());
 
+        // A context that cannot fit is the memory error alone, not a warning before it.
+        Result huge = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "1000000000", "-t", "1");
+        assertEquals(2, huge.code(), huge.err());
+        assertEquals(1, huge.err().lines().count(), huge.err());
+        assertTrue(huge.err().startsWith("ternion: error: a context of 1000000000 positions needs 953.7 GiB of KV cache"), huge.err());
+
         Result bad = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--yarn", "0.5", "-o", f.toString());
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("YaRN factor must be above 1"), bad.err());

@@ -97,13 +97,13 @@ public final class Model implements AutoCloseable {
                 throw new ModelException("--parallel " + slots + " does not fit a context of " + total + " (each sequence gets -c / --parallel positions)");
             }
             int ctx = total / slots;
-            warnPastMaxContext(config, ctx);
             long kvBytes = 2L * 2 * config.layers() * slots * ctx * config.kvDim(); // K and V, F16
             if (kvBytes > Runtime.getRuntime().maxMemory()) {
                 throw new ModelException(String.format(java.util.Locale.ROOT,
                         "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
                         slots * ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
+            warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             try {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
