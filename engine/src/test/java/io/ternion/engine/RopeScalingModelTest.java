@@ -1,9 +1,7 @@
 package io.ternion.engine;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -100,23 +98,45 @@ class RopeScalingModelTest {
     /** stories260K (trained on 2048 positions) run as if trained on 128, stretched 4 times by YaRN, to position 300. */
     private static final RopeOverrides STORIES_YARN = new RopeOverrides(RopeScalingConfig.Type.YARN, 4f, null, null, 128, null, null, null, null);
 
-    private static int[] greedy(String backend, RopeOverrides rope) throws IOException {
+    /** 300 tokens of the model's own story (greedy, unscaled), teacher-forced: each position's logits. */
+    private static float[][] logits(String backend, RopeOverrides rope) throws IOException {
+        int[] story;
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 2, 512, 64))) {
+            story = m.newSession().generate(new int[] {1}, 299, SamplerParams.GREEDY, (id, t) -> true).tokens();
+        }
+        int[] tokens = new int[story.length + 1];
+        tokens[0] = 1;
+        System.arraycopy(story, 0, tokens, 1, story.length);
         try (Model m = Model.load(TestData.bundledModel(), new Model.Options(backend, 2, 512, 64), null, rope)) {
-            return m.newSession().generate(new int[] {1}, 300, SamplerParams.GREEDY, (id, t) -> true).tokens();
+            return TeacherForcing.logits(m, tokens, 1);
         }
     }
 
+    /** The largest logit difference at positions 128 and on (past the YaRN run's original context). */
+    private static double differencePast128(float[][] a, float[][] b) {
+        double worst = 0;
+        for (int p = 128; p < a.length; p++) {
+            for (int v = 0; v < a[p].length; v++) worst = Math.max(worst, Math.abs(a[p][v] - b[p][v]));
+        }
+        return worst;
+    }
+
     /**
-     * The reference, CPU and OpenCL backends give the same 300 greedy tokens with YaRN, as they do
-     * without it (StoriesReferenceTest), and YaRN changes them: each backend applies the scaling.
+     * The reference, CPU and OpenCL backends give the same logits with YaRN, within what separates
+     * them anyway (the reference's FP16 weights against the file's F32: we see 0.11; OpenCL's float
+     * sums in another order), and YaRN moves the logits about 100 times further (10.8): each backend
+     * applies the scaling, the same way. (Greedy ids are no test here: a near-tie somewhere in 300
+     * tokens of a tiny model goes either way between FP16 and F32 weights.)
      */
     @Test
     void backendsAgreeWithYarn() throws IOException {
-        int[] cpu = greedy("cpu", STORIES_YARN);
-        assertNotEquals(java.util.Arrays.toString(greedy("cpu", RopeOverrides.NONE)), java.util.Arrays.toString(cpu), "YaRN changes nothing");
-        assertArrayEquals(cpu, greedy("reference", STORIES_YARN), "reference");
+        float[][] cpu = logits("cpu", STORIES_YARN);
+        double yarnEffect = differencePast128(cpu, logits("cpu", RopeOverrides.NONE));
+        double reference = differencePast128(cpu, logits("reference", STORIES_YARN));
+        assertTrue(reference < 0.3 && yarnEffect > 20 * reference, "reference differs by " + reference + ", YaRN moves logits by " + yarnEffect);
         OpenClTestDevice.require();
-        assertArrayEquals(cpu, greedy("opencl", STORIES_YARN), "opencl");
+        double opencl = differencePast128(cpu, logits("opencl", STORIES_YARN));
+        assertTrue(opencl < 0.05, "opencl differs by " + opencl + ", YaRN moves logits by " + yarnEffect);
     }
 
     /** What loading the bundled model with this context says on stderr. */
