@@ -82,8 +82,9 @@ final class RunCommand implements Callable<Integer> {
 
     static void describe(PrintWriter err, Model m) {
         ModelConfig c = m.config();
-        err.printf(Locale.ROOT, "ternion: %s: %s, %d layers, dim %d, vocab %d; backend %s, context %d%n",
-                m.file().source(), c.architecture(), c.layers(), c.dim(), c.vocabSize(), m.backendName(), m.contextLength());
+        String rope = c.ropeScaling().scales() ? ", rope scaling " + c.ropeScaling() : "";
+        err.printf(Locale.ROOT, "ternion: %s: %s, %d layers, dim %d, vocab %d; backend %s, context %d%s%n",
+                m.file().source(), c.architecture(), c.layers(), c.dim(), c.vocabSize(), m.backendName(), m.contextLength(), rope);
         err.flush();
     }
 

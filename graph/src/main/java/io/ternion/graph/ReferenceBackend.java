@@ -31,13 +31,28 @@ public final class ReferenceBackend implements Backend {
      * to the forward case only, or a shifted key would get it twice.
      */
     static void rope(Op.Rope r, float[] x, int off, int position) {
+        RopeScaling sc = r.scaling();
+        rotate(r, x, off, position, sc.extFactor() != 0 ? sc.attnFactor() * (1 + 0.1 * Math.log(1.0 / sc.freqScale())) : sc.attnFactor());
+    }
+
+    /**
+     * Each head's first dims values of the row at {@code off} rotated by the rope's (scaled) angles
+     * at {@code position}, cos and sin times {@code magnitude}: YaRN's mscale when a row is embedded
+     * ({@link #rope}), 1 when a K-shift turns keys that carry it already. The angle is linear in the
+     * position, so a turn by −d after one by p is the turn by p − d.
+     */
+    static void rotate(Op.Rope r, float[] x, int off, int position, double magnitude) {
+        RopeScaling sc = r.scaling();
+        float[] corr = sc.correctionDims(r.dims(), r.theta());
         for (int h = 0; h < r.heads(); h++) {
             int base = off + h * r.headDim();
             for (int i = 0; i < r.dims() / 2; i++) {
-                double angle = position * Math.pow(r.theta(), -2.0 * i / r.dims());
+                double extrap = position * Math.pow(r.theta(), -2.0 * i / r.dims());
+                double mix = RopeScaling.ramp(corr[0], corr[1], i) * (double) sc.extFactor();
+                double angle = sc.freqScale() * extrap * (1 - mix) + extrap * mix;
                 int a = r.neox() ? base + i : base + 2 * i;
                 int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
-                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
+                double x0 = x[a], x1 = x[c], cos = magnitude * Math.cos(angle), sin = magnitude * Math.sin(angle);
                 x[a] = (float) (x0 * cos - x1 * sin);
                 x[c] = (float) (x0 * sin + x1 * cos);
             }
@@ -186,7 +201,7 @@ public final class ReferenceBackend implements Backend {
                     int from = slotAt + t * kvDim, to = slotAt + (t - drop) * kvDim;
                     System.arraycopy(k, from, k, to, kvDim);
                     System.arraycopy(v, from, v, to, kvDim);
-                    if (keyRopes[layer] != null) rope(keyRopes[layer], k, to, -drop);
+                    if (keyRopes[layer] != null) rotate(keyRopes[layer], k, to, -drop, 1);
                 }
             }
         }

@@ -30,23 +30,26 @@ class KeyRotationTest {
     @Test
     void ropeThenMinusDropIsRopeAtTheDifference() {
         SplittableRandom rnd = new SplittableRandom(3);
+        for (RopeScaling scaling : new RopeScaling[] {RopeScaling.NONE, RopeScaling.linear(4), RopeScaling.yarn(4, 1024)})
         for (boolean neox : new boolean[] {false, true}) {
-            Op.Rope r = new Op.Rope(new Buf("k", 2 * 64, false), 2, 64, 48, 10000f, neox);
+            Op.Rope r = new Op.Rope(new Buf("k", 2 * 64, false), 2, 64, 48, 10000f, neox, scaling);
             for (int[] pd : new int[][] {{40, 11}, {4095, 2000}, {7, 7}}) {
                 float[] x = new float[128];
                 for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1, 1);
                 float[] shifted = x.clone(), direct = x.clone();
+                // The K-shift's turn (magnitude 1) after the embedding's rope (YaRN's mscale once).
                 ReferenceBackend.rope(r, shifted, 0, pd[0]);
-                ReferenceBackend.rope(r, shifted, 0, -pd[1]);
+                float[] roped = shifted.clone();
+                ReferenceBackend.rotate(r, shifted, 0, -pd[1], 1);
                 ReferenceBackend.rope(r, direct, 0, pd[0] - pd[1]);
-                assertArrayEquals(direct, shifted, 2e-5f, "p " + pd[0] + " d " + pd[1]);
+                assertArrayEquals(direct, shifted, 2e-5f, scaling + " p " + pd[0] + " d " + pd[1]);
                 for (int i = 48; i < 64; i++) assertEquals(x[i], shifted[i], "dims past the rotated ones stay");
                 double before = 0, after = 0;
                 for (int i = 0; i < x.length; i++) {
-                    before += x[i] * x[i];
+                    before += roped[i] * roped[i];
                     after += shifted[i] * shifted[i];
                 }
-                assertEquals(before, after, 1e-4 * before, "a rotation keeps the length");
+                assertEquals(before, after, 1e-4 * before, "the turn keeps the length the rope gave it");
             }
         }
     }

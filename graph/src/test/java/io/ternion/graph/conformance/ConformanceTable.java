@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
+import io.ternion.graph.RopeScaling;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +23,8 @@ import java.util.List;
  *   <li>{@code rms_norm}, {@code rms_norm_unweighted}, {@code softmax}, {@code swiglu},
  *       {@code relu2_glu}, {@code add}, {@code mul}: vectors of k floats, {@code batch} of them.
  *   <li>{@code rope}, {@code rope_neox}: batch heads of headDim k, the first n dims rotated, at
- *       each of {@link #ROPE_POSITIONS}.
+ *       each of {@link #ROPE_POSITIONS}; {@code rope_linear} and {@code rope_yarn} the same with
+ *       {@link #ropeScaling}.
  *   <li>{@code attention}, {@code attention_gqa4}: {@link #ATTENTION_HEADS} query heads of headDim k
  *       sharing as many KV heads (ratio 1) or a quarter as many (ratio 4), {@code type} the cache
  *       (F32 or F16); n positions visible to the last query; batch 1 uses attend, batch &gt; 1
@@ -107,6 +109,25 @@ public final class ConformanceTable {
     /** The context shifts each kv_shift row runs: {keep, drop, length} of a slot's positions. */
     public static final int[][] SHIFTS = {{3, 11, 40}, {0, 1, 9}, {5, 30, 36}};
 
+    /**
+     * The scaling of the rope rows: none for rope and rope_neox; for rope_linear a factor of 4;
+     * for rope_yarn a factor of 4 over an original context of 1024 with an attn_factor of 0.9 (so
+     * at 64 rotated dims and base 10000 the ramp runs over pairs 5 to 18 of 32, and position 4095 is
+     * past the original context), the betas at llama.cpp's defaults.
+     */
+    public static RopeScaling ropeScaling(KernelOp op) {
+        return switch (op) {
+            case ROPE_LINEAR -> RopeScaling.linear(4f);
+            case ROPE_YARN -> new RopeScaling(0.25f, 1f, 0.9f, 32f, 1f, 1024);
+            default -> RopeScaling.NONE;
+        };
+    }
+
+    /** Whether a rope row pairs NEOX halves (else interleaved pairs). */
+    public static boolean ropeNeox(KernelOp op) {
+        return op == KernelOp.ROPE_NEOX || op == KernelOp.ROPE_YARN;
+    }
+
     public static final List<Case> CASES = build();
 
     private static List<Case> build() {
@@ -134,7 +155,7 @@ public final class ConformanceTable {
             c.add(new Case(KernelOp.MUL, GgmlType.F32, k, 0, 1, 1e-6));
         }
         for (int k : new int[] {1, 7, 1000}) c.add(new Case(KernelOp.SOFTMAX, GgmlType.F32, k, 0, 2, 1e-5));
-        for (KernelOp op : new KernelOp[] {KernelOp.ROPE, KernelOp.ROPE_NEOX}) {
+        for (KernelOp op : new KernelOp[] {KernelOp.ROPE, KernelOp.ROPE_NEOX, KernelOp.ROPE_LINEAR, KernelOp.ROPE_YARN}) {
             c.add(new Case(op, GgmlType.F32, 64, 64, 3, 1e-6));
             c.add(new Case(op, GgmlType.F32, 128, 32, 2, 1e-6));
             c.add(new Case(op, GgmlType.F32, 6, 6, 1, 1e-6));

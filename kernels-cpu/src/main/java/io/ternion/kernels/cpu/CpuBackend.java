@@ -74,8 +74,8 @@ public final class CpuBackend implements Backend {
      * in the position (rotating by p, then by −d, is rotating by p−d); a magnitude factor such as
      * YaRN's belongs to the forward case alone, or shifted keys would get it twice.
      */
-    static void rope(Op.Rope r, float[] x, int off, int heads, int position) {
-        Ops.rope(x, off, heads, r.headDim(), r.dims(), position, r.theta(), r.neox());
+    static void rope(Op.Rope r, float[] x, int off, int heads, int position, float magnitude) {
+        Ops.rope(x, off, heads, r.headDim(), r.dims(), position, r.theta(), r.neox(), r.scaling(), magnitude);
     }
 
     /** Set to true to log the wall time per kind of op when a compiled model closes. */
@@ -197,7 +197,7 @@ public final class CpuBackend implements Backend {
                 case Op.RmsNormQuantize r -> run(r.norm(), batch, outputs);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
-                    for (int b = 0; b < n; b++) rope(r, x, b * r.x().width(), r.heads(), batch.positions()[b]);
+                    for (int b = 0; b < n; b++) rope(r, x, b * r.x().width(), r.heads(), batch.positions()[b], r.scaling().mscale());
                 }
                 case Op.StoreKv s -> {
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
@@ -235,7 +235,7 @@ public final class CpuBackend implements Backend {
         public void shift(int slot, int keep, int drop, int length) {
             CompiledModel.checkShift(slot, keep, drop, length, slots, context);
             cache.moveAndRotate(slot, keep + drop, keep, length - keep - drop, (layer, row, off) -> {
-                if (keyRopes[layer] != null) rope(keyRopes[layer], row, off, 1, -drop);
+                if (keyRopes[layer] != null) rope(keyRopes[layer], row, off, 1, -drop, 1f); // a pure turn: the keys carry the mscale already
             });
         }
 

@@ -9,6 +9,7 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.Buf;
 import io.ternion.graph.Op;
+import io.ternion.graph.RopeScaling;
 import io.ternion.graph.conformance.ConformanceTable.Case;
 import io.ternion.graph.conformance.ConformanceTable;
 import io.ternion.graph.conformance.Inputs.Placement;
@@ -38,7 +39,7 @@ class ConformanceTest {
             case SOFTMAX -> softmax(c);
             case SWIGLU, RELU2_GLU -> glu(c, c.op() == KernelOp.SWIGLU);
             case ADD, MUL -> elementwise(c, c.op() == KernelOp.ADD);
-            case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
+            case ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN -> rope(c);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
             case KV_SHIFT, KV_SHIFT_NEOX -> kvShift(c, c.op() == KernelOp.KV_SHIFT_NEOX);
         }
@@ -124,15 +125,17 @@ class ConformanceTest {
         ConformanceTable.check(c, "", acc, ref);
     }
 
-    private static void rope(Case c, boolean neox) {
+    private static void rope(Case c) {
         SplittableRandom rnd = Inputs.random(c.toString());
         int heads = c.batch(), headDim = c.k(), ropeDims = c.n();
+        boolean neox = ConformanceTable.ropeNeox(c.op());
+        RopeScaling scaling = ConformanceTable.ropeScaling(c.op());
         for (int pos : ConformanceTable.ROPE_POSITIONS) {
             float[] x = Inputs.floats(rnd, heads * headDim);
-            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox);
+            double[] ref = Reference.rope(x, heads, headDim, ropeDims, pos, 10000f, neox, scaling);
             float[] got = new float[x.length + 1];
             System.arraycopy(x, 0, got, 1, x.length);
-            Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox);
+            Ops.rope(got, 1, heads, headDim, ropeDims, pos, 10000f, neox, scaling);
             ConformanceTable.check(c, "pos " + pos, Arrays.copyOfRange(got, 1, got.length), ref);
             for (int h = 0; h < heads; h++) {
                 for (int i = ropeDims; i < headDim; i++) assertEquals(x[h * headDim + i], got[1 + h * headDim + i], "dims past ropeDims");
@@ -196,7 +199,7 @@ class ConformanceTest {
                 keys[t] = ConformanceTable.roundToHalf(k);
                 values[t] = ConformanceTable.roundToHalf(v);
             }
-            cache.moveAndRotate(1, keep + drop, keep, length - keep - drop, (layer, row, off) -> CpuBackend.rope(rope, row, off, 1, -drop));
+            cache.moveAndRotate(1, keep + drop, keep, length - keep - drop, (layer, row, off) -> CpuBackend.rope(rope, row, off, 1, -drop, 1f));
             int moved = length - keep - drop;
             float[] got = new float[moved * kvDim];
             double[] ref = new double[moved * kvDim];

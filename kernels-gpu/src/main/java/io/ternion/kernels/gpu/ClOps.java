@@ -5,6 +5,7 @@ import static io.ternion.kernels.gpu.KernelNames.*;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.I2_SCodec;
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.RopeScaling;
 import io.ternion.kernels.gpu.Launch.Rows;
 import java.io.IOException;
 import java.io.InputStream;
@@ -190,8 +191,15 @@ public final class ClOps {
 
     /** ggml's RoPE at each row's position, with the CPU backend's theta recurrence. */
     public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
+        return rope(x, step, heads, headDim, dims, freqBase, neox, RopeScaling.NONE);
+    }
+
+    /** As {@link #rope(ClBuffer, ClBuffer, int, int, int, float, boolean)}, scaled (linear or YaRN) as {@link RopeScaling} says. */
+    public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox, RopeScaling scaling) {
+        float[] corr = scaling.correctionDims(dims, freqBase);
         ClKernel k = program.kernel(ROPE).arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
-                .arg(5, thetaScale(dims, freqBase)).arg(6, neox ? 1 : 0);
+                .arg(5, thetaScale(dims, freqBase)).arg(6, neox ? 1 : 0).arg(7, scaling.freqScale()).arg(8, scaling.extFactor())
+                .arg(9, scaling.mscale()).arg(10, corr[0]).arg(11, corr[1]);
         return new Launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1, Rows.TOKENS);
     }
 
@@ -202,15 +210,19 @@ public final class ClOps {
 
     /**
      * A context shift of F16 caches laid out as {@link #storeKv} writes them (kvHeads × headDim
-     * per position), for one layer whose keys were rotated by rope(dims, freqBase, neox) (dims 0:
-     * not rotated): each {@link KvShift#run} moves a slot's positions down, re-rotating the keys.
+     * per position), for one layer whose keys were rotated by rope(dims, freqBase, neox, scaling)
+     * (dims 0: not rotated): each {@link KvShift#run} moves a slot's positions down, re-rotating the
+     * keys by the same angles without the scaling's mscale, which the stored keys carry already.
      */
-    public KvShift kvShift(ClBuffer kCache, ClBuffer vCache, int kvHeads, int headDim, int dims, float freqBase, boolean neox) {
+    public KvShift kvShift(ClBuffer kCache, ClBuffer vCache, int kvHeads, int headDim, int dims, float freqBase, boolean neox,
+            RopeScaling scaling) {
         if (headDim % 2 != 0 || dims % 2 != 0 || dims > headDim) {
             throw new IllegalArgumentException("a KV shift needs an even headDim " + headDim + " and rope dims " + dims + " within it");
         }
         ClKernel k = program.kernel(KV_SHIFT).arg(0, kCache).arg(1, vCache).arg(3, headDim).arg(7, dims)
                 .arg(8, thetaScale(dims, freqBase)).arg(9, neox ? 1 : 0);
+        float[] corr = scaling.correctionDims(dims, freqBase);
+        k.arg(10, scaling.freqScale()).arg(11, scaling.extFactor()).arg(12, corr[0]).arg(13, corr[1]);
         k.range(new long[] {(long) kvHeads * headDim / 2}, null);
         return new KvShift(k);
     }

@@ -12,6 +12,7 @@ import io.ternion.graph.Fusions;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
+import io.ternion.graph.RopeScaling;
 import io.ternion.kernels.gpu.ClOps.Activations;
 import io.ternion.kernels.gpu.Launch.Rows;
 import java.lang.foreign.Arena;
@@ -297,11 +298,11 @@ public final class OpenClBackend implements Backend {
                             matMul(ops, weights.computeIfAbsent(m.weight(), t -> upload.of(ops, t)), m.in(), bufs.get(m.out()), false, bufs, inQ);
                         }
                     }
-                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
+                    case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox(), r.scaling()));
                     case Op.StoreKv s -> {
                         Op.Rope r = keyRopes[s.layer()];
-                        shifts[s.layer()] = r == null ? ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), 0, 1f, false)
-                                : ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), r.dims(), r.theta(), r.neox());
+                        shifts[s.layer()] = r == null ? ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), 0, 1f, false, RopeScaling.NONE)
+                                : ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), r.dims(), r.theta(), r.neox(), r.scaling());
                         launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
                             s.layer() * layerElems, s.k().width(), context));
                     }
