@@ -16,7 +16,9 @@ public enum KernelOp {
     /** Interleaved pairs (ggml's default) and NEOX halves. */
     ROPE, ROPE_NEOX,
     /** Query heads sharing as many KV heads (ratio 1) or a quarter as many (ratio 4). */
-    ATTENTION, ATTENTION_GQA4;
+    ATTENTION, ATTENTION_GQA4,
+    /** {@code attention_gqa4} over a KV cache of each {@link io.ternion.graph.KvType}. */
+    ATTENTION_KV;
 
     /** The name in test reports, ggml's spelling. */
     @Override

