@@ -200,8 +200,16 @@ public final class Attention {
     /** Enough tasks to keep 16–32 threads busy and even out their ends. */
     private static final int TARGET_TASKS = 32;
 
+    /**
+     * Set to false to never split a head's positions: attention as it was before flash-decoding,
+     * for the benchmarks' before-and-after ({@code -jvmArgsAppend -Dternion.attention.split=false}).
+     */
+    public static final String SPLIT_PROPERTY = "ternion.attention.split";
+    private static final boolean SPLIT = !"false".equals(System.getProperty(SPLIT_PROPERTY));
+
     /** Parts per KV head for {@code units} (rows × KV heads) over up to {@code positions} positions. */
     static int parts(int positions, int units) {
+        if (!SPLIT) return 1;
         int byDepth = (positions + MIN_PART - 1) / MIN_PART, byTasks = (TARGET_TASKS + units - 1) / units;
         return Math.max(1, Math.min(byDepth, byTasks));
     }
