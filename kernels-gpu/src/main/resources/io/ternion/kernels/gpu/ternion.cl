@@ -815,22 +815,11 @@ void kv_put_half(global uchar* p, float v) {
     p[1] = (uchar) (h >> 8);
 }
 
-// Code j of a block of n (element j's index or nibble) for the packed types.
+// Code j of a block of n (element j's index or nibble) for the packed types, as KvType.decodeStored reads it.
 int kv_code(global const uchar* c, int type, int n, int j) {
     if (type == KV_TURBO3) return ((c[j / 4] >> 2 * (j % 4)) & 3) | ((c[(n + 3) / 4 + j / 8] >> (j % 8)) & 1) << 2;
     int mid = n / 2;
     return j < mid ? c[j] & 15 : c[j - mid] >> 4;
-}
-
-// Element d of a stored head, as KvType.decodeStored gives it (rotated for the turbo types).
-float kv_value(global const uchar* head, int d, int headDim, int type, global const float* book) {
-    if (type == KV_F16) return kv_get_half(head + 2 * d);
-    int blk = d / KV_BLOCK, j = d % KV_BLOCK, n = min(KV_BLOCK, headDim - blk * KV_BLOCK);
-    global const uchar* p = head + blk * kv_block_bytes(type, KV_BLOCK);
-    float s = kv_get_half(p);
-    if (type == KV_Q8_0) return ((char) p[2 + j]) * s;
-    int code = kv_code(p + 2, type, n, j);
-    return type == KV_Q4_0 ? (code - 8) * s : s * book[code];
 }
 
 // q . (a stored head), one scale per block: the sum of q times the codes' values, then times the scale.
@@ -1019,7 +1008,28 @@ kernel void attention_kv_typed(global const float* q, global const uchar* kc, gl
     bool rotV = kv_rotated(vType);
     for (int d = l; d < headDim; d += LWS) {
         float acc = 0;
-        for (int t = 0; t < len; t++) acc += sc[t] * kv_value(vbase + t * vStride, d, headDim, vType, vBook);
+        if (vType == KV_F16) {
+            for (int t = 0; t < len; t++) acc += sc[t] * kv_get_half(vbase + t * vStride + 2 * d);
+        } else {
+            // Where element d lies in every head: its block's scale, and its code's byte and shift.
+            int blk = d / KV_BLOCK, j = d % KV_BLOCK, n = min(KV_BLOCK, headDim - blk * KV_BLOCK), mid = n / 2;
+            global const uchar* p = vbase + blk * kv_block_bytes(vType, KV_BLOCK);
+            if (vType == KV_Q8_0) {
+                for (int t = 0; t < len; t++, p += vStride) acc += sc[t] * (((char) p[2 + j]) * kv_get_half(p));
+            } else if (vType == KV_TURBO3) {
+                int lowAt = 2 + j / 4, lowShift = 2 * (j % 4), highAt = 2 + (n + 3) / 4 + j / 8, highShift = j % 8;
+                for (int t = 0; t < len; t++, p += vStride) {
+                    int code = ((p[lowAt] >> lowShift) & 3) | ((p[highAt] >> highShift) & 1) << 2;
+                    acc += sc[t] * (kv_get_half(p) * vBook[code]);
+                }
+            } else {
+                int at = 2 + (j < mid ? j : j - mid), shift = j < mid ? 0 : 4;
+                for (int t = 0; t < len; t++, p += vStride) {
+                    int code = (p[at] >> shift) & 15;
+                    acc += sc[t] * (vType == KV_Q4_0 ? (code - 8) * kv_get_half(p) : kv_get_half(p) * vBook[code]);
+                }
+            }
+        }
         if (rotV) x[d] = acc * inv;
         else o[d] = acc * inv;
     }
