@@ -667,6 +667,22 @@ kernel void store_kv(global const float* k, global const float* v, global half* 
     vstore_half_rte(v[(size_t) b * kvDim + i], at, vc);
 }
 
+// The scores sc[0..len) of one (head, token), each lane holding the largest of its own in mx:
+// sc[t] = exp(sc[t] - the largest), and their sum, visible to the whole work-group on return.
+float attention_softmax(local float* scratch, global float* sc, int len, float mx) {
+    int l = get_local_id(0);
+    mx = wg_max_f(scratch, mx);
+    float sum = 0;
+    for (int t = l; t < len; t += LWS) {
+        float e = exp(sc[t] - mx);
+        sc[t] = e;
+        sum += e;
+    }
+    sum = wg_sum_f(scratch, sum);
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    return sum;
+}
+
 // Causal GQA attention: one work-group per (head, token), over the token's own slot up to its
 // position; scores go through `att` (heads x ctx per token) in global memory so any context length
 // fits. Range: (heads * LWS, batch), local (LWS, 1).
@@ -690,15 +706,7 @@ kernel void attention(global const float* q, global const half* kc, global const
         sc[t] = s;
         mx = fmax(mx, s);
     }
-    mx = wg_max_f(scratch, mx);
-    float sum = 0;
-    for (int t = l; t < len; t += LWS) {
-        float e = exp(sc[t] - mx);
-        sc[t] = e;
-        sum += e;
-    }
-    sum = wg_sum_f(scratch, sum);
-    barrier(CLK_GLOBAL_MEM_FENCE);
+    float sum = attention_softmax(scratch, sc, len, mx);
     float inv = 1.0f / sum;
     global float* o = out + (size_t) b * heads * headDim + h * headDim;
     for (int d = l; d < headDim; d += LWS) {
@@ -994,15 +1002,7 @@ kernel void attention_kv_typed(global const float* q, global const uchar* kc, gl
         sc[t] = s;
         mx = fmax(mx, s);
     }
-    mx = wg_max_f(scratch, mx);
-    float sum = 0;
-    for (int t = l; t < len; t += LWS) {
-        float e = exp(sc[t] - mx);
-        sc[t] = e;
-        sum += e;
-    }
-    sum = wg_sum_f(scratch, sum); // its barriers also end every lane's reads of the query in x
-    barrier(CLK_GLOBAL_MEM_FENCE);
+    float sum = attention_softmax(scratch, sc, len, mx); // its barriers also end every lane's reads of the query in x
     float inv = 1.0f / sum;
     global float* o = out + ((size_t) b * heads + h) * headDim;
     bool rotV = kv_rotated(vType);

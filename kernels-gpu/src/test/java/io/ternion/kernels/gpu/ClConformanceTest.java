@@ -319,13 +319,7 @@ class ClConformanceTest {
         for (int i = 0; i < q.length; i++) q[i] *= 3;
         float scale = (float) (1 / Math.sqrt(headDim));
         int start = positions - batch;
-        double[] ref = new double[batch * qDim];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
-                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
-            }
-        }
+        double[] ref = referenceAttention(q, keys, values, heads, ratio, headDim, start, batch, scale);
         // Layer 1 of a two-layer cache of two slots, so the layer and slot offsets are exercised.
         long layer = 2L * ctxLen * kvDim;
         ClBuffer kc = ctx.buffer(2 * 2 * layer), vc = ctx.buffer(2 * 2 * layer);
@@ -377,13 +371,7 @@ class ClConformanceTest {
         for (int i = 0; i < q.length; i++) q[i] *= 3;
         float scale = (float) (1 / Math.sqrt(headDim));
         int start = positions - batch;
-        double[] ref = new double[batch * qDim];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / 4, headDim, start + b + 1, scale);
-                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
-            }
-        }
+        double[] ref = referenceAttention(q, keys, values, heads, 4, headDim, start, batch, scale);
         // Layer 1 of a two-layer cache of two slots, so the layer and slot offsets are exercised.
         long kRow = kv.key().bytesPerPosition(kvHeads, headDim), vRow = kv.value().bytesPerPosition(kvHeads, headDim);
         long kLayer = 2L * ctxLen * kRow, vLayer = 2L * ctxLen * vRow;
@@ -400,6 +388,20 @@ class ClConformanceTest {
         ops.attention(kv, ctx.upload(q), kc, vc, scores, out, step(batch, start, 1), kLayer, vLayer, heads, kvHeads, headDim, ctxLen, scale)
                 .run(batch);
         ConformanceTable.check(c, kv.toString(), ctx.readFloats(out, batch * qDim), ref);
+    }
+
+    /** The reference output of queries at positions start … start + batch − 1 over the keys and values the cache holds. */
+    private static double[] referenceAttention(float[] q, float[][] keys, float[][] values, int heads, int ratio, int headDim, int start,
+                                               int batch, float scale) {
+        int qDim = heads * headDim;
+        double[] ref = new double[batch * qDim];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
+                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
+            }
+        }
+        return ref;
     }
 
     /** The cache from byte {@code at} on holds each row of {@code rows} (of kvHeads heads), head by head, as {@link KvType#encode} writes it. */
