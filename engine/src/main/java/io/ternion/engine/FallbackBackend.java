@@ -51,7 +51,7 @@ final class FallbackBackend implements Backend {
         return compile(graph, contextLength, maxBatch, slots, KvTypes.F16);
     }
 
-    /** A KV type the GPU backend does not store is one more reason to run on the CPU. */
+    /** The OpenCL backend stores every KV type; one it cannot (a head too long for its kernels) is one more reason to run on the CPU. */
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
         if (gpu != null) {
