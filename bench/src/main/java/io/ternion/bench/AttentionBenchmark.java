@@ -1,5 +1,7 @@
 package io.ternion.bench;
 
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.kernels.cpu.Attention;
 import io.ternion.kernels.cpu.KvCache;
 import io.ternion.kernels.cpu.WorkerPool;
@@ -21,10 +23,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decode attention at the BitNet 2B4T shape (20 query heads sharing 5 KV heads of 128) over an F16
- * KV cache of {@code positions}, as the cpu backend runs it. Each call reads the next of 30 layers,
- * as a decode step does, so at 4096 positions the cache (315 MB) streams from memory. The
- * {@code kvBytes} counter is the K and V bytes read, per second.
+ * Decode attention at the BitNet 2B4T shape (20 query heads sharing 5 KV heads of 128) over a KV
+ * cache of {@code positions} of type {@code kv} (keys and values alike), as the cpu backend runs it.
+ * Each call reads the next of {@code layers()} layers, as a decode step does, so the cache (315 MB
+ * of F16 at 4096 positions) streams from memory. The {@code kvBytes} counter is the K and V bytes
+ * read, per second: compare it with {@link BandwidthProbe}'s. Attention before flash-decoding:
+ * {@code -jvmArgsAppend -Dternion.attention.split=false}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -33,10 +37,18 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class AttentionBenchmark {
-    static final int LAYERS = 30, HEADS = 20, KV_HEADS = 5, HEAD_DIM = 128, KV_DIM = KV_HEADS * HEAD_DIM;
+    static final int HEADS = 20, KV_HEADS = 5, HEAD_DIM = 128, KV_DIM = KV_HEADS * HEAD_DIM;
 
-    @Param({"512", "4096"})
+    @Param({"512", "4096", "16384"})
     int positions;
+
+    @Param({"f16", "q8_0", "q4_0", "turbo4", "turbo3"})
+    String kv;
+
+    /** 30 layers (BitNet's) up to 4096 positions, fewer beyond: still far more than the last-level cache, in less heap. */
+    int layers() {
+        return Math.clamp(30L * 4096 / positions, 4, 30);
+    }
 
     @Param({"1", "2"})
     int threads;
@@ -49,10 +61,11 @@ public class AttentionBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        cache = new KvCache(LAYERS, positions, KV_HEADS, HEAD_DIM, true);
+        KvType type = KvType.parse(kv);
+        cache = new KvCache(layers(), 1, positions, KV_HEADS, HEAD_DIM, new KvTypes(type, type));
         SplittableRandom rnd = new SplittableRandom(3);
         float[] k = new float[KV_DIM], v = new float[KV_DIM];
-        for (int l = 0; l < LAYERS; l++) {
+        for (int l = 0; l < layers(); l++) {
             for (int p = 0; p < positions; p++) {
                 for (int i = 0; i < KV_DIM; i++) {
                     k[i] = (float) (rnd.nextDouble() * 2 - 1);
@@ -78,8 +91,8 @@ public class AttentionBenchmark {
     @Benchmark
     public float[] attend(Read read) {
         Attention.attend(cache, layer, q, 0, HEADS, KV_HEADS, HEAD_DIM, positions, out, 0, (float) (1 / Math.sqrt(HEAD_DIM)), pool);
-        layer = layer + 1 == LAYERS ? 0 : layer + 1;
-        read.kvBytes += 2L * positions * KV_DIM * Short.BYTES;
+        layer = layer + 1 == cache.layers() ? 0 : layer + 1;
+        read.kvBytes += cache.bytes() / cache.layers() / cache.contextLength() * positions;
         return out;
     }
 }

@@ -57,6 +57,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "N", defaultValue = "-1", description = "GPU device index for GPU backends; -1 picks the best (default: ${DEFAULT-VALUE}).")
     int device;
 
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of K: f16, q8_0, q4_0, turbo4, turbo3.")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V, as -ctk.")
+    String cacheTypeV;
+
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "md", description = "md, json or csv (default: ${DEFAULT-VALUE}).")
     Format format;
 
@@ -113,7 +119,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int n : np) if (n < 1 || n > 1024) throw new IllegalArgumentException("--parallel must list sequence counts from 1 to 1024, not " + n);
         if (!np.isEmpty() && genTokens == 0) throw new IllegalArgumentException("--parallel measures decoding: -n must be > 0");
         return new BenchRunner.Settings(model != null ? model : Main.defaultModel(), promptTokens, genTokens, repetitions, t,
-                List.copyOf(new LinkedHashSet<>(backends)), device, np);
+                List.copyOf(new LinkedHashSet<>(backends)), device, np, GenerationOptions.kvTypes(cacheTypeK, cacheTypeV));
     }
 
     /** "10%" or "10" → 0.10. */

@@ -58,6 +58,13 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "FILE.png", description = "Also draw speed per backend and KL per position into this PNG.")
     Path plot;
 
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache type of K for the backends compared (the reference keeps unrounded floats): f16, q8_0, q4_0, turbo4, turbo3.")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V, as -ctk.")
+    String cacheTypeV;
+
     @Spec
     CommandSpec spec;
 
@@ -70,7 +77,7 @@ final class CompareCommand implements Callable<Integer> {
         if (plot != null) UserFiles.checkWritable(plot, "--plot");
         String text = promptFile != null ? UserFiles.readUtf8(promptFile) : prompt != null ? prompt : DEFAULT_PROMPT;
         var settings = new CompareRunner.Settings(model != null ? model : Main.defaultModel(), text, generate,
-                List.copyOf(new LinkedHashSet<>(backends)), threads, device);
+                List.copyOf(new LinkedHashSet<>(backends)), threads, device, GenerationOptions.kvTypes(cacheTypeK, cacheTypeV));
 
         CompareReport report = CompareRunner.run(settings, line -> {
             err.println("ternion: compare: " + line);

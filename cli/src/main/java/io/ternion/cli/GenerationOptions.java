@@ -6,6 +6,8 @@ import io.ternion.engine.RopeOverrides;
 import io.ternion.engine.RopeScalingConfig;
 import io.ternion.engine.SamplerParams;
 import io.ternion.gguf.InputFiles;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -117,10 +119,11 @@ final class GenerationOptions {
             description = "Accepted for llama.cpp's users; Ternion's attention is always one fused pass.")
     String flashAttention;
 
-    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of K: f16 (the only one yet).")
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache type of K: f16, q8_0, q4_0, turbo4 or turbo3 (see the README's KV cache section).")
     String cacheTypeK;
 
-    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V: f16 (the only one yet).")
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V, as -ctk.")
     String cacheTypeV;
 
     @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1",
@@ -169,11 +172,28 @@ final class GenerationOptions {
         return new RopeOverrides(type, ropeScale, ropeFreqScale, ropeFreqBase, yarnOrigCtx, yarnExtFactor, yarnAttnFactor, yarnBetaFast, yarnBetaSlow);
     }
 
+    /** -ctk and -ctv. */
+    KvTypes kvTypes() {
+        return kvTypes(cacheTypeK, cacheTypeV);
+    }
+
+    /** -ctk and -ctv as given to any command, each refused by its flag's name when unknown. */
+    static KvTypes kvTypes(String k, String v) {
+        KvType[] types = new KvType[2];
+        String[][] flags = {{"--cache-type-k", k}, {"--cache-type-v", v}};
+        for (int i = 0; i < 2; i++) {
+            try {
+                types[i] = KvType.parse(flags[i][1]);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(flags[i][0] + ": " + e.getMessage());
+            }
+        }
+        return new KvTypes(types[0], types[1]);
+    }
+
     /** The backend, from --backend or llama.cpp's -ngl, after the flags that Ternion takes but cannot yet honour are refused. */
     private String backend() {
-        for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
-            if (!kv[1].equals("f16")) throw new IllegalArgumentException(kv[0] + " " + kv[1] + " is not supported by ternion yet: its KV cache is f16");
-        }
+        kvTypes();
         if (flashAttention != null && !java.util.Set.of("on", "off", "auto").contains(flashAttention)) {
             throw new IllegalArgumentException("-fa takes on, off or auto, not '" + flashAttention + "'");
         }
@@ -230,7 +250,8 @@ final class GenerationOptions {
         checkFlags();
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
         String backend = backend();
-        return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel), tok, rope());
+        return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel)
+                .withKvTypes(kvTypes()), tok, rope());
     }
 
     /** -m, or -hf's file (downloaded into the cache first unless it is there), or the bundled model. */

@@ -75,12 +75,13 @@ class LlamaCppFlagsTest {
 
     @Test
     void acceptedOrRefusedByName() {
-        for (String[] ok : new String[][] {{"-fa"}, {"-fa", "on"}, {"--flash-attn", "off"}, {"-ctk", "f16", "-ctv", "f16"}, {"-np", "1"}}) {
+        for (String[] ok : new String[][] {{"-fa"}, {"-fa", "on"}, {"--flash-attn", "off"}, {"-ctk", "f16", "-ctv", "f16"}, {"-ctk", "q8_0", "-ctv", "turbo3"},
+                {"--cache-type-k", "turbo4", "--cache-type-v", "q4_0"}, {"-np", "1"}}) {
             Result r = run(ok);
             assertEquals(0, r.code(), String.join(" ", ok) + ": " + r.err());
         }
-        fails("--cache-type-k q8_0 is not supported by ternion yet", "-ctk", "q8_0");
-        fails("--cache-type-v q4_0 is not supported by ternion yet", "-ctv", "q4_0");
+        fails("--cache-type-k: unknown KV cache type 'q5_1'; the types are f16, q8_0, q4_0, turbo4, turbo3", "-ctk", "q5_1");
+        fails("--cache-type-v: unknown KV cache type 'bf16'", "-ctv", "bf16");
         fails("give -m or -hf, not both", "-hf", "owner/repo");
         fails("-np 4 means nothing to run and chat, which generate one sequence", "-np", "4");
         fails("-fa takes on, off or auto", "-fa", "maybe");

@@ -5,6 +5,7 @@ import io.ternion.graph.BackendUnavailableException;
 import io.ternion.graph.Batch;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
+import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
 import io.ternion.kernels.cpu.CpuBackend;
 import io.ternion.kernels.gpu.OpenClBackend;
@@ -47,11 +48,17 @@ final class FallbackBackend implements Backend {
     /** The graph as the model built it: each backend behind this one applies its own {@link Backend#fuse}. */
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+        return compile(graph, contextLength, maxBatch, slots, KvTypes.F16);
+    }
+
+    /** The OpenCL backend stores every KV type; one it cannot (a head too long for its kernels) is one more reason to run on the CPU. */
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
         if (gpu != null) {
             try {
-                CompiledModel m = gpu.compile(gpu.fuse(graph), contextLength, maxBatch, slots);
+                CompiledModel m = gpu.compile(gpu.fuse(graph), contextLength, maxBatch, slots, kv);
                 active = gpu.name();
-                return new Model(m, graph);
+                return new Model(m, graph, kv);
             } catch (BackendUnavailableException | UnsupportedOperationException e) {
                 Log.info(gpu.name() + " backend unusable: " + e.getMessage() + "; running on the cpu backend");
                 gpu.close();
@@ -59,7 +66,7 @@ final class FallbackBackend implements Backend {
             }
         }
         active = "cpu";
-        return cpu.compile(cpu.fuse(graph), contextLength, maxBatch, slots);
+        return cpu.compile(cpu.fuse(graph), contextLength, maxBatch, slots, kv);
     }
 
     @Override
@@ -71,6 +78,7 @@ final class FallbackBackend implements Backend {
     /** The GPU's compiled model, replaced by the CPU's on the first failure. */
     private final class Model implements CompiledModel {
         private final Graph graph;
+        private final KvTypes kv;
         private final int context, maxBatch, slots;
         /** The token at each position of each slot so far, to rebuild the KV cache on the CPU. */
         private final int[][] history;
@@ -79,9 +87,10 @@ final class FallbackBackend implements Backend {
         private CompiledModel current;
         private boolean onGpu = true;
 
-        Model(CompiledModel gpuModel, Graph graph) {
+        Model(CompiledModel gpuModel, Graph graph, KvTypes kv) {
             this.current = gpuModel;
             this.graph = graph;
+            this.kv = kv;
             this.context = gpuModel.contextLength();
             this.maxBatch = gpuModel.maxBatch();
             this.slots = gpuModel.slots();
@@ -122,7 +131,7 @@ final class FallbackBackend implements Backend {
         private void failOver(BackendUnavailableException e, int[] kept) {
             Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
             current.close();
-            current = cpu.compile(cpu.fuse(graph), context, maxBatch, slots);
+            current = cpu.compile(cpu.fuse(graph), context, maxBatch, slots, kv);
             onGpu = false;
             active = "cpu";
             for (int slot = 0; slot < slots; slot++) {

@@ -4,6 +4,7 @@ import io.ternion.gguf.GgufFile;
 import io.ternion.graph.Backend;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
+import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
 import io.ternion.tokenizer.Tokenizer;
 import io.ternion.tokenizer.Vocabulary;
@@ -34,8 +35,9 @@ public final class Model implements AutoCloseable {
      * @param device        the GPU device index (as {@code ternion devices} lists them); -1 lets the backend pick
      * @param parallel      sequences at once ({@link Scheduler}); each has {@code contextLength / parallel}
      *                      positions, as llama-server divides {@code -c} among its slots
+     * @param kvTypes       the KV cache's key and value types ({@code -ctk}, {@code -ctv})
      */
-    public record Options(String backend, int threads, int contextLength, int batchSize, int device, int parallel) {
+    public record Options(String backend, int threads, int contextLength, int batchSize, int device, int parallel, KvTypes kvTypes) {
         public static final Options DEFAULTS = new Options("auto", 0, 0, 512);
 
         public Options(String backend, int threads, int contextLength, int batchSize) {
@@ -46,8 +48,16 @@ public final class Model implements AutoCloseable {
             this(backend, threads, contextLength, batchSize, device, 1);
         }
 
+        public Options(String backend, int threads, int contextLength, int batchSize, int device, int parallel) {
+            this(backend, threads, contextLength, batchSize, device, parallel, KvTypes.F16);
+        }
+
         public Options withParallel(int sequences) {
-            return new Options(backend, threads, contextLength, batchSize, device, sequences);
+            return new Options(backend, threads, contextLength, batchSize, device, sequences, kvTypes);
+        }
+
+        public Options withKvTypes(KvTypes types) {
+            return new Options(backend, threads, contextLength, batchSize, device, parallel, types);
         }
     }
 
@@ -58,8 +68,10 @@ public final class Model implements AutoCloseable {
     private final CompiledModel compiled;
     private final BitSet stopTokens;
     private final long loadNanos;
+    private final KvTypes kvTypes;
 
-    private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, Backend backend, CompiledModel compiled, long loadNanos) {
+    private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, Backend backend, CompiledModel compiled, long loadNanos, KvTypes kvTypes) {
+        this.kvTypes = kvTypes;
         this.file = file;
         this.config = config;
         this.tokenizer = tokenizer;
@@ -97,18 +109,24 @@ public final class Model implements AutoCloseable {
                 throw new ModelException("--parallel " + slots + " does not fit a context of " + total + " (each sequence gets -c / --parallel positions)");
             }
             int ctx = total / slots;
-            long kvBytes = 2L * 2 * config.layers() * slots * ctx * config.kvDim(); // K and V, F16
+            KvTypes kv = options.kvTypes();
+            try {
+                kv.checkHeadDim(config.headDim());
+            } catch (IllegalArgumentException e) {
+                throw new ModelException(e.getMessage());
+            }
+            long kvBytes = (long) config.layers() * slots * ctx * kv.bytesPerPosition(config.kvHeads(), config.headDim());
             if (kvBytes > Runtime.getRuntime().maxMemory()) {
                 throw new ModelException(String.format(java.util.Locale.ROOT,
-                        "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
-                        slots * ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
+                        "a context of %d positions needs %.1f GiB of %s KV cache, more than the %.1f GiB this JVM may use (lower -c, or store it smaller with -ctk/-ctv)",
+                        slots * ctx, kvBytes / 1073741824.0, kv, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
             warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             try {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
-                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots);
-                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);
+                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots, kv);
+                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
             } catch (OutOfMemoryError e) {
                 backend.close();
                 throw new ModelException("not enough memory for the model's buffers at a context of " + slots * ctx + " (lower -c)");
@@ -164,6 +182,10 @@ public final class Model implements AutoCloseable {
     public String backendDevice() { return backend.device(); }
     /** Bytes the backend holds beside the mapped file, on the host and on a device. */
     public long hostBytes() { return compiled.residentBytes(); }
+    /** The KV cache's key and value types. */
+    public KvTypes kvTypes() { return kvTypes; }
+    /** Bytes of KV cache one position takes, all layers, keys and values. */
+    public long kvBytesPerToken() { return config.layers() * kvTypes.bytesPerPosition(config.kvHeads(), config.headDim()); }
     public long deviceBytes() { return compiled.deviceBytes(); }
     /** Positions per sequence (per slot: the whole context divided among {@link #parallel()} sequences). */
     public int contextLength() { return compiled.contextLength(); }

@@ -24,6 +24,19 @@ public interface Backend extends AutoCloseable {
      */
     CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots);
 
+    /**
+     * {@link #compile(Graph, int, int, int)} with a KV cache of the given types. A backend that
+     * stores other types than F16 overrides this; the default refuses them, naming the type, as a
+     * {@link BackendUnavailableException} (so {@code --backend auto} moves on to the CPU).
+     */
+    default CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
+        if (!kv.isF16()) {
+            throw new BackendUnavailableException("the " + name() + " backend has no " + (kv.key() != KvType.F16 ? kv.key() : kv.value())
+                    + " KV cache (it stores f16 only; the cpu and reference backends store " + KvType.names() + ")", null);
+        }
+        return compile(graph, contextLength, maxBatch, slots);
+    }
+
     /** {@link #compile(Graph, int, int, int)} for one sequence at a time. */
     default CompiledModel compile(Graph graph, int contextLength, int maxBatch) {
         return compile(graph, contextLength, maxBatch, 1);

@@ -20,7 +20,18 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
-        return new Compiled(graph, contextLength, maxBatch, slots);
+        return compile(graph, contextLength, maxBatch, slots, KvTypes.F16);
+    }
+
+    /**
+     * Keys and values of a quantized type are stored as {@link KvType#encode} then
+     * {@link KvType#decode} give them back, so this is the reference for every type; an F16 cache
+     * keeps the floats unrounded, as it always has, the baseline every type is measured against.
+     */
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
+        kv.checkHeadDim(graph.cache().headDim());
+        return new Compiled(graph, contextLength, maxBatch, slots, kv);
     }
 
     /**
@@ -67,10 +78,12 @@ public final class ReferenceBackend implements Backend {
         private final Map<Tensor, float[]> floats = new IdentityHashMap<>();
         private final float[][] keys, values;
         private final Op.Rope[] keyRopes;
+        private final KvTypes kv;
         private long resident;
 
-        Compiled(Graph graph, int context, int maxBatch, int slots) {
+        Compiled(Graph graph, int context, int maxBatch, int slots, KvTypes kv) {
             this.graph = graph;
+            this.kv = kv;
             this.context = context;
             this.maxBatch = maxBatch;
             this.slots = slots;
@@ -158,8 +171,8 @@ public final class ReferenceBackend implements Backend {
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
                     for (int b = 0; b < n; b++) {
                         int at = (batch.slots()[b] * context + batch.positions()[b]) * d;
-                        System.arraycopy(k, b * d, keys[s.layer()], at, d);
-                        System.arraycopy(v, b * d, values[s.layer()], at, d);
+                        store(kv.key(), k, b * d, keys[s.layer()], at, d);
+                        store(kv.value(), v, b * d, values[s.layer()], at, d);
                     }
                 }
                 case Op.Attention a -> attention(a, batch);
@@ -203,6 +216,20 @@ public final class ReferenceBackend implements Backend {
                     System.arraycopy(v, from, v, to, kvDim);
                     if (keyRopes[layer] != null) rotate(keyRopes[layer], k, to, -drop, 1);
                 }
+            }
+        }
+
+        /** The d values of one position's heads, through the type's codec unless it is F16. */
+        private void store(KvType type, float[] src, int off, float[] dst, int at, int d) {
+            if (type == KvType.F16) {
+                System.arraycopy(src, off, dst, at, d);
+                return;
+            }
+            int hd = graph.cache().headDim();
+            byte[] code = new byte[type.bytesPerHead(hd)];
+            for (int h = 0; h < d; h += hd) {
+                type.encode(src, off + h, hd, code, 0);
+                type.decode(code, 0, hd, dst, at + h);
             }
         }
 

@@ -3,6 +3,7 @@ package io.ternion.harness;
 import io.ternion.engine.Model;
 import io.ternion.graph.Batch;
 import io.ternion.graph.CompiledModel;
+import io.ternion.graph.KvTypes;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,9 +34,14 @@ public final class BenchRunner {
      * @param parallel sequence counts of the parallel tg tests; empty for the one-sequence tg test
      */
     public record Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
-                           List<String> backends, int device, List<Integer> parallel) {
+                           List<String> backends, int device, List<Integer> parallel, KvTypes kv) {
         public Settings {
             parallel = List.copyOf(parallel);
+        }
+
+        public Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
+                        List<String> backends, int device, List<Integer> parallel) {
+            this(model, promptTokens, genTokens, repetitions, threads, backends, device, parallel, KvTypes.F16);
         }
 
         /** Sequences the model is loaded for: the most any test runs. */
@@ -80,14 +86,15 @@ public final class BenchRunner {
                         Model m;
                         try {
                             m = Model.load(s.model(), new Model.Options(backend, threads, s.slots() * context, batch, s.device())
-                                    .withParallel(s.slots()));
+                                    .withParallel(s.slots()).withKvTypes(s.kv()));
                         } catch (RuntimeException e) {
                             skipped.put(backend, new Skipped(backend, String.valueOf(e.getMessage())));
                             progress.accept("skipping backend " + backend + ": " + e.getMessage());
                             continue;
                         }
                         try (m) {
-                            devices.putIfAbsent(m.backendName(), m.backendDevice());
+                            devices.putIfAbsent(m.backendName(), s.kv().isF16() ? m.backendDevice()
+                                    : m.backendDevice() + "; KV cache " + s.kv() + ", " + m.kvBytesPerToken() + " bytes per token");
                             for (BenchReport.Result r : measure(m, s, info, threads, p)) {
                                 results.add(r);
                                 progress.accept(String.format(Locale.ROOT, "%s, %d thread%s, %s: %.2f ± %.2f tok/s (probe %s)", backend,

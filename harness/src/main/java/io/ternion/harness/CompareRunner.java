@@ -4,6 +4,7 @@ import io.ternion.engine.Model;
 import io.ternion.engine.ModelConfig;
 import io.ternion.gguf.GgufFile;
 import io.ternion.graph.CompiledModel;
+import io.ternion.graph.KvTypes;
 import io.ternion.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,8 +26,13 @@ public final class CompareRunner {
     /**
      * @param threads worker threads for each backend; 0 means all cores
      * @param device  the GPU device index for GPU backends, -1 to let the backend pick
+     * @param kv      the KV cache types of the backends compared; the reference's stays F16, unrounded
      */
-    public record Settings(Path model, String prompt, int generate, List<String> backends, int threads, int device) {}
+    public record Settings(Path model, String prompt, int generate, List<String> backends, int threads, int device, KvTypes kv) {
+        public Settings(Path model, String prompt, int generate, List<String> backends, int threads, int device) {
+            this(model, prompt, generate, backends, threads, device, KvTypes.F16);
+        }
+    }
 
     /** Prompt tokens per forward call on the prompt path (as {@code ternion run}'s default -b). */
     private static final int BATCH = 512;
@@ -65,7 +71,7 @@ public final class CompareRunner {
         int[] seq = Arrays.copyOf(prompt, length);
         float[][] refLogits = new float[length][];
         CompareReport.Run reference;
-        try (Model m = load(s, "reference", length)) {
+        try (Model m = load(s, "reference", length, KvTypes.F16)) {
             reference = run(m, prompt, seq, (pos, logits) -> {
                 refLogits[pos] = logits.clone();
                 if (pos + 1 < length && pos + 1 >= prompt.length) seq[pos + 1] = Agreement.argmax(logits); // greedy continuation
@@ -78,7 +84,7 @@ public final class CompareRunner {
         for (String name : backends.available()) {
             Model m;
             try {
-                m = load(s, name, length);
+                m = load(s, name, length, s.kv());
             } catch (RuntimeException e) {
                 skipped.add(new Skipped(name, String.valueOf(e.getMessage())));
                 progress.accept("skipping backend " + name + ": " + e.getMessage());
@@ -96,8 +102,8 @@ public final class CompareRunner {
                 reference, runs, skipped);
     }
 
-    private static Model load(Settings s, String backend, int length) throws IOException {
-        return Model.load(s.model(), new Model.Options(backend, s.threads(), length, BATCH, s.device()));
+    private static Model load(Settings s, String backend, int length, KvTypes kv) throws IOException {
+        return Model.load(s.model(), new Model.Options(backend, s.threads(), length, BATCH, s.device()).withKvTypes(kv));
     }
 
     /** The reference's logits are kept for every position: refuse what would run the heap out. */
@@ -135,7 +141,9 @@ public final class CompareRunner {
             if (agreement != null) agreement.add(reference[pos], logits);
             if (pos + 1 < seq.length) nll += Agreement.nll(logits, seq[pos + 1]);
         }
-        return new CompareReport.Run(m.backendName(), m.backendDevice(), m.loadNanos() / 1e6, prompt.length / (prefillNanos / 1e9),
+        // The KV cache's types and size go with the device: what the backend ran on, and in what form.
+        String device = String.format(Locale.ROOT, "%s; KV cache %s, %d bytes per token", m.backendDevice(), m.kvTypes(), m.kvBytesPerToken());
+        return new CompareReport.Run(m.backendName(), device, m.loadNanos() / 1e6, prompt.length / (prefillNanos / 1e9),
                 seq.length / (decodeNanos / 1e9), m.hostBytes(), m.deviceBytes(), Math.exp(nll / (seq.length - 1)),
                 agreement == null ? null : agreement.finish());
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.graph.RopeScaling;
+import io.ternion.graph.KvType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,6 +34,12 @@ import java.util.List;
  *       keys were rotated over their first n dims; each of {@link #SHIFTS} moves a slot's
  *       positions down and must leave each moved key equal to {@link Reference#rope} of it at
  *       −drop, its value and the kept positions untouched.
+ *   <li>{@code attention_kv}: as {@code attention_gqa4} (8 query heads on 2 KV heads) over a cache
+ *       of the case's {@link Case#kv} type for keys and values; the reference reads what
+ *       {@link KvType#decode} gives back ({@link #storedAs}), so the budget is the kernel's float
+ *       arithmetic only (a rotated type scores rotated queries against rotated keys), 1e-5. How
+ *       far each type is from the unquantized cache is the codec's tests' and {@code ternion
+ *       compare}'s business.
  * </ul>
  *
  * <p>Tolerances are max|got − ref| / max|ref| over the output. The references run in double, so
@@ -65,10 +72,15 @@ import java.util.List;
 public final class ConformanceTable {
     private ConformanceTable() {}
 
-    public record Case(KernelOp op, GgmlType type, int k, int n, int batch, double tolerance) {
+    /** {@code kv}: the KV cache type of the {@code attention_kv} rows (keys and values alike), F16 elsewhere. */
+    public record Case(KernelOp op, GgmlType type, int k, int n, int batch, double tolerance, KvType kv) {
+        public Case(KernelOp op, GgmlType type, int k, int n, int batch, double tolerance) {
+            this(op, type, k, n, batch, tolerance, KvType.F16);
+        }
+
         @Override
         public String toString() {
-            return op + " " + type + " k=" + k + " n=" + n + " batch=" + batch;
+            return op + " " + (op == KernelOp.ATTENTION_KV ? kv.id() : type) + " k=" + k + " n=" + n + " batch=" + batch;
         }
     }
 
@@ -173,6 +185,15 @@ public final class ConformanceTable {
             c.add(new Case(op, GgmlType.F16, 64, 32, 1, 1e-3));
             c.add(new Case(op, GgmlType.F16, 6, 4, 3, 1e-3));
         }
+        // Each KV cache type: head sizes of 128 (four blocks), 80 (a short last block; Hadamard
+        // blocks of 16) and 8 (stories260K: one short block); 700 positions are split across
+        // threads (flash-decoding) even for a batch of one.
+        for (KvType kv : KvType.values()) {
+            for (int headDim : new int[] {128, 80, 8}) {
+                for (int positions : new int[] {1, 37, 700}) c.add(new Case(KernelOp.ATTENTION_KV, GgmlType.F16, headDim, positions, 1, 1e-5, kv));
+                c.add(new Case(KernelOp.ATTENTION_KV, GgmlType.F16, headDim, 300, 4, 1e-5, kv));
+            }
+        }
         return List.copyOf(c);
     }
 
@@ -201,6 +222,20 @@ public final class ConformanceTable {
             fail(c + " " + where + ": relative error " + rel + " > " + c.tolerance() + " at " + worst + " (got " + got[worst]
                     + ", want " + ref[worst] + ", max|ref| " + maxRef + ")");
         }
+    }
+
+    /**
+     * The values a KV cache of {@code type} holds for a row of kvDim floats (heads of headDim), as
+     * the model sees them (rotated back): what an attention reference must read.
+     */
+    public static float[] storedAs(KvType type, float[] row, int headDim) {
+        float[] r = new float[row.length];
+        byte[] code = new byte[type.bytesPerHead(headDim)];
+        for (int h = 0; h < row.length; h += headDim) {
+            type.encode(row, h, headDim, code, 0);
+            type.decode(code, 0, headDim, r, h);
+        }
+        return r;
     }
 
     /** The values an F16 KV cache holds: what an attention reference must read. */

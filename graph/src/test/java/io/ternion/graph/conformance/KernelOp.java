@@ -23,7 +23,9 @@ public enum KernelOp {
     /** Query heads sharing as many KV heads (ratio 1) or a quarter as many (ratio 4). */
     ATTENTION, ATTENTION_GQA4,
     /** A context shift of a KV cache (llama.cpp's K-shift): keys re-rotated by rope, interleaved pairs or NEOX halves. */
-    KV_SHIFT, KV_SHIFT_NEOX;
+    KV_SHIFT, KV_SHIFT_NEOX,
+    /** {@code attention_gqa4} over a KV cache of each {@link io.ternion.graph.KvType}. */
+    ATTENTION_KV;
 
     /** The name in test reports, ggml's spelling. */
     @Override

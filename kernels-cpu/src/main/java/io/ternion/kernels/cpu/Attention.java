@@ -4,14 +4,29 @@ import static io.ternion.kernels.cpu.Vec.F;
 import static io.ternion.kernels.cpu.Vec.L;
 import static io.ternion.kernels.cpu.Vec.S;
 
+import io.ternion.graph.KvRotation;
+import io.ternion.graph.KvType;
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Causal multi-head attention over a {@link KvCache}, with grouped-query heads: query head h reads
  * KV head h / (nHeads / nKvHeads). Per head: scores = scale·q·k over the visible positions, a
  * max-subtracted softmax, then the score-weighted sum of the values.
+ *
+ * <p>Over an F16 or float cache, when each row's heads are work enough for the threads, every pair
+ * of query heads is one task over all its positions ({@link #heads}). Otherwise (a quantized cache,
+ * or a decode step at depth, where a few KV heads would leave threads idle) the positions of each
+ * KV head are cut into {@link #parts} (flash-decoding): a task scores all the query heads of one KV
+ * head over one part, each key and value decoded once from the cache's own bytes into one
+ * head-sized row for all of them ({@link #part}); the parts' softmaxes are then merged through
+ * their maxima and sums. How a head is cut depends on the shapes only, never on the thread count,
+ * so any number of threads gives the same bits. A rotated key type scores the rotated query; a
+ * rotated value type turns the output back ({@link KvRotation}).
  */
 public final class Attention {
     private Attention() {}
@@ -43,6 +58,14 @@ public final class Attention {
         for (int b = 0; b < rows; b++) {
             check(cache, nHeads, nKvHeads, headDim, positions[b] + 1, slots[b]);
             seen += positions[b] + 1;
+        }
+        int maxPositions = 0;
+        for (int b = 0; b < rows; b++) maxPositions = Math.max(maxPositions, positions[b] + 1);
+        int parts = parts(maxPositions, rows * nKvHeads);
+        boolean plain = cache.f16() || (cache.keyType() == null && cache.valueType() == null);
+        if (parts > 1 || !plain) {
+            split(cache, layer, q, qOff, rows, positions, slots, nHeads, nKvHeads, headDim, out, outOff, scale, pool, parts, seen);
+            return;
         }
         int qDim = nHeads * headDim;
         int g = pairs(nHeads, nKvHeads), units = nHeads / g;
@@ -170,5 +193,181 @@ public final class Attention {
             Vec.finiteHalfToFloat(ShortVector.fromArray(S, x, xOff + i)).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) y[yOff + i] += a * Float.float16ToFloat(x[xOff + i]);
+    }
+
+    /** A part has at least this many positions: below it, merging costs more than the threads win. */
+    private static final int MIN_PART = 256;
+    /** Enough tasks to keep 16–32 threads busy and even out their ends. */
+    private static final int TARGET_TASKS = 32;
+
+    /**
+     * Set to false to never split a head's positions: attention as it was before flash-decoding,
+     * for the benchmarks' before-and-after ({@code -jvmArgsAppend -Dternion.attention.split=false}).
+     */
+    public static final String SPLIT_PROPERTY = "ternion.attention.split";
+    private static final boolean SPLIT = !"false".equals(System.getProperty(SPLIT_PROPERTY));
+
+    /** Parts per KV head for {@code units} (rows × KV heads) over up to {@code positions} positions. */
+    static int parts(int positions, int units) {
+        if (!SPLIT) return 1;
+        int byDepth = (positions + MIN_PART - 1) / MIN_PART, byTasks = (TARGET_TASKS + units - 1) / units;
+        return Math.max(1, Math.min(byDepth, byTasks));
+    }
+
+    /** Per thread: the group's queries, its scores over a part, one decoded key or value. */
+    private static final class Scratch {
+        float[] queries = new float[0], scores = new float[0], row = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static void split(KvCache cache, int layer, float[] q, int qOff, int rows, int[] positions, int[] slots, int nHeads,
+            int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool, int parts, long seen) {
+        int group = nHeads / nKvHeads, qDim = nHeads * headDim, stride = headDim + 2;
+        boolean rotatedValues = cache.valueType() != null && cache.valueType().rotated();
+        // One part writes the output itself; several write partial outputs with their softmax's max and sum, merged below.
+        float[] partial = parts == 1 ? null : new float[rows * nKvHeads * parts * group * stride];
+        run(pool, rows * nKvHeads * parts, 2L * nHeads * headDim * seen, (from, to) -> {
+            Scratch scratch = SCRATCH.get();
+            for (int i = from; i < to; i++) {
+                int p = i % parts, b = i / parts / nKvHeads, kvHead = i / parts % nKvHeads;
+                int visible = positions[b] + 1, length = (visible + parts - 1) / parts;
+                int t0 = Math.min(visible, p * length), t1 = Math.min(visible, t0 + length);
+                int heads = b * qDim + kvHead * group * headDim;
+                if (partial == null) {
+                    part(cache, layer, slots[b], kvHead, q, qOff + heads, group, headDim, t0, t1, scale, out, outOff + heads, headDim, null, scratch);
+                    if (rotatedValues) for (int j = 0; j < group; j++) KvRotation.inverse(out, outOff + heads + j * headDim, headDim);
+                } else {
+                    part(cache, layer, slots[b], kvHead, q, qOff + heads, group, headDim, t0, t1, scale, partial, i * group * stride, stride,
+                            partial, scratch);
+                }
+            }
+        });
+        if (partial == null) return;
+        for (int b = 0; b < rows; b++) {
+            for (int h = 0; h < nHeads; h++) {
+                int kvHead = h / group, j = h % group, o = outOff + b * qDim + h * headDim;
+                int first = ((b * nKvHeads + kvHead) * parts * group + j) * stride, step = group * stride;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p < parts; p++) max = Math.max(max, partial[first + p * step + headDim]);
+                double sum = 0;
+                for (int p = 0; p < parts; p++) {
+                    int at = first + p * step;
+                    if (partial[at + headDim + 1] > 0) sum += partial[at + headDim + 1] * Math.exp(partial[at + headDim] - max);
+                }
+                Arrays.fill(out, o, o + headDim, 0f);
+                for (int p = 0; p < parts; p++) {
+                    int at = first + p * step;
+                    if (partial[at + headDim + 1] > 0) {
+                        Vec.axpy((float) (partial[at + headDim + 1] * Math.exp(partial[at + headDim] - max) / sum), partial, at, out, o, headDim);
+                    }
+                }
+                if (rotatedValues) KvRotation.inverse(out, o, headDim);
+            }
+        }
+    }
+
+    /**
+     * The {@code group} query heads at q[qOff..] (one after the other) on KV head {@code kvHead}
+     * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
+     * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
+     */
+    private static void part(KvCache cache, int layer, int slot, int kvHead, float[] q, int qOff, int group, int headDim, int t0,
+            int t1, float scale, float[] dst, int dstOff, int dstStride, float[] stats, Scratch scratch) {
+        int n = t1 - t0;
+        for (int j = 0; j < group; j++) Arrays.fill(dst, dstOff + j * dstStride, dstOff + j * dstStride + headDim, 0f);
+        if (n == 0) {
+            for (int j = 0; j < group; j++) {
+                stats[dstOff + j * dstStride + headDim] = Float.NEGATIVE_INFINITY;
+                stats[dstOff + j * dstStride + headDim + 1] = 0;
+            }
+            return;
+        }
+        if (scratch.queries.length < group * headDim) scratch.queries = new float[group * headDim];
+        if (scratch.scores.length < group * n) scratch.scores = new float[Math.max(group * n, 2 * scratch.scores.length)];
+        if (scratch.row.length < headDim) scratch.row = new float[headDim];
+        float[] qs = scratch.queries, scores = scratch.scores, row = scratch.row;
+        System.arraycopy(q, qOff, qs, 0, group * headDim);
+        KvType kType = cache.keyType(), vType = cache.valueType();
+        if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
+        int first = cache.at(slot, kvHead, t0) / headDim;
+        for (int t = 0; t < n; t++) {
+            decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + t, headDim, row);
+            for (int j = 0; j < group; j++) scores[j * n + t] = scale * Vec.dot(qs, j * headDim, row, 0, headDim);
+        }
+        for (int j = 0; j < group; j++) Ops.softmax(scores, j * n, n, stats, dstOff + j * dstStride + headDim);
+        for (int t = 0; t < n; t++) {
+            decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + t, headDim, row);
+            for (int j = 0; j < group; j++) Vec.axpy(scores[j * n + t], row, 0, dst, dstOff + j * dstStride, headDim);
+        }
+    }
+
+    /** Head vector number {@code vector} of one side of the cache, as stored (still rotated), into row[0..headDim). */
+    private static void decode(KvType type, float[][] f, short[][] h, byte[][] q, int bytes, int layer, int vector, int headDim, float[] row) {
+        if (type == null) {
+            System.arraycopy(f[layer], vector * headDim, row, 0, headDim);
+            return;
+        }
+        switch (type) {
+            case F16 -> halves(h[layer], vector * headDim, headDim, row);
+            case Q8_0 -> q8(q[layer], vector * bytes, headDim, row);
+            case Q4_0 -> nibbles(Q4_0_VALUES, type, q[layer], vector * bytes, headDim, row);
+            case TURBO4 -> nibbles(TURBO4_VALUES, type, q[layer], vector * bytes, headDim, row);
+            case TURBO3 -> type.decodeStored(q[layer], vector * bytes, headDim, row, 0);
+        }
+    }
+
+    private static void halves(short[] h, int at, int n, float[] row) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i)).intoArray(row, i);
+        for (; i < n; i++) row[i] = Float.float16ToFloat(h[at + i]);
+    }
+
+    private static float scaleAt(byte[] src, int at) {
+        return Float.float16ToFloat((short) ((src[at] & 0xFF) | src[at + 1] << 8));
+    }
+
+    /** Q8_0 blocks: the int8s widened in vectors, times the block's scale: the same products as {@link KvType#decodeStored}. */
+    private static void q8(byte[] src, int at, int headDim, float[] row) {
+        for (int b = 0; b < headDim; b += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b), j = 0, q = at + 2;
+            float d = scaleAt(src, at);
+            if (Vec.B != null) {
+                for (; j + L <= n; j += L) Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, q + j)).mul(d).intoArray(row, b + j);
+            }
+            for (; j < n; j++) row[b + j] = src[q + j] * d;
+            at += 2 + n;
+        }
+    }
+
+    /** The values of Q4_0's nibbles (nibble − 8) and TURBO4's codebook, as vectors of 16 lanes for a table lookup. */
+    private static final float[] Q4_0_VALUES = new float[16], TURBO4_VALUES = KvType.TURBO4.codebook();
+
+    static {
+        for (int i = 0; i < 16; i++) Q4_0_VALUES[i] = i - 8;
+    }
+
+    /**
+     * Q4_0 and TURBO4 blocks: with 16 float lanes, a whole block's 16 bytes are one vector, and each
+     * nibble picks its value from the 16-entry table in one register; otherwise (and for a short last
+     * block) scalar. Either way value = table[nibble]·d, the products of {@link KvType#decodeStored}.
+     */
+    private static void nibbles(float[] values, KvType type, byte[] src, int at, int headDim, float[] row) {
+        for (int b = 0; b < headDim; b += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b), half = n / 2, q = at + 2;
+            float d = scaleAt(src, at);
+            if (L == 16 && half == 16) {
+                FloatVector table = FloatVector.fromArray(F, values, 0);
+                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, q));
+                table.rearrange(codes.and(15).toShuffle().cast(F)).mul(d).intoArray(row, b);
+                table.rearrange(codes.lanewise(VectorOperators.LSHR, 4).toShuffle().cast(F)).mul(d).intoArray(row, b + 16);
+            } else {
+                for (int j = 0; j < half; j++) {
+                    row[b + j] = values[src[q + j] & 0xF] * d;
+                    row[b + j + half] = values[(src[q + j] >> 4) & 0xF] * d;
+                }
+            }
+            at += 2 + half;
+        }
     }
 }

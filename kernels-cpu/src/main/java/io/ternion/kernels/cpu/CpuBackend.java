@@ -7,6 +7,8 @@ import io.ternion.graph.Buf;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Fusions;
 import io.ternion.graph.Graph;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
 import java.util.HashMap;
@@ -20,7 +22,7 @@ import java.util.Map;
  * The Vector API backend: weights stay in the mapped file and are read by the kernels-cpu kernels,
  * except the ternary and binary ones, which are repacked into memory once at compile time
  * ({@link MatMul#prepare}); multi-threaded over output rows on one persistent worker pool; the KV
- * cache holds F16. Consecutive matmuls on one input run as one step ({@link Fusions#sharedInputs}):
+ * cache holds F16 or any {@link KvType}, which attention reads as stored. Consecutive matmuls on one input run as one step ({@link Fusions#sharedInputs}):
  * the input is quantized once and all their rows go to the threads in one hand-off.
  */
 public final class CpuBackend implements Backend {
@@ -48,6 +50,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+        return compile(graph, contextLength, maxBatch, slots, KvTypes.F16);
+    }
+
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
+        kv.checkHeadDim(graph.cache().headDim());
         for (Op op : graph.ops()) {
             for (Tensor w : op.matrices()) {
                 if (!(op instanceof Op.Embed) && !MatMul.supports(w.type())) {
@@ -59,7 +67,7 @@ public final class CpuBackend implements Backend {
         graph.ops().stream().flatMap(op -> op.matrices().stream()).map(Tensor::type).filter(t -> !MatMul.runsNatively(t)).findFirst()
                 .ifPresent(t -> Log.info("this CPU has no 512-bit vectors, which the " + t + " kernels are written for: they run as the"
                         + " Vector API's plain Java here, hundreds of times slower (see the README's Requirements)"));
-        return new Compiled(graph, contextLength, maxBatch, slots, pool);
+        return new Compiled(graph, contextLength, maxBatch, slots, pool, kv);
     }
 
     @Override
@@ -101,7 +109,7 @@ public final class CpuBackend implements Backend {
         /** Wall time per kind of op, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final Map<String, long[]> profile = Boolean.getBoolean(PROFILE_PROPERTY) ? new LinkedHashMap<>() : null;
 
-        Compiled(Graph graph, int context, int maxBatch, int slots, WorkerPool pool) {
+        Compiled(Graph graph, int context, int maxBatch, int slots, WorkerPool pool, KvTypes kv) {
             this.graph = graph;
             this.context = context;
             this.maxBatch = maxBatch;
@@ -140,7 +148,7 @@ public final class CpuBackend implements Backend {
             }
             this.product = new float[productLength];
             Graph.Cache c = graph.cache();
-            this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), true);
+            this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), kv);
             this.keyRopes = graph.keyRopes();
             this.resident = bytes + 4L * product.length + cache.bytes();
         }

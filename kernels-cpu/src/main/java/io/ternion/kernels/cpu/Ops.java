@@ -83,6 +83,14 @@ public final class Ops {
      * depend on the JIT's progress; these plain multiply-adds give the same bits in every tier.
      */
     public static void softmax(float[] x, int off, int n) {
+        softmax(x, off, n, null, 0);
+    }
+
+    /**
+     * {@link #softmax}, also leaving its max in stats[at] and its sum of exponentials in
+     * stats[at + 1], which merging softmaxes over parts of a row needs (flash-decoding).
+     */
+    static void softmax(float[] x, int off, int n, float[] stats, int at) {
         int body = F.loopBound(n), i = 0;
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (; i < body; i += L) m = m.max(FloatVector.fromArray(F, x, off + i));
@@ -112,6 +120,10 @@ public final class Ops {
             s3 += x[off + i + 3];
         }
         for (; i < n; i++) s0 += x[off + i];
+        if (stats != null) {
+            stats[at] = max;
+            stats[at + 1] = (float) ((s0 + s1) + (s2 + s3));
+        }
         float inv = (float) (1.0 / ((s0 + s1) + (s2 + s3)));
         for (i = 0; i < body; i += L) FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
         for (; i < n; i++) x[off + i] *= inv;

@@ -10,6 +10,8 @@ import io.ternion.gguf.Tensor;
 import io.ternion.graph.Buf;
 import io.ternion.graph.Op;
 import io.ternion.graph.RopeScaling;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.graph.conformance.ConformanceTable.Case;
 import io.ternion.graph.conformance.ConformanceTable;
 import io.ternion.graph.conformance.Inputs.Placement;
@@ -42,6 +44,7 @@ class ConformanceTest {
             case ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN -> rope(c);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
             case KV_SHIFT, KV_SHIFT_NEOX -> kvShift(c, c.op() == KernelOp.KV_SHIFT_NEOX);
+            case ATTENTION_KV -> attention(c, 4);
         }
     }
 
@@ -148,13 +151,15 @@ class ConformanceTest {
         int heads = ConformanceTable.ATTENTION_HEADS, kvHeads = heads / ratio, headDim = c.k();
         int positions = c.n(), batch = c.batch(), kvDim = kvHeads * headDim, qDim = heads * headDim;
         boolean f16 = c.type() == GgmlType.F16;
-        KvCache cache = new KvCache(2, positions + 3, kvHeads, headDim, f16);
+        KvType kv = c.op() == KernelOp.ATTENTION_KV ? c.kv() : null;
+        KvCache cache = kv != null ? new KvCache(2, 1, positions + 3, kvHeads, headDim, new KvTypes(kv, kv))
+                : new KvCache(2, positions + 3, kvHeads, headDim, f16);
         float[][] keys = new float[positions][], values = new float[positions][];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
             cache.store(1, 0, t, k, 0, v, 0);
-            keys[t] = f16 ? ConformanceTable.roundToHalf(k) : k;
-            values[t] = f16 ? ConformanceTable.roundToHalf(v) : v;
+            keys[t] = kv != null ? ConformanceTable.storedAs(kv, k, headDim) : f16 ? ConformanceTable.roundToHalf(k) : k;
+            values[t] = kv != null ? ConformanceTable.storedAs(kv, v, headDim) : f16 ? ConformanceTable.roundToHalf(v) : v;
         }
         float[] q = Inputs.floats(rnd, batch * qDim + 1);
         for (int i = 0; i < q.length; i++) q[i] *= 3; // sharper softmax than uniform inputs give

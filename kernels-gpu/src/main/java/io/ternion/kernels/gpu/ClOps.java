@@ -6,11 +6,17 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.I2_SCodec;
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.RopeScaling;
+import io.ternion.graph.KvRotation;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.kernels.gpu.Launch.Rows;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -65,6 +71,15 @@ public final class ClOps {
     private final ClProgram program;
     private final ClSettings settings;
     private final int lanes, lanesPerRow, rowsPerGroup;
+    /** Per KV type, its codebook and boundaries ({@code book} in ternion.cl); per rotation block length, its signs. */
+    private final Map<KvType, ClBuffer> kvBooks = new EnumMap<>(KvType.class);
+    private final Map<Integer, ClBuffer> kvSigns = new HashMap<>();
+
+    /**
+     * The largest head a KV cache of a type other than F16 may have here: the typed kernels hold a
+     * head in private and local memory of this many floats (ternion.cl's KV_MAX_HEAD).
+     */
+    public static final int KV_MAX_HEAD = 256;
 
     /**
      * With the device's settings from tornado-config/opencl (or the user's file): on GPUs a warp or
@@ -87,7 +102,8 @@ public final class ClOps {
         this.lanes = settings.lanes();
         this.lanesPerRow = settings.lanesPerRow();
         this.rowsPerGroup = settings.rowsPerGroup();
-        String options = settings.buildOptions() + " -cl-fp32-correctly-rounded-divide-sqrt " + System.getProperty("ternion.opencl.options", "");
+        String options = settings.buildOptions() + " -DKV_MAX_HEAD=" + KV_MAX_HEAD + " -cl-fp32-correctly-rounded-divide-sqrt "
+                + System.getProperty("ternion.opencl.options", "");
         this.program = ctx.build(source(), options.strip());
     }
 
@@ -263,6 +279,70 @@ public final class ClOps {
         ClKernel k = program.kernel(ATTENTION).arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
                 .arg(6, layerOffset).arg(7, heads).arg(8, kvHeads).arg(9, headDim).arg(10, ctxLength).arg(11, scale);
         return new Launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1, Rows.TOKENS);
+    }
+
+    /**
+     * Stores K or V rows (kvHeads heads of headDim) into a cache of {@code type} at their rows'
+     * slots and positions, in {@link KvType#encode}'s bytes, quantizing (and rotating) on the device;
+     * a layer's cache ({@code layerOffset} in bytes) holds slots × {@code ctxLength} rows of
+     * {@link KvType#bytesPerPosition} bytes, slot-major. For any type but F16 pairs, which
+     * {@link #storeKv(ClBuffer, ClBuffer, ClBuffer, ClBuffer, ClBuffer, long, int, int)} stores.
+     */
+    public Launch storeKv(KvType type, ClBuffer in, ClBuffer cache, ClBuffer step, long layerOffset, int kvHeads, int headDim, int ctxLength) {
+        checkKvHead(type, headDim);
+        int n = KvRotation.blockLength(headDim);
+        ClKernel k = program.kernel(STORE_KV_TYPED).arg(0, in).arg(1, cache).arg(2, step).arg(3, layerOffset)
+                .arg(4, kvHeads).arg(5, headDim).arg(6, ctxLength).arg(7, type.ordinal()).arg(8, type.bytesPerHead(headDim))
+                .arg(9, kvSigns(n)).arg(10, n).arg(11, (float) (1 / Math.sqrt(n))).arg(12, kvBook(type));
+        return new Launch(k, new long[] {kvHeads, 1}, null, 1, Rows.TOKENS);
+    }
+
+    /**
+     * {@link #attention} over caches of {@code kv}'s types, laid out as {@link #storeKv(KvType, ClBuffer,
+     * ClBuffer, ClBuffer, long, int, int, int)} writes them ({@code kOffset}, {@code vOffset}: the
+     * layer's start in each, in bytes), reading the codes directly: a rotated key type scores the
+     * rotated query, a rotated value type rotates the output back.
+     */
+    public Launch attention(KvTypes kv, ClBuffer q, ClBuffer kCache, ClBuffer vCache, ClBuffer scores, ClBuffer out, ClBuffer step,
+                            long kOffset, long vOffset, int heads, int kvHeads, int headDim, int ctxLength, float scale) {
+        checkKvHead(kv.key(), headDim);
+        checkKvHead(kv.value(), headDim);
+        int n = KvRotation.blockLength(headDim);
+        ClKernel k = program.kernel(ATTENTION_KV_TYPED).arg(0, q).arg(1, kCache).arg(2, vCache).arg(3, scores).arg(4, out).arg(5, step)
+                .arg(6, kOffset).arg(7, vOffset).arg(8, heads).arg(9, kvHeads).arg(10, headDim).arg(11, ctxLength).arg(12, scale)
+                .arg(13, kv.key().ordinal()).arg(14, kv.key().bytesPerHead(headDim)).arg(15, kvBook(kv.key()))
+                .arg(16, kv.value().ordinal()).arg(17, kv.value().bytesPerHead(headDim)).arg(18, kvBook(kv.value()))
+                .arg(19, kvSigns(n)).arg(20, n).arg(21, (float) (1 / Math.sqrt(n)));
+        return new Launch(k, new long[] {(long) heads * lanes, 1}, new long[] {lanes, 1}, 1, Rows.TOKENS);
+    }
+
+    /** Refuses a head the typed KV kernels cannot hold, or the type cannot store. */
+    static void checkKvHead(KvType type, int headDim) {
+        type.checkHeadDim(headDim);
+        if (headDim > KV_MAX_HEAD) {
+            throw new UnsupportedOperationException("the opencl backend's " + type + " KV cache holds heads of up to " + KV_MAX_HEAD
+                    + " values; this model's have " + headDim);
+        }
+    }
+
+    /** Bytes of the tables the typed KV kernels read: a codebook per type and the signs, at most. */
+    static long kvTableBytes() {
+        return 4L * (KvType.values().length * 2 * 16 + KV_MAX_HEAD);
+    }
+
+    private ClBuffer kvBook(KvType type) {
+        return kvBooks.computeIfAbsent(type, t -> {
+            float[] table = new float[32];
+            if (t.codebook() != null) {
+                System.arraycopy(t.codebook(), 0, table, 0, t.codebook().length);
+                System.arraycopy(t.boundaries(), 0, table, 16, t.boundaries().length);
+            }
+            return ctx.upload(table);
+        });
+    }
+
+    private ClBuffer kvSigns(int blockLength) {
+        return kvSigns.computeIfAbsent(blockLength, n -> ctx.upload(KvRotation.signs(n)));
     }
 
     /** acc += x over rows of {@code width}. */

@@ -48,6 +48,9 @@ final class KernelNames {
     static final String STORE_KV = "store_kv";
     static final String KV_SHIFT = "kv_shift";
     static final String ATTENTION = "attention";
+    /** The KV cache types other than F16 for keys and values ({@link io.ternion.graph.KvType}). */
+    static final String STORE_KV_TYPED = "store_kv_typed";
+    static final String ATTENTION_KV_TYPED = "attention_kv_typed";
     static final String ADD = "add";
     static final String SCALE = "scale";
     static final String GLU_SILU = "glu_silu";
@@ -56,7 +59,7 @@ final class KernelNames {
     static final String SELECT_OUTPUTS = "select_outputs";
 
     private static final Set<String> OP_KERNELS = Set.of(RMS_NORM, ROPE, STORE_KV, KV_SHIFT, ATTENTION, ADD, SCALE, GLU_SILU, GLU_RELU2,
-            ARGMAX, SELECT_OUTPUTS);
+            ARGMAX, SELECT_OUTPUTS, STORE_KV_TYPED, ATTENTION_KV_TYPED);
 
     /** The weight types that have kernels here. */
     static Set<GgmlType> types() {

@@ -10,6 +10,8 @@ import io.ternion.graph.CompiledModel;
 import io.ternion.graph.DeviceInfo;
 import io.ternion.graph.Fusions;
 import io.ternion.graph.Graph;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
 import io.ternion.graph.RopeScaling;
@@ -29,8 +31,9 @@ import java.util.Optional;
 
 /**
  * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
- * file's packed layout; activations, quantized activations and the F16 KV cache of every slot live
- * on the device. Compiling records every kernel launch with its buffers bound; a forward call writes
+ * file's packed layout; activations, quantized activations and the KV cache of every slot live on
+ * the device, the cache in its {@link KvType}'s bytes (quantized, and for the turbo types rotated,
+ * by the store kernel; read where it lies by attention). Compiling records every kernel launch with its buffers bound; a forward call writes
  * only the step (each row's token, position and slot, and which rows want logits: {@link StepLayout})
  * and reads back only the wanted rows' logits. Two {@link Fusions} save a launch and a pass
  * each: an RMSNorm quantizes its output for the matmuls that read it, and a matmul adds its product
@@ -105,6 +108,16 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots) {
+        return compile(graph, contextLength, maxBatch, slots, KvTypes.F16);
+    }
+
+    /** Every {@link KvType}, for keys and values alike; a head longer than {@link ClOps#KV_MAX_HEAD} only as F16. */
+    @Override
+    public CompiledModel compile(Graph graph, int contextLength, int maxBatch, int slots, KvTypes kv) {
+        if (!kv.isF16()) {
+            ClOps.checkKvHead(kv.key(), graph.cache().headDim());
+            ClOps.checkKvHead(kv.value(), graph.cache().headDim());
+        }
         if (contextLength < 1 || maxBatch < 1 || slots < 1) {
             throw new IllegalArgumentException("context length, batch and slots must be >= 1: " + contextLength + ", " + maxBatch + ", " + slots);
         }
@@ -122,12 +135,12 @@ public final class OpenClBackend implements Backend {
         } catch (OpenClException e) {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
-        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, settings.maxBatch()), slots);
+        Plan plan = Plan.of(graph, contextLength, Math.min(maxBatch, settings.maxBatch()), slots, kv);
         long limit = memoryLimit();
         if (plan.deviceBytes() > limit) {
-            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d%s, and %s has %.2f GiB",
-                    plan.deviceBytes() / 1073741824.0, contextLength, slots == 1 ? "" : " for each of " + slots + " sequences", device.name(),
-                    limit / 1073741824.0), null);
+            throw new BackendUnavailableException(String.format(Locale.ROOT, "the model needs %.2f GiB of device memory at a context of %d%s%s, and %s has %.2f GiB",
+                    plan.deviceBytes() / 1073741824.0, contextLength, slots == 1 ? "" : " for each of " + slots + " sequences",
+                    kv.isF16() ? "" : " with a " + kv + " KV cache", device.name(), limit / 1073741824.0), null);
         }
         ClContext ctx;
         try {
@@ -136,7 +149,7 @@ public final class OpenClBackend implements Backend {
             throw new BackendUnavailableException(e.getMessage(), e);
         }
         try {
-            return new Compiled(ctx, settings, graph, contextLength, slots, plan);
+            return new Compiled(ctx, settings, graph, contextLength, slots, plan, kv);
         } catch (OpenClException e) {
             ctx.close();
             throw new BackendUnavailableException(e.getMessage(), e);
@@ -157,10 +170,10 @@ public final class OpenClBackend implements Backend {
      * What the compiled graph holds on the device, counted before anything is allocated: the
      * distinct weight matrices' bytes, the widest input of a quantized matmul (the quantized
      * activation buffer's row), and everything in all. Every buffer has a row per token of a batch:
-     * the head's too, as every token may want its logits.
+     * the head's too, as every token may want its logits. The KV cache counts its types' bytes.
      */
     record Plan(int batch, long weightBytes, int quantizedK, long otherBytes) {
-        static Plan of(Graph g, int ctx, int batch, int slots) {
+        static Plan of(Graph g, int ctx, int batch, int slots, KvTypes kv) {
             Graph.Cache c = g.cache();
             Map<Tensor, Boolean> seen = new IdentityHashMap<>();
             long weights = 0, vectors = 0;
@@ -180,7 +193,8 @@ public final class OpenClBackend implements Backend {
             }
             long bytes = weights + vectors + 4L * StepLayout.capacity(batch) + 4; // + the argmax result
             for (Buf b : g.buffers()) bytes += 4L * batch * b.width();
-            bytes += 2L * 2 * c.layers() * slots * ctx * c.kvDim();
+            bytes += c.layers() * (long) slots * ctx * kv.bytesPerPosition(c.kvHeads(), c.headDim());
+            if (!kv.isF16()) bytes += ClOps.kvTableBytes();
             bytes += 4L * batch * c.heads() * ctx;
             return new Plan(batch, weights, k, bytes);
         }
@@ -247,7 +261,7 @@ public final class OpenClBackend implements Backend {
         private final long layerElems;
         private final int kvDim;
 
-        Compiled(ClContext ctx, ClSettings settings, Graph g, int context, int slots, Plan plan) {
+        Compiled(ClContext ctx, ClSettings settings, Graph g, int context, int slots, Plan plan, KvTypes kv) {
             this.ctx = ctx;
             this.context = context;
             this.slots = slots;
@@ -262,7 +276,11 @@ public final class OpenClBackend implements Backend {
             Map<Tensor, ClBuffer> vectors = new IdentityHashMap<>();
             step = ctx.buffer(4L * StepLayout.capacity(maxBatch));
             long layerElems = (long) slots * context * c.kvDim();
-            ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
+            // Bytes of one layer's K and V caches: slots × context rows of each type's heads.
+            int kvHeads = c.kvHeads();
+            long layerK = (long) slots * context * kv.key().bytesPerPosition(kvHeads, c.headDim());
+            long layerV = (long) slots * context * kv.value().bytesPerPosition(kvHeads, c.headDim());
+            ClBuffer kCache = ctx.buffer(layerK * c.layers()), vCache = ctx.buffer(layerV * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
             Op.Rope[] keyRopes = g.keyRopes();
             this.shifts = new ClOps.KvShift[c.layers()];
@@ -299,15 +317,22 @@ public final class OpenClBackend implements Backend {
                         }
                     }
                     case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox(), r.scaling()));
-                    case Op.StoreKv s -> {
+                    case Op.StoreKv s when kv.isF16() -> {
                         Op.Rope r = keyRopes[s.layer()];
                         shifts[s.layer()] = r == null ? ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), 0, 1f, false, RopeScaling.NONE)
                                 : ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), r.dims(), r.theta(), r.neox(), r.scaling());
                         launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
                             s.layer() * layerElems, s.k().width(), context));
                     }
-                    case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
+                    case Op.StoreKv s -> {
+                        launches.add(ops.storeKv(kv.key(), bufs.get(s.k()), kCache, step, s.layer() * layerK, kvHeads, c.headDim(), context));
+                        launches.add(ops.storeKv(kv.value(), bufs.get(s.v()), vCache, step, s.layer() * layerV, kvHeads, c.headDim(), context));
+                    }
+                    case Op.Attention a when kv.isF16() -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
                             a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
+                    case Op.Attention a -> launches.add(ops.attention(kv, bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
+                            a.layer() * layerK, a.layer() * layerV, a.heads(), a.kvHeads(), a.headDim(), context,
+                            (float) (1.0 / Math.sqrt(a.headDim()))));
                     case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), rows(sc.x())));
                     case Op.Add a -> launches.add(ops.add(bufs.get(a.acc()), bufs.get(a.x()), a.acc().width(), rows(a.acc())));
                     case Op.Glu gl -> launches.add(ops.glu(gl.activation() == Activation.SILU, bufs.get(gl.gate()), bufs.get(gl.up()),
@@ -406,6 +431,10 @@ public final class OpenClBackend implements Backend {
         @Override
         public void shift(int slot, int keep, int drop, int length) {
             CompiledModel.checkShift(slot, keep, drop, length, slots, context);
+            if (!kv.isF16()) {
+                // kv_shift turns F16 keys only; under --backend auto the engine goes on on the CPU, which shifts every type.
+                throw new BackendUnavailableException("a context shift of a " + kv + " KV cache is not implemented on the opencl backend yet (use -ctk/-ctv f16 there)", null);
+            }
             try {
                 for (int layer = 0; layer < shifts.length; layer++) {
                     shifts[layer].run(layer * layerElems + (long) slot * context * kvDim, keep, drop, length);

@@ -707,6 +707,22 @@ kernel void kv_shift(global half* kc, global ushort* vc, ulong at, int headDim, 
     }
 }
 
+// The scores sc[0..len) of one (head, token), each lane holding the largest of its own in mx:
+// sc[t] = exp(sc[t] - the largest), and their sum, visible to the whole work-group on return.
+float attention_softmax(local float* scratch, global float* sc, int len, float mx) {
+    int l = get_local_id(0);
+    mx = wg_max_f(scratch, mx);
+    float sum = 0;
+    for (int t = l; t < len; t += LWS) {
+        float e = exp(sc[t] - mx);
+        sc[t] = e;
+        sum += e;
+    }
+    sum = wg_sum_f(scratch, sum);
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    return sum;
+}
+
 // Causal GQA attention: one work-group per (head, token), over the token's own slot up to its
 // position; scores go through `att` (heads x ctx per token) in global memory so any context length
 // fits. Range: (heads * LWS, batch), local (LWS, 1).
@@ -730,15 +746,7 @@ kernel void attention(global const float* q, global const half* kc, global const
         sc[t] = s;
         mx = fmax(mx, s);
     }
-    mx = wg_max_f(scratch, mx);
-    float sum = 0;
-    for (int t = l; t < len; t += LWS) {
-        float e = exp(sc[t] - mx);
-        sc[t] = e;
-        sum += e;
-    }
-    sum = wg_sum_f(scratch, sum);
-    barrier(CLK_GLOBAL_MEM_FENCE);
+    float sum = attention_softmax(scratch, sc, len, mx);
     float inv = 1.0f / sum;
     global float* o = out + (size_t) b * heads * headDim + h * headDim;
     for (int d = l; d < headDim; d += LWS) {
@@ -804,4 +812,270 @@ kernel void argmax(global const float* x, int n, global int* out) {
 kernel void select_outputs(global const float* in, global float* out, global const int* step, int width) {
     int i = get_global_id(0), j = get_global_id(1);
     if (i < width) out[(size_t) j * width + i] = in[(size_t) STEP_OUTPUT_ROW(step, j) * width + i];
+}
+
+// ---- the compressed KV cache types (io.ternion.graph.KvType): stored in KvType.encode's bytes ----
+// A head vector (headDim values of one KV head at one position) is what KvType.encode writes: blocks
+// of KV_BLOCK values (the last one shorter), each an f16 scale then its codes, with no padding; the
+// turbo types rotate the vector first (KvRotation: signs, Walsh-Hadamard butterflies per block of
+// rotN, times rotNorm). A layer's cache of one type holds slots x ctx rows of kvHeads heads of
+// headBytes, slot-major then position-major as the F16 cache's, at a byte offset. The F16 pair keeps
+// store_kv and attention above; these kernels serve every other pair (an F16 half of a mixed pair
+// included, clamped to +-65504 as KvType.F16 encodes it). Attention reads the codes where they lie:
+// it scores a rotated query against rotated keys, and turns a rotated output back once per head.
+// `book` of a turbo type: its codebook at [0, 16) and the boundaries between its values at [16, 32).
+
+// The types by their KvType ordinals.
+#define KV_F16 0
+#define KV_Q8_0 1
+#define KV_Q4_0 2
+#define KV_TURBO4 3
+#define KV_TURBO3 4
+#define KV_BLOCK 32
+#define KV_BOUNDS 16
+// The largest head the rotated and quantizing kernels hold in private or local memory (ClOps passes
+// its KV_MAX_HEAD).
+#ifndef KV_MAX_HEAD
+#define KV_MAX_HEAD 256
+#endif
+
+bool kv_rotated(int type) { return type == KV_TURBO4 || type == KV_TURBO3; }
+
+int kv_block_bytes(int type, int n) {
+    switch (type) {
+        case KV_Q8_0: return 2 + n;
+        case KV_Q4_0: case KV_TURBO4: return 2 + (n + 1) / 2;
+        case KV_TURBO3: return 2 + (n + 3) / 4 + (n + 7) / 8;
+        default: return 2 * n;
+    }
+}
+
+// Halves byte by byte: a head of 5 or 7 bytes leaves the next one's scale at an odd address.
+float kv_get_half(global const uchar* p) {
+    ushort h = (ushort) (p[0] | p[1] << 8);
+    return vload_half(0, (const half*) &h);
+}
+
+void kv_put_half(global uchar* p, float v) {
+    ushort h;
+    vstore_half_rte(clamp(v, -65504.0f, 65504.0f), 0, (half*) &h);
+    p[0] = (uchar) h;
+    p[1] = (uchar) (h >> 8);
+}
+
+// Code j of a block of n (element j's index or nibble) for the packed types, as KvType.decodeStored reads it.
+int kv_code(global const uchar* c, int type, int n, int j) {
+    if (type == KV_TURBO3) return ((c[j / 4] >> 2 * (j % 4)) & 3) | ((c[(n + 3) / 4 + j / 8] >> (j % 8)) & 1) << 2;
+    int mid = n / 2;
+    return j < mid ? c[j] & 15 : c[j - mid] >> 4;
+}
+
+// q . (a stored head), one scale per block: the sum of q times the codes' values, then times the scale.
+float kv_dot(local const float* q, global const uchar* head, int headDim, int type, global const float* book) {
+    float s = 0;
+    if (type == KV_F16) {
+        for (int d = 0; d < headDim; d++) s += q[d] * kv_get_half(head + 2 * d);
+        return s;
+    }
+    for (int b0 = 0; b0 < headDim; b0 += KV_BLOCK) {
+        int n = min(KV_BLOCK, headDim - b0);
+        float scale = kv_get_half(head), bs = 0;
+        global const uchar* c = head + 2;
+        local const float* qb = q + b0;
+        if (type == KV_Q8_0) {
+            for (int j = 0; j < n; j++) bs += qb[j] * (float) (char) c[j];
+        } else if (type == KV_TURBO3) {
+            for (int j = 0; j < n; j++) bs += qb[j] * book[kv_code(c, type, n, j)];
+        } else {
+            int mid = n / 2;
+            for (int j = 0; j < mid; j++) {
+                int lo = c[j] & 15, hi = c[j] >> 4;
+                bs += type == KV_Q4_0 ? qb[j] * (lo - 8) + qb[j + mid] * (hi - 8) : qb[j] * book[lo] + qb[j + mid] * book[hi];
+            }
+        }
+        s += bs * scale;
+        head += kv_block_bytes(type, n);
+    }
+    return s;
+}
+
+// KvRotation's butterflies over a whole head in local memory, by the work-group: every block of rotN
+// at once, as the pairs (j, j + len) with j's bit len clear never leave their block.
+void kv_butterflies_local(local float* x, int headDim, int rotN) {
+    for (int len = 1; len < rotN; len <<= 1) {
+        for (int p = get_local_id(0); p < headDim / 2; p += LWS) {
+            int j = p / len * 2 * len + p % len;
+            float a = x[j], c = x[j + len];
+            x[j] = a + c;
+            x[j + len] = a - c;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+// Stores K or V rows of one type at their slots and positions: one work-item per head vector, which
+// it rotates (turbo types) and encodes exactly as KvType.encode, so the cache holds the same bytes.
+// Range: (kvHeads, batch).
+kernel void store_kv_typed(global const float* in, global uchar* cache, global const int* step, ulong layerOffset,
+                           int kvHeads, int headDim, int ctx, int type, int headBytes,
+                           global const float* signs, int rotN, float rotNorm, global const float* book) {
+    int h = get_global_id(0), b = get_global_id(1);
+    if (h >= kvHeads) return;
+    global const float* x = in + ((size_t) b * kvHeads + h) * headDim;
+    size_t row = (size_t) STEP_SLOT(step, b) * ctx + STEP_POSITION(step, b);
+    global uchar* out = cache + layerOffset + (row * kvHeads + h) * headBytes;
+    if (type == KV_F16) {
+        for (int i = 0; i < headDim; i++) kv_put_half(out + 2 * i, x[i]);
+        return;
+    }
+    float y[KV_MAX_HEAD];
+    for (int i = 0; i < headDim; i++) y[i] = x[i];
+    if (kv_rotated(type)) {
+        for (int b0 = 0; b0 < headDim; b0 += rotN) {
+            for (int i = 0; i < rotN; i++) y[b0 + i] *= signs[i];
+            for (int len = 1; len < rotN; len <<= 1) {
+                for (int j = 0; j < rotN; j += 2 * len) {
+                    for (int i = b0 + j; i < b0 + j + len; i++) {
+                        float a = y[i], c = y[i + len];
+                        y[i] = a + c;
+                        y[i + len] = a - c;
+                    }
+                }
+            }
+            for (int i = 0; i < rotN; i++) y[b0 + i] *= rotNorm;
+        }
+    }
+    for (int b0 = 0; b0 < headDim; b0 += KV_BLOCK) {
+        int n = min(KV_BLOCK, headDim - b0);
+        const float* v = y + b0;
+        global uchar* c = out + 2;
+        if (type == KV_Q8_0) {
+            // ggml's quantize_row_q8_0_ref.
+            float amax = 0;
+            for (int j = 0; j < n; j++) amax = fmax(amax, fabs(v[j]));
+            float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
+            kv_put_half(out, d);
+            for (int j = 0; j < n; j++) c[j] = (uchar) (char) (int) round(v[j] * id);
+        } else if (type == KV_Q4_0) {
+            // ggml's quantize_row_q4_0_ref.
+            float amax = 0, max = 0;
+            for (int j = 0; j < n; j++) {
+                if (amax < fabs(v[j])) {
+                    amax = fabs(v[j]);
+                    max = v[j];
+                }
+            }
+            float d = max / -8, id = d != 0 ? 1.0f / d : 0.0f;
+            kv_put_half(out, d);
+            int mid = n / 2;
+            for (int j = 0; j < mid; j++) {
+                int lo = min(15, (int) (v[j] * id + 8.5f)), hi = min(15, (int) (v[j + mid] * id + 8.5f));
+                c[j] = (uchar) (lo | hi << 4);
+            }
+        } else {
+            // The codebook types: indices against the boundaries at the block's RMS, then the
+            // least-squares scale for those indices.
+            int levels = type == KV_TURBO4 ? 16 : 8;
+            acc_t ss = 0;
+            for (int j = 0; j < n; j++) ss += (acc_t) v[j] * v[j];
+            float sigma = (float) sqrt(ss / n);
+            uchar idx[KV_BLOCK];
+            acc_t yc = 0, cc = 0;
+            for (int j = 0; j < n; j++) {
+                int i = 0;
+                if (sigma > 0) {
+                    float u = v[j] / sigma;
+                    while (i < levels - 1 && u > book[KV_BOUNDS + i]) i++;
+                }
+                idx[j] = (uchar) i;
+                float cv = book[i];
+                yc += (acc_t) (v[j] * cv);
+                cc += (acc_t) (cv * cv);
+            }
+            kv_put_half(out, sigma > 0 ? (float) (yc / cc) : 0.0f);
+            if (type == KV_TURBO4) {
+                int mid = n / 2;
+                for (int j = 0; j < mid; j++) c[j] = (uchar) (idx[j] | idx[j + mid] << 4);
+            } else {
+                int low = (n + 3) / 4, high = (n + 7) / 8;
+                for (int j = 0; j < low + high; j++) c[j] = 0;
+                for (int j = 0; j < n; j++) {
+                    c[j / 4] |= (uchar) ((idx[j] & 3) << 2 * (j % 4));
+                    c[low + j / 8] |= (uchar) ((idx[j] >> 2) << j % 8);
+                }
+            }
+        }
+        out += kv_block_bytes(type, n);
+    }
+}
+
+// Causal GQA attention over caches of any types, as `attention` above: one work-group per (head,
+// token). The query goes to local memory, rotated when the keys are; the output is gathered there
+// and rotated back when the values are rotated. Range: (heads * LWS, batch), local (LWS, 1).
+kernel void attention_kv_typed(global const float* q, global const uchar* kc, global const uchar* vc, global float* att,
+                               global float* out, global const int* step, ulong kOffset, ulong vOffset,
+                               int heads, int kvHeads, int headDim, int ctx, float scale,
+                               int kType, int kHeadBytes, global const float* kBook,
+                               int vType, int vHeadBytes, global const float* vBook,
+                               global const float* signs, int rotN, float rotNorm) {
+    local float scratch[LWS];
+    local float x[KV_MAX_HEAD];
+    int h = get_group_id(0), b = get_global_id(1), l = get_local_id(0);
+    int kvh = h / (heads / kvHeads), len = STEP_POSITION(step, b) + 1;
+    global const float* qh = q + ((size_t) b * heads + h) * headDim;
+    global float* sc = att + ((size_t) b * heads + h) * ctx;
+    size_t slotRow = (size_t) STEP_SLOT(step, b) * ctx * kvHeads + kvh;
+    global const uchar* kbase = kc + kOffset + slotRow * kHeadBytes;
+    global const uchar* vbase = vc + vOffset + slotRow * vHeadBytes;
+    size_t kStride = (size_t) kvHeads * kHeadBytes, vStride = (size_t) kvHeads * vHeadBytes;
+    bool rotK = kv_rotated(kType);
+    for (int i = l; i < headDim; i += LWS) x[i] = rotK ? qh[i] * signs[i % rotN] : qh[i];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (rotK) {
+        kv_butterflies_local(x, headDim, rotN);
+        for (int i = l; i < headDim; i += LWS) x[i] *= rotNorm;
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float mx = -INFINITY;
+    for (int t = l; t < len; t += LWS) {
+        float s = kv_dot(x, kbase + t * kStride, headDim, kType, kBook) * scale;
+        sc[t] = s;
+        mx = fmax(mx, s);
+    }
+    float sum = attention_softmax(scratch, sc, len, mx); // its barriers also end every lane's reads of the query in x
+    float inv = 1.0f / sum;
+    global float* o = out + ((size_t) b * heads + h) * headDim;
+    bool rotV = kv_rotated(vType);
+    for (int d = l; d < headDim; d += LWS) {
+        float acc = 0;
+        if (vType == KV_F16) {
+            for (int t = 0; t < len; t++) acc += sc[t] * kv_get_half(vbase + t * vStride + 2 * d);
+        } else {
+            // Where element d lies in every head: its block's scale, and its code's byte and shift.
+            int blk = d / KV_BLOCK, j = d % KV_BLOCK, n = min(KV_BLOCK, headDim - blk * KV_BLOCK), mid = n / 2;
+            global const uchar* p = vbase + blk * kv_block_bytes(vType, KV_BLOCK);
+            if (vType == KV_Q8_0) {
+                for (int t = 0; t < len; t++, p += vStride) acc += sc[t] * (((char) p[2 + j]) * kv_get_half(p));
+            } else if (vType == KV_TURBO3) {
+                int lowAt = 2 + j / 4, lowShift = 2 * (j % 4), highAt = 2 + (n + 3) / 4 + j / 8, highShift = j % 8;
+                for (int t = 0; t < len; t++, p += vStride) {
+                    int code = ((p[lowAt] >> lowShift) & 3) | ((p[highAt] >> highShift) & 1) << 2;
+                    acc += sc[t] * (kv_get_half(p) * vBook[code]);
+                }
+            } else {
+                int at = 2 + (j < mid ? j : j - mid), shift = j < mid ? 0 : 4;
+                for (int t = 0; t < len; t++, p += vStride) {
+                    int code = (p[at] >> shift) & 15;
+                    acc += sc[t] * (vType == KV_Q4_0 ? (code - 8) * kv_get_half(p) : kv_get_half(p) * vBook[code]);
+                }
+            }
+        }
+        if (rotV) x[d] = acc * inv;
+        else o[d] = acc * inv;
+    }
+    if (rotV) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        kv_butterflies_local(x, headDim, rotN);
+        for (int i = l; i < headDim; i += LWS) o[i] = x[i] * (rotNorm * signs[i % rotN]);
+    }
 }

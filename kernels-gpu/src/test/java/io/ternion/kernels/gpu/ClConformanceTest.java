@@ -14,6 +14,8 @@ import io.ternion.graph.conformance.Inputs;
 import io.ternion.graph.conformance.KernelOp;
 import io.ternion.graph.conformance.Reference;
 import io.ternion.graph.Batch;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import io.ternion.kernels.gpu.Launch.Rows;
 import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.WorkerPool;
@@ -39,14 +41,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * runs the code path real GPUs take. Quantized-activation
  * matmuls are also compared with the CPU kernel directly: their integer sums are exact, so the two
  * backends may differ only by float roundings. Ops the GPU backend does not have as kernels of their
- * own (softmax, mul: inside attention and nowhere) and the F32 KV cache (the GPU cache is F16) are
+ * own (softmax, mul: inside attention and nowhere) and the F32 KV cache (the GPU cache is F16 or a KvType) are
  * not rows here.
  */
 class ClConformanceTest {
     /** Whether the GPU backend has a kernel of its own for the op: every op is named, so a new one fails to compile until it is decided here. */
     private static boolean onGpu(KernelOp op) {
         return switch (op) {
-            case MATMUL, GET_ROW, RMS_NORM, SWIGLU, RELU2_GLU, ADD, ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN, ATTENTION, ATTENTION_GQA4, KV_SHIFT, KV_SHIFT_NEOX -> true;
+            case MATMUL, GET_ROW, RMS_NORM, SWIGLU, RELU2_GLU, ADD, ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN, ATTENTION, ATTENTION_GQA4, KV_SHIFT, KV_SHIFT_NEOX,
+                    ATTENTION_KV -> true;
             // Inside the attention kernel and the fused norms, not kernels of their own.
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> false;
         };
@@ -102,6 +105,7 @@ class ClConformanceTest {
             case ROPE, ROPE_NEOX, ROPE_LINEAR, ROPE_YARN -> rope(c);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
             case KV_SHIFT, KV_SHIFT_NEOX -> kvShift(c, c.op() == KernelOp.KV_SHIFT_NEOX);
+            case ATTENTION_KV -> attentionKv(c, new KvTypes(c.kv(), c.kv()));
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> fail("no GPU kernel for " + c.op());
         }
         ctx.finish();
@@ -320,13 +324,7 @@ class ClConformanceTest {
         for (int i = 0; i < q.length; i++) q[i] *= 3;
         float scale = (float) (1 / Math.sqrt(headDim));
         int start = positions - batch;
-        double[] ref = new double[batch * qDim];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
-                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
-            }
-        }
+        double[] ref = referenceAttention(q, keys, values, heads, ratio, headDim, start, batch, scale);
         // Layer 1 of a two-layer cache of two slots, so the layer and slot offsets are exercised.
         long layer = 2L * ctxLen * kvDim;
         ClBuffer kc = ctx.buffer(2 * 2 * layer), vc = ctx.buffer(2 * 2 * layer);
@@ -382,4 +380,91 @@ class ClConformanceTest {
             return out;
         }
     }
+
+    /**
+     * Keys and values of different types: each side has its own store launch, scale layout and
+     * rotation (a rotated key type rotates the query, a rotated value type the output, independently),
+     * and an F16 side of a mixed pair goes through the typed kernels.
+     */
+    @ParameterizedTest(name = "K {0}, V {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"q8_0, turbo3", "turbo4, q4_0", "f16, turbo4", "q4_0, f16"})
+    void mixedKeyAndValueTypes(String key, String value) {
+        ops = gpuLayout;
+        KvTypes kv = new KvTypes(KvType.parse(key), KvType.parse(value));
+        for (int headDim : new int[] {128, 80}) {
+            attentionKv(new Case(KernelOp.ATTENTION_KV, GgmlType.F16, headDim, 45, 3, 1e-5, kv.key()), kv);
+        }
+        ctx.finish();
+    }
+
+    /**
+     * As {@link #attention} with ratio 4 over caches of {@code kv}'s types: the reference attends
+     * over what {@link KvType#decode} gives back, and slot 1's rows of the device caches must be
+     * {@link KvType#encode}'s very bytes, head by head.
+     */
+    private static void attentionKv(Case c, KvTypes kv) {
+        SplittableRandom rnd = Inputs.random(c.toString() + " " + kv);
+        int heads = 8, kvHeads = 2, headDim = c.k(), positions = c.n(), batch = c.batch();
+        int kvDim = kvHeads * headDim, qDim = heads * headDim, ctxLen = positions + 3;
+        float[][] keys = new float[positions][], values = new float[positions][];
+        float[] kAll = new float[positions * kvDim], vAll = new float[positions * kvDim];
+        for (int t = 0; t < positions; t++) {
+            float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+            // An outlier channel, as real keys have, which the rotated types spread over the head.
+            k[t % kvDim] *= 6;
+            System.arraycopy(k, 0, kAll, t * kvDim, kvDim);
+            System.arraycopy(v, 0, vAll, t * kvDim, kvDim);
+            keys[t] = ConformanceTable.storedAs(kv.key(), k, headDim);
+            values[t] = ConformanceTable.storedAs(kv.value(), v, headDim);
+        }
+        float[] q = Inputs.floats(rnd, batch * qDim);
+        for (int i = 0; i < q.length; i++) q[i] *= 3;
+        float scale = (float) (1 / Math.sqrt(headDim));
+        int start = positions - batch;
+        double[] ref = referenceAttention(q, keys, values, heads, 4, headDim, start, batch, scale);
+        // Layer 1 of a two-layer cache of two slots, so the layer and slot offsets are exercised.
+        long kRow = kv.key().bytesPerPosition(kvHeads, headDim), vRow = kv.value().bytesPerPosition(kvHeads, headDim);
+        long kLayer = 2L * ctxLen * kRow, vLayer = 2L * ctxLen * vRow;
+        ClBuffer kc = ctx.buffer(2 * kLayer), vc = ctx.buffer(2 * vLayer);
+        float[] otherK = Inputs.floats(rnd, kAll.length), otherV = Inputs.floats(rnd, vAll.length);
+        ClBuffer slot0 = step(positions, 0, 0), slot1 = step(positions, 0, 1);
+        ops.storeKv(kv.key(), ctx.upload(otherK), kc, slot0, kLayer, kvHeads, headDim, ctxLen).run(positions);
+        ops.storeKv(kv.value(), ctx.upload(otherV), vc, slot0, vLayer, kvHeads, headDim, ctxLen).run(positions);
+        ops.storeKv(kv.key(), ctx.upload(kAll), kc, slot1, kLayer, kvHeads, headDim, ctxLen).run(positions);
+        ops.storeKv(kv.value(), ctx.upload(vAll), vc, slot1, vLayer, kvHeads, headDim, ctxLen).run(positions);
+        assertCacheHoldsEncodedBytes(c + " keys", kv.key(), kc, kLayer + ctxLen * kRow, kAll, kvHeads, headDim);
+        assertCacheHoldsEncodedBytes(c + " values", kv.value(), vc, vLayer + ctxLen * vRow, vAll, kvHeads, headDim);
+        ClBuffer out = ctx.buffer(4L * batch * qDim), scores = ctx.buffer(4L * batch * heads * ctxLen);
+        ops.attention(kv, ctx.upload(q), kc, vc, scores, out, step(batch, start, 1), kLayer, vLayer, heads, kvHeads, headDim, ctxLen, scale)
+                .run(batch);
+        ConformanceTable.check(c, kv.toString(), ctx.readFloats(out, batch * qDim), ref);
+    }
+
+    /** The reference output of queries at positions start … start + batch − 1 over the keys and values the cache holds. */
+    private static double[] referenceAttention(float[] q, float[][] keys, float[][] values, int heads, int ratio, int headDim, int start,
+                                               int batch, float scale) {
+        int qDim = heads * headDim;
+        double[] ref = new double[batch * qDim];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                double[] o = Reference.attendHead(q, b * qDim + h * headDim, keys, values, h / ratio, headDim, start + b + 1, scale);
+                System.arraycopy(o, 0, ref, b * qDim + h * headDim, headDim);
+            }
+        }
+        return ref;
+    }
+
+    /** The cache from byte {@code at} on holds each row of {@code rows} (of kvHeads heads), head by head, as {@link KvType#encode} writes it. */
+    private static void assertCacheHoldsEncodedBytes(String label, KvType type, ClBuffer cache, long at, float[] rows, int kvHeads, int headDim) {
+        int headBytes = type.bytesPerHead(headDim), heads = rows.length / headDim;
+        byte[] want = new byte[heads * headBytes], got = new byte[want.length];
+        for (int h = 0; h < heads; h++) type.encode(rows, h * headDim, headDim, want, h * headBytes);
+        ctx.read(cache, at, MemorySegment.ofArray(got));
+        for (int h = 0; h < heads; h++) {
+            int from = h * headBytes;
+            assertArrayEquals(Arrays.copyOfRange(want, from, from + headBytes), Arrays.copyOfRange(got, from, from + headBytes),
+                    label + ": " + type + " bytes of position " + h / kvHeads + ", head " + h % kvHeads);
+        }
+    }
+
 }
