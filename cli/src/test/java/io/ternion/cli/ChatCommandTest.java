@@ -5,9 +5,13 @@ import static io.ternion.cli.InfoCommandTest.ternion;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.ternion.cli.InfoCommandTest.Result;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ChatCommandTest {
 
@@ -44,5 +48,43 @@ class ChatCommandTest {
         Result sys = ternion("run", "-m", bundledModel().toString(), "--system", "x", "-p", "Hello");
         assertEquals(2, sys.code());
         assertTrue(sys.err().contains("--system needs --chat"), sys.err());
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void commandsNeverReachTheModel() throws Exception {
+        Path saved = dir.resolve("chat.json");
+        Result r = withInput("/help\nfirst \\\nsecond\n/nonsense\n/save " + saved + "\n/save\n/clear\n//slash\n/save " + dir.resolve("after.json") + "\n",
+                "chat", "-m", bundledModel().toString(), "-n", "4", "--temp", "0", "--system", "Be brief.");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(2, r.out().lines().count(), "only the two messages got replies:\n" + r.out());
+        assertTrue(r.err().contains("/save FILE"), "/help lists the commands: " + r.err());
+        assertTrue(r.err().contains("unknown command /nonsense (/help lists them"), r.err());
+        assertTrue(r.err().contains("/save needs a file name"), r.err());
+        assertTrue(r.err().contains("conversation cleared (the system prompt stays)"), r.err());
+
+        JsonNode before = new ObjectMapper().readTree(saved.toFile()).get("messages");
+        assertEquals(3, before.size(), before.toString());
+        assertEquals("system", before.get(0).get("role").asText());
+        assertEquals("Be brief.", before.get(0).get("content").asText());
+        assertEquals("first \nsecond", before.get(1).get("content").asText(), "a line ending in \\ goes on to the next");
+        assertEquals("assistant", before.get(2).get("role").asText());
+
+        JsonNode after = new ObjectMapper().readTree(dir.resolve("after.json").toFile()).get("messages");
+        assertEquals(3, after.size(), "/clear kept the system prompt; //slash went to the model: " + after);
+        assertEquals("/slash", after.get(1).get("content").asText());
+    }
+
+    @Test
+    void aFullContextSaysSoAndClearStartsOver() {
+        Result r = withInput("Hello\nMore please\n/clear\nHello\n",
+                "chat", "-m", bundledModel().toString(), "-c", "32", "--ignore-eos", "--temp", "0");
+        assertEquals(0, r.code(), r.err());
+        String full = "context full (32 tokens): /clear to start over";
+        assertEquals(3, r.err().split(java.util.regex.Pattern.quote(full), -1).length - 1,
+                "the two replies that filled it and the turn that did not fit say so:\n" + r.err());
+        assertEquals(2, r.out().lines().count(), "the turn that did not fit got no reply:\n" + r.out());
     }
 }
