@@ -26,10 +26,11 @@ import picocli.CommandLine.Spec;
 /**
  * {@code ternion chat}: an interactive conversation in the model's chat template. Each turn re-renders
  * the whole conversation; the session keeps the KV cache of what it has seen, so only the new turn
- * is evaluated. Replies go to stdout, the "> " cue and timings to stderr.
+ * is evaluated. {@link ChatConsole} is the user's side: a line editor on a terminal, plain lines
+ * otherwise; lines that begin with {@code /} are chat's own commands, never the model's.
  */
 @Command(name = "chat", mixinStandardHelpOptions = true,
-        description = "Chat with a model in its chat template; /exit or Ctrl-D leaves.")
+        description = "Chat with a model in its chat template; /help lists the commands, /exit or Ctrl-D leaves.")
 final class ChatCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions gen;

@@ -107,6 +107,12 @@ sealed interface ChatConsole extends Closeable {
         private volatile boolean stopAsked;
 
         Editor() throws IOException {
+            // While it reads, the editor takes Ctrl-C as a key. JLine would also raise it as a signal in software,
+            // which could land after the key's own UserInterruptException and end the next read at once (so
+            // Ctrl-C on a typed line sometimes left the chat): the key alone is enough.
+            if (System.getProperty(TerminalBuilder.PROP_SOFTWARE_SIGNALS) == null) {
+                System.setProperty(TerminalBuilder.PROP_SOFTWARE_SIGNALS, "false");
+            }
             terminal = TerminalBuilder.builder().system(true).build();
             reader = LineReaderBuilder.builder().terminal(terminal).parser(new ContinuedLines())
                     .variable(LineReader.SECONDARY_PROMPT_PATTERN, ". ")
@@ -115,11 +121,9 @@ sealed interface ChatConsole extends Closeable {
                     .build();
             // The reader puts its own Ctrl-C handling in place while it reads and this one back after.
             terminal.handle(Terminal.Signal.INT, signal -> {
-                if (!replying) return;
-                if (stopAsked) {
-                    // A second Ctrl-C before the reply could stop (it is still reading the prompt): leave at once.
-                    Thread.ofPlatform().start(() -> System.exit(130));
-                }
+                // Outside a reply (the model still loading), or a second Ctrl-C before the reply could stop
+                // (it is still evaluating the prompt): leave at once, as Ctrl-C does elsewhere.
+                if (!replying || stopAsked) Thread.ofPlatform().start(() -> System.exit(130));
                 stopAsked = true;
             });
         }
