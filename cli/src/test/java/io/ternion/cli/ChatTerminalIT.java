@@ -31,7 +31,8 @@ class ChatTerminalIT {
     @TempDir
     Path dir;
 
-    private final String server = "ternion-chat-it-" + ProcessHandle.current().pid();
+    /** A tmux server of each test's own: one just killed may still be going away when the next test starts. */
+    private final String server = "ternion-chat-it-" + ProcessHandle.current().pid() + "-" + java.util.UUID.randomUUID();
     private boolean started;
 
     private static void requireTmux() {
