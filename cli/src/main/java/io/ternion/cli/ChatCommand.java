@@ -1,6 +1,7 @@
 package io.ternion.cli;
 
 import io.ternion.chat.Message;
+import io.ternion.engine.ChatContext;
 import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
 import io.ternion.engine.ModelException;
@@ -84,7 +85,7 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 if (line.startsWith("//")) line = line.substring(1);
                 turns.add(Message.user(line));
-                int[] tokens = fitContext(format.encode(turns), turns, m, notices);
+                int[] tokens = fitContext(ChatContext.fit(session, format, turns, gen.shiftKeep(true, false) >= 0), turns, m, notices);
                 if (tokens == null) continue;
                 try {
                     session.checkPrompt(tokens);
@@ -164,8 +165,8 @@ final class ChatCommand implements Callable<Integer> {
 
     /**
      * The prompt for the conversation, or null when it does not fit the context (the last turn is then
-     * dropped and the user told). This is the place a context shift would go: drop or summarise early
-     * turns in {@code turns} and encode again.
+     * dropped and the user told). {@link ChatContext#fit} has already dropped the oldest turns when the
+     * context shift is on; what still does not fit gets here (--no-context-shift, or one turn too long).
      */
     private static int[] fitContext(int[] tokens, List<Message> turns, Model m, PrintWriter notices) {
         if (tokens.length < m.contextLength()) return tokens;

@@ -2,6 +2,8 @@ package io.ternion.cli;
 
 import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
+import io.ternion.engine.RopeOverrides;
+import io.ternion.engine.RopeScalingConfig;
 import io.ternion.engine.SamplerParams;
 import io.ternion.gguf.InputFiles;
 import io.ternion.tokenizer.Tokenizer;
@@ -69,6 +71,25 @@ final class GenerationOptions {
     @Option(names = "--ignore-eos", description = "Keep generating past the end-of-text tokens (they are never sampled), as llama.cpp does.")
     boolean ignoreEos;
 
+    @Option(names = "--context-shift", negatable = true,
+            description = "When generation fills the context, drop the oldest half of what follows the kept tokens and go on (llama.cpp's"
+                    + " context shift; chat drops whole old turns and keeps the system prompt). Default: on for run and chat, off for serve,"
+                    + " as llama-server.")
+    Boolean contextShift;
+
+    @Option(names = {"--keep"}, paramLabel = "N", defaultValue = "0",
+            description = "As llama.cpp: prompt tokens a context shift keeps after BOS; -1 keeps the whole prompt (default: ${DEFAULT-VALUE}).")
+    int keep;
+
+    /**
+     * The tokens a context shift keeps at the start (at most the prompt), or −1 when it is off:
+     * {@code --keep} plus the BOS token the prompt starts with, as llama.cpp counts it.
+     */
+    int shiftKeep(boolean onByDefault, boolean startsWithBos) {
+        if (!(contextShift != null ? contextShift : onByDefault)) return -1;
+        return keep < 0 ? Integer.MAX_VALUE : keep + (startsWithBos ? 1 : 0);
+    }
+
     /** The chat template: --chat-template-file's, else the model's (or a built-in one when it has none). */
     ChatFormat chatFormat(Model m) throws IOException {
         if (chatTemplateFile == null) return ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
@@ -109,6 +130,45 @@ final class GenerationOptions {
     @Option(names = {"-hf", "--hf-repo"}, paramLabel = "REPO", description = "A model by name from the Hugging Face hub instead of -m: OWNER/REPO[:QUANT] or hf://OWNER/REPO/FILE.gguf (downloaded once into the cache; see ternion pull).")
     String hfRepo;
 
+    // llama.cpp's RoPE flags, over the model file's rope settings (each absent: the file's).
+
+    @Option(names = "--rope-scaling", paramLabel = "none|linear|yarn", description = "RoPE scaling type (default: the model's).")
+    String ropeScaling;
+
+    @Option(names = "--rope-scale", paramLabel = "N", description = "RoPE scaling factor: stretch the context N times (default: the model's).")
+    Float ropeScale;
+
+    @Option(names = "--rope-freq-scale", paramLabel = "N", description = "RoPE frequency scale, 1/--rope-scale (default: the model's).")
+    Float ropeFreqScale;
+
+    @Option(names = "--rope-freq-base", paramLabel = "N", description = "RoPE base frequency (default: the model's).")
+    Float ropeFreqBase;
+
+    @Option(names = "--yarn-orig-ctx", paramLabel = "N", description = "YaRN: the context the model was trained on (default: the model's).")
+    Integer yarnOrigCtx;
+
+    @Option(names = "--yarn-ext-factor", paramLabel = "N", description = "YaRN: extrapolation mix; negative: 1 for yarn, else 0 (default: the type's).")
+    Float yarnExtFactor;
+
+    @Option(names = "--yarn-attn-factor", paramLabel = "N", description = "YaRN: multiplies the model's attention magnitude factor (default: 1).")
+    Float yarnAttnFactor;
+
+    @Option(names = "--yarn-beta-fast", paramLabel = "N", description = "YaRN: low correction dim or beta (default: 32).")
+    Float yarnBetaFast;
+
+    @Option(names = "--yarn-beta-slow", paramLabel = "N", description = "YaRN: high correction dim or alpha (default: 1).")
+    Float yarnBetaSlow;
+
+    /** The RoPE flags as overrides of the file's values. */
+    RopeOverrides rope() {
+        RopeScalingConfig.Type type = null;
+        if (ropeScaling != null) {
+            type = RopeScalingConfig.Type.parse(ropeScaling);
+            if (type == null) throw new IllegalArgumentException("--rope-scaling takes none, linear or yarn, not '" + ropeScaling + "'");
+        }
+        return new RopeOverrides(type, ropeScale, ropeFreqScale, ropeFreqBase, yarnOrigCtx, yarnExtFactor, yarnAttnFactor, yarnBetaFast, yarnBetaSlow);
+    }
+
     /** The backend, from --backend or llama.cpp's -ngl, after the flags that Ternion takes but cannot yet honour are refused. */
     private String backend() {
         for (String[] kv : new String[][] {{"--cache-type-k", cacheTypeK}, {"--cache-type-v", cacheTypeV}}) {
@@ -135,8 +195,10 @@ final class GenerationOptions {
         if (parallel < 1) throw new IllegalArgumentException("-np must be >= 1, not " + parallel);
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
+        if (keep < -1) throw new IllegalArgumentException("--keep must be >= -1, not " + keep);
         if (hfRepo != null && model != null) throw new IllegalArgumentException("give -m or -hf, not both");
         backend();
+        rope();
     }
 
     /** The sampling settings; a sampled run without --seed gets a random one, said on stderr so the run can be repeated. */
@@ -168,7 +230,7 @@ final class GenerationOptions {
         checkFlags();
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
         String backend = backend();
-        return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel), tok);
+        return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel), tok, rope());
     }
 
     /** -m, or -hf's file (downloaded into the cache first unless it is there), or the bundled model. */

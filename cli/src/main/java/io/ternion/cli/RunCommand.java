@@ -65,6 +65,7 @@ final class RunCommand implements Callable<Integer> {
             }
             Session session = m.newSession();
             session.checkPrompt(tokens);
+            session.contextShift(gen.shiftKeep(true, tokens[0] == m.tokenizer().vocabulary().bos()));
             if (!chat) out.print(text); // echo a completion's prompt, as llama.cpp does; a chat prints only the reply
             out.flush();
             Session.Result r = session.generate(tokens, gen.nPredict, params, (id, piece) -> {
@@ -81,8 +82,9 @@ final class RunCommand implements Callable<Integer> {
 
     static void describe(PrintWriter err, Model m) {
         ModelConfig c = m.config();
-        err.printf(Locale.ROOT, "ternion: %s: %s, %d layers, dim %d, vocab %d; backend %s, context %d%n",
-                m.file().source(), c.architecture(), c.layers(), c.dim(), c.vocabSize(), m.backendName(), m.contextLength());
+        String rope = c.ropeScaling().scales() ? ", rope scaling " + c.ropeScaling() : "";
+        err.printf(Locale.ROOT, "ternion: %s: %s, %d layers, dim %d, vocab %d; backend %s, context %d%s%n",
+                m.file().source(), c.architecture(), c.layers(), c.dim(), c.vocabSize(), m.backendName(), m.contextLength(), rope);
         err.flush();
     }
 
@@ -90,7 +92,8 @@ final class RunCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "ternion: load %.1f ms | prompt %d tokens in %.1f ms (%.1f tok/s) | generation %d tokens in %.1f ms (%.1f tok/s)%s%n",
                 m.loadNanos() / 1e6, r.evaluatedPromptTokens(), r.promptNanos() / 1e6, r.promptTokensPerSecond(),
                 r.tokens().length, r.generationNanos() / 1e6, r.generationTokensPerSecond(),
-                r.stop() == Session.StopReason.CONTEXT_FULL ? " | stopped: context full (raise -c)" : "");
+                r.stop() == Session.StopReason.CONTEXT_FULL ? " | stopped: context full (raise -c)"
+                        : r.shiftedOut() > 0 ? " | context shifted: dropped " + r.shiftedOut() + " tokens" : "");
         err.flush();
     }
 }

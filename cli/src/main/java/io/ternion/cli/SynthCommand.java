@@ -36,6 +36,10 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "Carry this tokenizer.json's vocabulary (default: a small built-in one).")
     Path tokenizer;
 
+    @Option(names = "--yarn", paramLabel = "FACTOR", defaultValue = "0",
+            description = "Write YaRN rope scaling: the context stretches FACTOR times past the preset's, as in a Qwen3 converted with rope_scaling (default: none).")
+    float yarn;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "The GGUF file to write.")
     Path output;
 
@@ -50,7 +54,7 @@ final class SynthCommand implements Callable<Integer> {
         // A tokenizer.json carries its vocabulary and, from tokenizer_config.json beside it, the chat template.
         HfTokenizerJson.Result tok = tokenizer != null ? HfTokenizerJson.read(tokenizer) : null;
         long t0 = System.nanoTime();
-        Synth.write(p, t, seed, tok != null ? tok.vocabulary() : null, tok != null ? tok.chatTemplate() : null, output);
+        Synth.write(p, t, seed, tok != null ? tok.vocabulary() : null, tok != null ? tok.chatTemplate() : null, yarn, output);
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "ternion: wrote %s (%s, %s, %.1f MiB) in %.1f s%n", output, p.about(), t.name(),
                 Files.size(output) / 1048576.0, (System.nanoTime() - t0) / 1e9);

@@ -77,14 +77,36 @@ class ChatCommandTest {
         assertEquals("/slash", after.get(1).get("content").asText());
     }
 
+    /** Without the context shift (see aTinyContextKeepsGoingOverManyTurns for it). */
     @Test
     void aFullContextSaysSoAndClearStartsOver() {
         Result r = withInput("Hello\nMore please\n/clear\nHello\n",
-                "chat", "-m", bundledModel().toString(), "-c", "32", "--ignore-eos", "--temp", "0");
+                "chat", "-m", bundledModel().toString(), "-c", "32", "--ignore-eos", "--temp", "0", "--no-context-shift");
         assertEquals(0, r.code(), r.err());
         String full = "context full (32 tokens): /clear to start over";
         assertEquals(3, r.err().split(java.util.regex.Pattern.quote(full), -1).length - 1,
                 "the two replies that filled it and the turn that did not fit say so:\n" + r.err());
         assertEquals(2, r.out().lines().count(), "the turn that did not fit got no reply:\n" + r.out());
+    }
+
+    /**
+     * A 64-position context over six turns: old turns are dropped (said on stderr) and every turn
+     * is answered; with --no-context-shift, turns that no longer fit are refused.
+     */
+    @Test
+    void aTinyContextKeepsGoingOverManyTurns() {
+        String input = "Once upon a time there was a cat.\nWhat did the cat see?\nAnd then?\nWhere did it go?\nWho did it meet?\nThe end?\n";
+        Result r = withInput(input, "chat", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "-n", "24", "--temp", "0",
+                "--system", "Tell a story about a cat.");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(6, r.out().lines().count(), "a reply line per turn:\n" + r.out());
+        assertTrue(r.err().contains("context full: dropped the oldest"), r.err());
+        assertFalse(r.err().contains("raise -c"), r.err());
+
+        Result off = withInput(input, "chat", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "-n", "24", "--temp", "0",
+                "--system", "Tell a story about a cat.", "--no-context-shift");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.err().contains("context full (64 tokens): /clear to start over"), off.err());
+        assertFalse(off.err().contains("context full: dropped"), off.err());
     }
 }

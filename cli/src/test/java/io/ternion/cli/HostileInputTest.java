@@ -108,7 +108,16 @@ class HostileInputTest {
                 Arguments.of("negative context", Map.of("llama.context_length", MetadataValue.int32(-1)), "context_length"),
                 Arguments.of("huge block count", Map.of("llama.block_count", MetadataValue.uint32(1 << 30)), "block_count"),
                 Arguments.of("NaN epsilon", Map.of("llama.attention.layer_norm_rms_epsilon", MetadataValue.float32(Float.NaN)), "epsilon"),
-                Arguments.of("zero rope base", Map.of("llama.rope.freq_base", MetadataValue.float32(0)), "freq_base"));
+                Arguments.of("zero rope base", Map.of("llama.rope.freq_base", MetadataValue.float32(0)), "freq_base"),
+                Arguments.of("unknown rope scaling", Map.of("llama.rope.scaling.type", MetadataValue.string("longrope")), "llama.rope.scaling.type is 'longrope'"),
+                Arguments.of("rope scaling type not a string", Map.of("llama.rope.scaling.type", MetadataValue.uint32(2)), "rope.scaling.type is not a string"),
+                Arguments.of("negative rope factor", Map.of("llama.rope.scaling.factor", MetadataValue.float32(-4)), "rope.scaling.factor is -4"),
+                Arguments.of("NaN linear scale", Map.of("llama.rope.scale_linear", MetadataValue.float32(Float.NaN)), "rope.scale_linear is NaN"),
+                Arguments.of("huge rope factor", Map.of("llama.rope.scaling.factor", MetadataValue.float32(1e30f)), "rope.scaling.factor"),
+                Arguments.of("zero original context", Map.of("llama.rope.scaling.original_context_length", MetadataValue.uint32(0)),
+                        "rope.scaling.original_context_length"),
+                Arguments.of("infinite attn factor", Map.of("llama.rope.scaling.attn_factor", MetadataValue.float32(Float.POSITIVE_INFINITY)),
+                        "rope.scaling.attn_factor"));
     }
 
     @ParameterizedTest(name = "{0}")

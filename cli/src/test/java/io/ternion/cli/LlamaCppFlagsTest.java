@@ -42,6 +42,23 @@ class LlamaCppFlagsTest {
         assertEquals(cpu.out(), gpu.out());
     }
 
+    /** llama.cpp's RoPE flags reach the model (the load line says so) or are refused by name. */
+    @Test
+    void ropeFlags() {
+        Result yarn = run("--rope-scaling", "yarn", "--rope-scale", "4", "--yarn-orig-ctx", "512", "-c", "2048", "--rope-freq-base", "10000",
+                "--yarn-ext-factor", "1", "--yarn-attn-factor", "1", "--yarn-beta-fast", "32", "--yarn-beta-slow", "1");
+        assertEquals(0, yarn.code(), yarn.err());
+        assertTrue(yarn.err().contains("context 2048, rope scaling yarn ×4 of 512"), yarn.err());
+        Result linear = run("--rope-freq-scale", "0.5", "-c", "4096");
+        assertEquals(0, linear.code(), linear.err());
+        assertTrue(linear.err().contains("rope scaling linear ×2 of 2048") && !linear.err().contains("warning"), linear.err());
+        fails("--rope-scaling takes none, linear or yarn, not 'longrope'", "--rope-scaling", "longrope");
+        fails("--rope-scale gives a scaling factor of 0.0", "--rope-scale", "0");
+        fails("give --rope-scale or --rope-freq-scale, not both", "--rope-scale", "2", "--rope-freq-scale", "0.5");
+        fails("--yarn-orig-ctx must be 0 (the model's)", "--yarn-orig-ctx", "-1");
+        fails("--yarn-beta-fast must be positive", "--yarn-beta-fast", "0");
+    }
+
     @Test
     void chatFlags() {
         Result st = run("-st", "-sys", "Be brief.", "-p", "Hi");

@@ -26,6 +26,42 @@ class SynthCommandTest {
         assertTrue(cpu.err().contains("backend cpu"), cpu.err());
     }
 
+    /**
+     * --yarn writes a Qwen3 with YaRN scaling: info shows the keys, run takes a context up to the
+     * stretched one without a warning and warns once past it, and --rope-scaling none turns it off.
+     */
+    @Test
+    void yarnStretchesTheContext(@TempDir Path dir) {
+        Path f = dir.resolve("yarn.gguf");
+        Result w = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--yarn", "4", "-o", f.toString());
+        assertEquals(0, w.code(), w.err());
+        Result info = ternion("info", "-m", f.toString());
+        assertTrue(info.out().contains("rope.scaling.type") && info.out().contains("yarn"), info.out());
+        assertTrue(info.out().contains("rope.scaling.original_context_length"), info.out());
+
+        Result stretched = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "1024", "-t", "1");
+        assertEquals(0, stretched.code(), stretched.err());
+        assertTrue(stretched.err().contains("context 1024, rope scaling yarn ×4 of 256"), stretched.err());
+        assertFalse(stretched.err().contains("warning"), stretched.err());
+        Result past = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "2048", "-t", "1");
+        assertEquals(0, past.code(), past.err());
+        assertEquals(1, past.err().lines().filter(l -> l.contains("warning")).count(), past.err());
+        assertTrue(past.err().contains("a context of 2048 positions is past the 1024 that yarn ×4 of 256 rope scaling reaches"), past.err());
+        Result off = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "1024", "-t", "1", "--rope-scaling", "none");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.err().contains("past the model's 256 and it has no rope scaling"), off.err());
+
+        // A context that cannot fit is the memory error alone, not a warning before it.
+        Result huge = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "1000000000", "-t", "1");
+        assertEquals(2, huge.code(), huge.err());
+        assertEquals(1, huge.err().lines().count(), huge.err());
+        assertTrue(huge.err().startsWith("ternion: error: a context of 1000000000 positions needs 953.7 GiB of KV cache"), huge.err());
+
+        Result bad = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--yarn", "0.5", "-o", f.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("YaRN factor must be above 1"), bad.err());
+    }
+
     @Test
     void badPresetOrTypeIsOneLineAndExit2(@TempDir Path dir) {
         Result preset = ternion("synth", "--preset", "gpt-5", "--type", "i2_s", "-o", dir.resolve("x.gguf").toString());

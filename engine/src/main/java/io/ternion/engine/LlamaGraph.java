@@ -5,6 +5,7 @@ import io.ternion.gguf.Tensor;
 import io.ternion.graph.Buf;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Op;
+import io.ternion.graph.RopeScaling;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class LlamaGraph {
         Tensor embd = tensor("token_embd.weight", c.dim(), c.vocabSize());
         List<Op> ops = new ArrayList<>();
         ops.add(new Op.Embed(embd, x));
+        RopeScaling rope = c.ropeScaling().kernelScaling();
         for (int l = 0; l < c.layers(); l++) {
             String b = "blk." + l + ".";
             ops.add(new Op.RmsNorm(x, tensor(b + "attn_norm.weight", c.dim()), h, eps));
@@ -49,8 +51,8 @@ public final class LlamaGraph {
                 ops.add(new Op.HeadRmsNorm(q, tensor(b + "attn_q_norm.weight", c.headDim()), c.headDim(), eps));
                 ops.add(new Op.HeadRmsNorm(k, tensor(b + "attn_k_norm.weight", c.headDim()), c.headDim(), eps));
             }
-            ops.add(new Op.Rope(q, c.heads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
-            ops.add(new Op.Rope(k, c.kvHeads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox()));
+            ops.add(new Op.Rope(q, c.heads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox(), rope));
+            ops.add(new Op.Rope(k, c.kvHeads(), c.headDim(), c.ropeDims(), c.ropeTheta(), c.ropeNeox(), rope));
             ops.add(new Op.StoreKv(l, k, v));
             ops.add(new Op.Attention(l, q, att, c.heads(), c.kvHeads(), c.headDim()));
             if (c.subNorms()) ops.add(new Op.RmsNorm(att, tensor(b + "attn_sub_norm.weight", c.qDim()), att, eps));

@@ -75,10 +75,15 @@ public final class Model implements AutoCloseable {
 
     /** Loads a model, with the tokenizer from {@code tokenizerOverride} (a tokenizer.json) when given. */
     public static Model load(Path path, Options options, Tokenizer tokenizerOverride) throws IOException {
+        return load(path, options, tokenizerOverride, RopeOverrides.NONE);
+    }
+
+    /** As {@link #load(Path, Options, Tokenizer)}, with llama.cpp's RoPE flags over the file's rope settings. */
+    public static Model load(Path path, Options options, Tokenizer tokenizerOverride, RopeOverrides rope) throws IOException {
         long t0 = System.nanoTime();
         GgufFile file = GgufFile.open(path);
         try {
-            ModelConfig config = ModelConfig.from(file);
+            ModelConfig config = ModelConfig.from(file).withRopeOverrides(rope);
             Tokenizer tok = tokenizerOverride != null ? tokenizerOverride : Tokenizer.fromGguf(file.metadata());
             if (tok.vocabulary().size() > config.vocabSize()) {
                 throw new ModelException(path + ": the tokenizer has " + tok.vocabulary().size()
@@ -98,6 +103,7 @@ public final class Model implements AutoCloseable {
                         "a context of %d positions needs %.1f GiB of KV cache, more than the %.1f GiB this JVM may use (lower -c)",
                         slots * ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
+            warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             try {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
@@ -114,6 +120,21 @@ public final class Model implements AutoCloseable {
             file.close();
             throw e;
         }
+    }
+
+    /**
+     * llama.cpp runs a context past the model's and warns; so does Ternion, with the way to stretch
+     * it when the file has no scaling, and the scaled maximum when it has.
+     */
+    private static void warnPastMaxContext(ModelConfig config, int ctx) {
+        int max = config.maxContext();
+        if (ctx <= max) return;
+        RopeScalingConfig rope = config.ropeScaling();
+        note(rope.stretches()
+                ? String.format(java.util.Locale.ROOT, "warning: a context of %d positions is past the %d that %s rope scaling reaches; output may degrade past position %d",
+                        ctx, max, rope, max)
+                : String.format(java.util.Locale.ROOT, "warning: a context of %d positions is past the model's %d and it has no rope scaling; output may degrade past"
+                        + " position %d (--rope-scaling yarn --rope-scale N stretches it)", ctx, max, max));
     }
 
     /** EOS, EOT and the end-of-turn markers of the common chat formats. */

@@ -25,13 +25,28 @@ public record ModelConfig(
         float rmsEps,
         Activation activation,
         boolean subNorms,
-        boolean qkNorm) {
+        boolean qkNorm,
+        RopeScalingConfig ropeScaling) {
 
     /** Architectures Ternion runs; anything else is an error naming it. */
     static final java.util.List<String> SUPPORTED = java.util.List.of("llama", "bitnet", "bitnet-b1.58", "bitnet-25", "qwen3");
 
     public int qDim() { return heads * headDim; }
     public int kvDim() { return kvHeads * headDim; }
+
+    /**
+     * The longest context the model handles well: {@code context_length}, or the original context
+     * times the rope scaling's factor when the file (or a flag) stretches it. Past it Ternion still
+     * runs, with a warning, as llama.cpp does.
+     */
+    public int maxContext() { return ropeScaling.maxContext(contextLength); }
+
+    /** This config with llama.cpp's RoPE flags over the file's values. */
+    public ModelConfig withRopeOverrides(RopeOverrides o) {
+        float theta = o.freqBase() != null && o.freqBase() > 0 ? o.freqBase() : ropeTheta;
+        return new ModelConfig(architecture, dim, layers, heads, kvHeads, headDim, ffnDim, vocabSize, contextLength, ropeDims, theta, ropeNeox,
+                rmsEps, activation, subNorms, qkNorm, ropeScaling.with(o));
+    }
 
     /** The KV cache a graph of this model shares between its attention ops. */
     public Graph.Cache cache() { return new Graph.Cache(layers, heads, kvHeads, headDim); }
@@ -101,7 +116,30 @@ public record ModelConfig(
         float eps = md.getFloat(p + "attention.layer_norm_rms_epsilon", 1e-5f);
         if (!(eps >= 0) || !Float.isFinite(eps)) throw new ModelException(f.source() + ": " + p + "attention.layer_norm_rms_epsilon is " + eps + "; it must be a small positive number");
         return new ModelConfig(arch, dim, layers, heads, kvHeads, headDim, ffn, vocab, context, ropeDims, ropeTheta, neox, eps,
-                act, bitnet, arch.equals("qwen3"));
+                act, bitnet, arch.equals("qwen3"), ropeScaling(md, p, context, check));
+    }
+
+    /**
+     * {@code {arch}.rope.scaling.*} as llama.cpp reads them: the type (default linear), the factor
+     * (or the older {@code rope.scale_linear}; absent or 0: none), the original context (default
+     * the context length) and the attn_factor (default 1).
+     */
+    private static RopeScalingConfig ropeScaling(Metadata md, String p, int context, Check check) {
+        RopeScalingConfig unscaled = RopeScalingConfig.unscaled(context);
+        String typeKey = p + "rope.scaling.type";
+        String typeName = md.has(typeKey) ? check.string(md, typeKey) : "linear";
+        RopeScalingConfig.Type type = RopeScalingConfig.Type.parse(typeName);
+        if (type == null) throw new ModelException(check.source() + ": " + typeKey + " is '" + typeName + "'; Ternion takes none, linear or yarn");
+        String factorKey = md.has(p + "rope.scaling.factor") ? p + "rope.scaling.factor" : p + "rope.scale_linear";
+        float factor = check.number(md, factorKey, 0f);
+        if (factor != 0 && !(factor >= RopeScalingConfig.MIN_FACTOR && factor <= RopeScalingConfig.MAX_FACTOR)) {
+            throw new ModelException(check.source() + ": " + factorKey + " is " + factor + "; Ternion takes 0 (none) or "
+                    + RopeScalingConfig.MIN_FACTOR + " to " + (int) RopeScalingConfig.MAX_FACTOR);
+        }
+        int original = check.range(md, p + "rope.scaling.original_context_length", context, 1, MAX_CONTEXT);
+        float attn = check.number(md, p + "rope.scaling.attn_factor", 1f);
+        if (!(attn > 0) || !Float.isFinite(attn)) throw new ModelException(check.source() + ": " + p + "rope.scaling.attn_factor is " + attn + "; it must be positive");
+        return new RopeScalingConfig(type, factor == 0 ? 1f : factor, original, attn, unscaled.extFactor(), unscaled.betaFast(), unscaled.betaSlow());
     }
 
     /** The number of blocks {@code blk.N.*} the file has tensors for: one more than the largest N. */
@@ -126,6 +164,24 @@ public record ModelConfig(
         int required(Metadata md, String key, int min, int max) {
             if (!md.has(key)) throw new ModelException(source + ": the metadata key " + key + " is missing");
             return range(md, key, 0, min, max);
+        }
+
+        /** The key's value as a float, or {@code fallback} when it is absent. */
+        float number(Metadata md, String key, float fallback) {
+            try {
+                return md.has(key) ? md.getFloat(key) : fallback;
+            } catch (RuntimeException e) {
+                throw new ModelException(source + ": " + key + " is not a number (" + md.get(key) + ")");
+            }
+        }
+
+        /** The key's value as a string. */
+        String string(Metadata md, String key) {
+            try {
+                return md.getString(key);
+            } catch (RuntimeException e) {
+                throw new ModelException(source + ": " + key + " is not a string (" + md.get(key) + ")");
+            }
         }
 
         /** The key's value, or {@code fallback} when it is absent, within [min, max]. */

@@ -43,6 +43,18 @@ public final class Synth {
 
     /** As {@link #write(Preset, GgmlType, long, Vocabulary, Path)}, carrying the tokenizer's chat template too (null: none). */
     public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, String chatTemplate, Path out) throws IOException {
+        write(p, type, seed, vocabulary, chatTemplate, 0f, out);
+    }
+
+    /**
+     * As {@link #write(Preset, GgmlType, long, Vocabulary, String, Path)}, with YaRN rope scaling by
+     * {@code yarnFactor} over the preset's context (0: none), written as llama.cpp's converter writes
+     * it for a Qwen3 whose config.json has {@code rope_scaling: {type: yarn, factor,
+     * original_max_position_embeddings}}: the context length stays the trained one.
+     */
+    public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, String chatTemplate, float yarnFactor, Path out)
+            throws IOException {
+        if (yarnFactor != 0 && !(yarnFactor > 1 && yarnFactor <= 1024)) throw new IllegalArgumentException("a YaRN factor must be above 1 (up to 1024), not " + yarnFactor);
         if (!p.types().contains(type)) {
             throw new IllegalArgumentException("preset " + p.name() + " comes in " + p.types().stream().map(t -> t.name().toLowerCase()).sorted().toList()
                     + ", not " + type.name().toLowerCase());
@@ -81,6 +93,11 @@ public final class Synth {
         }
         w.putFloat32(a + "attention.layer_norm_rms_epsilon", p.rmsEps());
         w.putFloat32(a + "rope.freq_base", p.ropeTheta());
+        if (yarnFactor != 0) {
+            w.putString(a + "rope.scaling.type", "yarn");
+            w.putFloat32(a + "rope.scaling.factor", yarnFactor);
+            w.putUInt32(a + "rope.scaling.original_context_length", p.contextLength());
+        }
         vocab.writeTo(w);
         if (chatTemplate != null) w.putString("tokenizer.chat_template", chatTemplate);
 

@@ -20,8 +20,17 @@ public sealed interface Op {
     record HeadRmsNorm(Buf x, Tensor weight, int headDim, float eps) implements Op {}
     /** out[b] = W · in[b]. */
     record MatMul(Tensor weight, Buf in, Buf out) implements Op {}
-    /** Rotary embedding of the first {@code dims} of each head, at each row's position. */
-    record Rope(Buf x, int heads, int headDim, int dims, float theta, boolean neox) implements Op {}
+    /** Rotary embedding of the first {@code dims} of each head, at each row's position, with the model's {@link RopeScaling}. */
+    record Rope(Buf x, int heads, int headDim, int dims, float theta, boolean neox, RopeScaling scaling) implements Op {
+        public Rope {
+            java.util.Objects.requireNonNull(scaling, "scaling (RopeScaling.NONE for none)");
+        }
+
+        /** Without scaling. */
+        public Rope(Buf x, int heads, int headDim, int dims, float theta, boolean neox) {
+            this(x, heads, headDim, dims, theta, neox, RopeScaling.NONE);
+        }
+    }
     /** Store each row's K and V at its position in its slot of the layer's cache. */
     record StoreKv(int layer, Buf k, Buf v) implements Op {}
     /** Causal GQA attention of each row's query over its slot of the layer's cache, up to its position. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
+import io.ternion.graph.RopeScaling;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,11 +23,16 @@ import java.util.List;
  *   <li>{@code rms_norm}, {@code rms_norm_unweighted}, {@code softmax}, {@code swiglu},
  *       {@code relu2_glu}, {@code add}, {@code mul}: vectors of k floats, {@code batch} of them.
  *   <li>{@code rope}, {@code rope_neox}: batch heads of headDim k, the first n dims rotated, at
- *       each of {@link #ROPE_POSITIONS}.
+ *       each of {@link #ROPE_POSITIONS}; {@code rope_linear} and {@code rope_yarn} the same with
+ *       {@link #ropeScaling}.
  *   <li>{@code attention}, {@code attention_gqa4}: {@link #ATTENTION_HEADS} query heads of headDim k
  *       sharing as many KV heads (ratio 1) or a quarter as many (ratio 4), {@code type} the cache
  *       (F32 or F16); n positions visible to the last query; batch 1 uses attend, batch &gt; 1
  *       attendBatch (queries at positions n−batch … n−1).
+ *   <li>{@code kv_shift}, {@code kv_shift_neox}: an F16 cache of batch KV heads of headDim k whose
+ *       keys were rotated over their first n dims; each of {@link #SHIFTS} moves a slot's
+ *       positions down and must leave each moved key equal to {@link Reference#rope} of it at
+ *       −drop, its value and the kept positions untouched.
  * </ul>
  *
  * <p>Tolerances are max|got − ref| / max|ref| over the output. The references run in double, so
@@ -48,6 +54,9 @@ import java.util.List;
  *       moves single outputs by ≥ 1e-3 of max|y|.
  *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6 (we
  *       measure ≤ 1e-7).
+ *   <li>kv_shift: a key read from halves, rotated in float and stored as halves again: half a
+ *       half's ulp, 2⁻¹¹ of max|ref| at most, plus the rotation's float roundings: 1e-3 (a wrong
+ *       angle or pairing is off by the size of the keys).
  *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
  *       1e-5 (we measure ≤ 5e-7). An F16 cache is compared with a reference that reads the same
  *       halves, so it has the same budget.
@@ -97,6 +106,27 @@ public final class ConformanceTable {
 
     public static final int[] ROPE_POSITIONS = {0, 1, 37, 4095};
     public static final int ATTENTION_HEADS = 8;
+    /** The context shifts each kv_shift row runs: {keep, drop, length} of a slot's positions. */
+    public static final int[][] SHIFTS = {{3, 11, 40}, {0, 1, 9}, {5, 30, 36}};
+
+    /**
+     * The scaling of the rope rows: none for rope and rope_neox; for rope_linear a factor of 4;
+     * for rope_yarn a factor of 4 over an original context of 1024 with an attn_factor of 0.9 (so
+     * at 64 rotated dims and base 10000 the ramp runs over pairs 5 to 18 of 32, and position 4095 is
+     * past the original context), the betas at llama.cpp's defaults.
+     */
+    public static RopeScaling ropeScaling(KernelOp op) {
+        return switch (op) {
+            case ROPE_LINEAR -> RopeScaling.linear(4f);
+            case ROPE_YARN -> new RopeScaling(0.25f, 1f, 0.9f, 32f, 1f, 1024);
+            default -> RopeScaling.NONE;
+        };
+    }
+
+    /** Whether a rope row pairs NEOX halves (else interleaved pairs). */
+    public static boolean ropeNeox(KernelOp op) {
+        return op == KernelOp.ROPE_NEOX || op == KernelOp.ROPE_YARN;
+    }
 
     public static final List<Case> CASES = build();
 
@@ -125,7 +155,7 @@ public final class ConformanceTable {
             c.add(new Case(KernelOp.MUL, GgmlType.F32, k, 0, 1, 1e-6));
         }
         for (int k : new int[] {1, 7, 1000}) c.add(new Case(KernelOp.SOFTMAX, GgmlType.F32, k, 0, 2, 1e-5));
-        for (KernelOp op : new KernelOp[] {KernelOp.ROPE, KernelOp.ROPE_NEOX}) {
+        for (KernelOp op : new KernelOp[] {KernelOp.ROPE, KernelOp.ROPE_NEOX, KernelOp.ROPE_LINEAR, KernelOp.ROPE_YARN}) {
             c.add(new Case(op, GgmlType.F32, 64, 64, 3, 1e-6));
             c.add(new Case(op, GgmlType.F32, 128, 32, 2, 1e-6));
             c.add(new Case(op, GgmlType.F32, 6, 6, 1, 1e-6));
@@ -137,6 +167,11 @@ public final class ConformanceTable {
                 c.add(new Case(op, cacheType, 64, 9, 4, 1e-5));
                 c.add(new Case(op, cacheType, 64, 4, 4, 1e-5));
             }
+        }
+        for (KernelOp op : new KernelOp[] {KernelOp.KV_SHIFT, KernelOp.KV_SHIFT_NEOX}) {
+            c.add(new Case(op, GgmlType.F16, 64, 64, 2, 1e-3));
+            c.add(new Case(op, GgmlType.F16, 64, 32, 1, 1e-3));
+            c.add(new Case(op, GgmlType.F16, 6, 4, 3, 1e-3));
         }
         return List.copyOf(c);
     }

@@ -15,8 +15,15 @@ public enum KernelOp {
     RMS_NORM, RMS_NORM_UNWEIGHTED, SOFTMAX, SWIGLU, RELU2_GLU, ADD, MUL,
     /** Interleaved pairs (ggml's default) and NEOX halves. */
     ROPE, ROPE_NEOX,
+    /**
+     * RoPE past the trained context ({@link ConformanceTable#ropeScaling}): linear scaling with
+     * interleaved pairs (Llama's) and YaRN with NEOX halves (Qwen3's).
+     */
+    ROPE_LINEAR, ROPE_YARN,
     /** Query heads sharing as many KV heads (ratio 1) or a quarter as many (ratio 4). */
-    ATTENTION, ATTENTION_GQA4;
+    ATTENTION, ATTENTION_GQA4,
+    /** A context shift of a KV cache (llama.cpp's K-shift): keys re-rotated by rope, interleaved pairs or NEOX halves. */
+    KV_SHIFT, KV_SHIFT_NEOX;
 
     /** The name in test reports, ggml's spelling. */
     @Override

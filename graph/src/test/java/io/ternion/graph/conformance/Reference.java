@@ -1,6 +1,7 @@
 package io.ternion.graph.conformance;
 
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.RopeScaling;
 
 /**
  * Plain scalar references in double precision, for the conformance table. The weights are decoded
@@ -74,13 +75,38 @@ public final class Reference {
      * matching that, so the reference forms the angles the same way and rotates in double.
      */
     public static double[] rope(float[] x, int nHeads, int headDim, int ropeDims, int pos, float base, boolean neox) {
+        return rope(x, nHeads, headDim, ropeDims, pos, base, neox, RopeScaling.NONE);
+    }
+
+    /**
+     * ggml's rope with its scaling. The scaled angle is part of the definition too, so it is formed
+     * in float as ggml forms it: θ_int = freqScale·θ_ext, and under YaRN the blend
+     * θ_int·(1 − m) + θ_ext·m with m = extFactor·(1 − clamp((i − low)/max(0.001, high − low), 0, 1))
+     * over the pairs i, where low = ⌊c(betaFast)⌋ and high = ⌈c(betaSlow)⌉ (within [0, ropeDims − 1]),
+     * c(r) = ropeDims·ln(originalContext/(2π·r))/(2·ln base); cos and sin are then multiplied, in
+     * double, by attnFactor·(1 + 0.1·ln(1/freqScale)) under YaRN and by attnFactor otherwise.
+     */
+    public static double[] rope(float[] x, int nHeads, int headDim, int ropeDims, int pos, float base, boolean neox, RopeScaling s) {
         int pairs = ropeDims / 2;
         double[] cos = new double[pairs], sin = new double[pairs];
         float thetaScale = (float) Math.pow(base, -2.0f / ropeDims);
+        boolean yarn = s.extFactor() != 0;
+        float low = 0, high = 0;
+        if (yarn) {
+            float twoPi = 2 * (float) Math.PI, twoLnBase = 2 * (float) Math.log(base);
+            low = Math.max(0f, (float) Math.floor(ropeDims * (float) Math.log(s.originalContext() / (s.betaFast() * twoPi)) / twoLnBase));
+            high = Math.min(ropeDims - 1f, (float) Math.ceil(ropeDims * (float) Math.log(s.originalContext() / (s.betaSlow() * twoPi)) / twoLnBase));
+        }
+        double mscale = yarn ? s.attnFactor() * (1 + 0.1 * Math.log(1.0 / s.freqScale())) : s.attnFactor();
         float theta = pos;
         for (int i = 0; i < pairs; i++) {
-            cos[i] = Math.cos(theta);
-            sin[i] = Math.sin(theta);
+            float angle = s.freqScale() * theta;
+            if (yarn) {
+                float m = s.extFactor() * (1 - Math.min(1f, Math.max(0f, (i - low) / Math.max(0.001f, high - low))));
+                angle = angle * (1 - m) + theta * m;
+            }
+            cos[i] = mscale * Math.cos(angle);
+            sin[i] = mscale * Math.sin(angle);
             theta *= thetaScale;
         }
         double[] out = new double[x.length];

@@ -3,6 +3,7 @@ package io.ternion.kernels.cpu;
 import static io.ternion.kernels.cpu.Vec.F;
 import static io.ternion.kernels.cpu.Vec.L;
 
+import io.ternion.graph.RopeScaling;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -153,16 +154,36 @@ public final class Ops {
      * mode rotates pairs (2i, 2i+1); NEOX mode pairs (i, i + ropeDims/2).
      */
     public static void rope(float[] x, int off, int nHeads, int headDim, int ropeDims, int pos, float freqBase, boolean neox) {
+        rope(x, off, nHeads, headDim, ropeDims, pos, freqBase, neox, RopeScaling.NONE);
+    }
+
+    /**
+     * As {@link #rope(float[], int, int, int, int, int, float, boolean)}, with each pair's angle
+     * scaled ({@link RopeScaling#angle}: linear or YaRN) and cos and sin multiplied by the
+     * scaling's mscale, as ggml's rope does.
+     */
+    public static void rope(float[] x, int off, int nHeads, int headDim, int ropeDims, int pos, float freqBase, boolean neox, RopeScaling scaling) {
+        rope(x, off, nHeads, headDim, ropeDims, pos, freqBase, neox, scaling, scaling.mscale());
+    }
+
+    /**
+     * As {@link #rope(float[], int, int, int, int, int, float, boolean, RopeScaling)} with cos and
+     * sin times {@code magnitude} instead of the mscale: 1 for a K-shift, whose keys carry it already.
+     */
+    public static void rope(float[] x, int off, int nHeads, int headDim, int ropeDims, int pos, float freqBase, boolean neox, RopeScaling scaling,
+            float magnitude) {
         if (ropeDims % 2 != 0 || ropeDims > headDim) {
             throw new IllegalArgumentException("ropeDims " + ropeDims + " must be even and <= headDim " + headDim);
         }
         int pairs = ropeDims / 2;
         float thetaScale = (float) Math.pow(freqBase, -2.0f / ropeDims);
         float[] cos = new float[pairs], sin = new float[pairs];
+        float[] corr = scaling.correctionDims(ropeDims, freqBase);
         float theta = pos;
         for (int i = 0; i < pairs; i++) {
-            cos[i] = (float) Math.cos(theta);
-            sin[i] = (float) Math.sin(theta);
+            float angle = scaling.angle(theta, corr, i);
+            cos[i] = (float) Math.cos(angle) * magnitude;
+            sin[i] = (float) Math.sin(angle) * magnitude;
             theta *= thetaScale;
         }
         for (int h = 0; h < nHeads; h++) {
