@@ -49,10 +49,20 @@ public class BuildImage {
                 # Ternion with the Java runtime beside it: no JDK needed. TERNION_OPTS: extra JVM options.
                 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
                 [[ -t 2 ]] && export TERNION_STDERR_TTY=1
-                # The JVM announces the incubating Vector API on stderr at every start; only that line is dropped.
+                # The JVM announces the incubating Vector API on stderr, as its first line, at every start; only that
+                # line is dropped and the rest passed on as it comes (chat's "> " cue has no newline). Ctrl-C is Java's.
+                drop_incubator_notice() {
+                  trap '' INT
+                  local first
+                  if IFS= read -r first; then
+                    [[ $first == 'WARNING: Using incubator modules'* ]] || printf '%s\\n' "$first"
+                    exec cat
+                  fi
+                  printf '%s' "$first"
+                }
                 set +e +o pipefail
                 { "$here/bin/java" -Dternion.home="$here" ${TERNION_OPTS:-} -jar "$here/app/ternion.jar" "$@" 2>&1 1>&3 3>&- \\
-                    | grep --line-buffered -v '^WARNING: Using incubator modules' >&2; } 3>&1
+                    | drop_incubator_notice >&2; } 3>&1
                 exit "${PIPESTATUS[0]}"
                 """);
         try {

@@ -5,9 +5,13 @@ import static io.ternion.cli.InfoCommandTest.ternion;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.ternion.cli.InfoCommandTest.Result;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ChatCommandTest {
 
@@ -46,6 +50,45 @@ class ChatCommandTest {
         assertTrue(sys.err().contains("--system needs --chat"), sys.err());
     }
 
+    @TempDir
+    Path dir;
+
+    @Test
+    void commandsNeverReachTheModel() throws Exception {
+        Path saved = dir.resolve("chat.json");
+        Result r = withInput("/help\nfirst \\\nsecond\n/nonsense\n/save " + saved + "\n/save\n/clear\n//slash\n/save " + dir.resolve("after.json") + "\n",
+                "chat", "-m", bundledModel().toString(), "-n", "4", "--temp", "0", "--system", "Be brief.");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(2, r.out().lines().count(), "only the two messages got replies:\n" + r.out());
+        assertTrue(r.err().contains("/save FILE"), "/help lists the commands: " + r.err());
+        assertTrue(r.err().contains("unknown command /nonsense (/help lists them"), r.err());
+        assertTrue(r.err().contains("/save needs a file name"), r.err());
+        assertTrue(r.err().contains("conversation cleared (the system prompt stays)"), r.err());
+
+        JsonNode before = new ObjectMapper().readTree(saved.toFile()).get("messages");
+        assertEquals(3, before.size(), before.toString());
+        assertEquals("system", before.get(0).get("role").asText());
+        assertEquals("Be brief.", before.get(0).get("content").asText());
+        assertEquals("first \nsecond", before.get(1).get("content").asText(), "a line ending in \\ goes on to the next");
+        assertEquals("assistant", before.get(2).get("role").asText());
+
+        JsonNode after = new ObjectMapper().readTree(dir.resolve("after.json").toFile()).get("messages");
+        assertEquals(3, after.size(), "/clear kept the system prompt; //slash went to the model: " + after);
+        assertEquals("/slash", after.get(1).get("content").asText());
+    }
+
+    /** Without the context shift (see aTinyContextKeepsGoingOverManyTurns for it). */
+    @Test
+    void aFullContextSaysSoAndClearStartsOver() {
+        Result r = withInput("Hello\nMore please\n/clear\nHello\n",
+                "chat", "-m", bundledModel().toString(), "-c", "32", "--ignore-eos", "--temp", "0", "--no-context-shift");
+        assertEquals(0, r.code(), r.err());
+        String full = "context full (32 tokens): /clear to start over";
+        assertEquals(3, r.err().split(java.util.regex.Pattern.quote(full), -1).length - 1,
+                "the two replies that filled it and the turn that did not fit say so:\n" + r.err());
+        assertEquals(2, r.out().lines().count(), "the turn that did not fit got no reply:\n" + r.out());
+    }
+
     /**
      * A 64-position context over six turns: old turns are dropped (said on stderr) and every turn
      * is answered; with --no-context-shift, turns that no longer fit are refused.
@@ -63,7 +106,7 @@ class ChatCommandTest {
         Result off = withInput(input, "chat", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "-n", "24", "--temp", "0",
                 "--system", "Tell a story about a cat.", "--no-context-shift");
         assertEquals(0, off.code(), off.err());
-        assertTrue(off.err().contains("but the context holds 64"), off.err());
+        assertTrue(off.err().contains("context full (64 tokens): /clear to start over"), off.err());
         assertFalse(off.err().contains("context full: dropped"), off.err());
     }
 }
