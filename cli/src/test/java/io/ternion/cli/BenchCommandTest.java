@@ -57,7 +57,8 @@ class BenchCommandTest {
     @Test
     void jsonReportHasTheDocumentedSchema() throws IOException {
         JsonNode j = JSON.readTree(baseline.toFile());
-        assertFields(j, "schema", "model", "machine", "settings", "results", "skipped", "regression_check");
+        assertFields(j, "schema", "model", "machine", "settings", "results", "skipped", "regression_check", "peers");
+        assertEquals(0, j.get("peers").size(), "no --peer");
         assertEquals("ternion-bench/1", j.get("schema").asText());
         assertTrue(j.get("regression_check").isNull());
         assertTrue(j.get("skipped").isArray());
@@ -79,13 +80,16 @@ class BenchCommandTest {
         assertTrue(machine.at("/bandwidth/0/bytes_per_second").asDouble() > 1e8, "a probe slower than 100 MB/s did not measure memory");
         assertTrue(machine.at("/devices/cpu").asText().startsWith("CPU"), machine.toString());
 
-        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions", "parallel");
+        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions", "parallel", "depths");
+        assertEquals("[0]", j.at("/settings/depths").toString(), "no -d: an empty cache");
         assertTrue(j.at("/settings/parallel").isNull(), "no --parallel");
         JsonNode results = j.get("results");
         assertEquals(2, results.size());
         for (JsonNode r : results) {
             assertFields(r, "backend", "device", "threads", "test", "tokens", "tokens_per_second_mean", "tokens_per_second_stddev",
-                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction", "sequences");
+                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction", "sequences", "depth", "peers");
+            assertEquals(0, r.get("depth").asInt());
+            assertEquals(0, r.get("peers").size());
             assertTrue(r.get("sequences").isNull(), "one sequence: the classic tests");
             assertEquals("cpu", r.get("backend").asText());
             assertEquals(1, r.get("threads").asInt());
@@ -182,7 +186,7 @@ class BenchCommandTest {
         assertTrue(check.get("regressed").asBoolean());
         assertEquals(0.5, check.get("max_regression").asDouble());
         JsonNode row = check.get("rows").get(1);
-        assertFields(row, "backend", "threads", "test", "figure", "baseline", "current", "change", "status");
+        assertFields(row, "backend", "threads", "test", "figure", "baseline", "current", "change", "status", "peer");
         assertEquals("roofline_fraction", row.get("figure").asText());
         assertEquals("regressed", row.get("status").asText());
     }
