@@ -35,14 +35,24 @@ class BenchCommandTest {
     /** One run, as CSV, saved as a baseline for the regression tests. */
     @BeforeAll
     static void benchOnce() throws IOException {
-        model = dir.resolve("tiny.gguf");
-        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), GgmlType.I2_S, 1, null, model);
+        model = tinyModel(dir);
         baseline = dir.resolve("baseline.json");
         saved = bench("--format", "csv", "--save-baseline", baseline.toString());
         assertEquals(0, saved.code(), saved.err());
     }
 
+    static Path tinyModel(Path dir) throws IOException {
+        Path m = dir.resolve("tiny.gguf");
+        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), GgmlType.I2_S, 1, null, m);
+        return m;
+    }
+
     static Result bench(String... more) {
+        return benchOn(model, more);
+    }
+
+    /** bench on {@code model} with small tests, two repetitions, one thread, and {@code more}. */
+    static Result benchOn(Path model, String... more) {
         List<String> args = new ArrayList<>(List.of("bench", "-m", model.toString(), "-p", "8", "-n", "4", "-r", "2", "-t", "1"));
         args.addAll(List.of(more));
         return ternion(args.toArray(String[]::new));

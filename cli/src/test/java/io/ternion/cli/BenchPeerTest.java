@@ -9,9 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ternion.cli.InfoCommandTest.Result;
-import io.ternion.gguf.GgmlType;
-import io.ternion.synth.Preset;
-import io.ternion.synth.Synth;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +36,7 @@ class BenchPeerTest {
 
     @BeforeAll
     static void tinyModel() throws IOException {
-        model = dir.resolve("tiny.gguf");
-        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), GgmlType.I2_S, 1, null, model);
+        model = BenchCommandTest.tinyModel(dir);
     }
 
     /**
@@ -97,9 +93,7 @@ class BenchPeerTest {
     }
 
     static Result bench(String... more) {
-        List<String> args = new ArrayList<>(List.of("bench", "-m", model.toString(), "-p", "8", "-n", "4", "-r", "2", "-t", "1"));
-        args.addAll(List.of(more));
-        return ternion(args.toArray(String[]::new));
+        return BenchCommandTest.benchOn(model, more);
     }
 
     static List<Double> doubles(JsonNode array) {
