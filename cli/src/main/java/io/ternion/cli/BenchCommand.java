@@ -29,6 +29,9 @@ import picocli.CommandLine.Spec;
 final class BenchCommand implements Callable<Integer> {
     enum Format { md, json, csv }
 
+    /** 16M positions: past any model's context today. */
+    static final int MAX_DEPTH = 1 << 24;
+
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (default: the bundled models/stories260K.gguf).")
     Path model;
 
@@ -124,7 +127,8 @@ final class BenchCommand implements Callable<Integer> {
         for (int n : np) if (n < 1 || n > 1024) throw new IllegalArgumentException("--parallel must list sequence counts from 1 to 1024, not " + n);
         if (!np.isEmpty() && genTokens == 0) throw new IllegalArgumentException("--parallel measures decoding: -n must be > 0");
         List<Integer> d = depths == null ? List.of(0) : List.copyOf(new LinkedHashSet<>(depths));
-        for (int n : d) if (n < 0) throw new IllegalArgumentException("-d must list depths >= 0, not " + n);
+        // The cache holds depth + test positions: a bound keeps that an int and the error a sentence, not an allocation failure.
+        for (int n : d) if (n < 0 || n > MAX_DEPTH) throw new IllegalArgumentException("-d must list depths from 0 to " + MAX_DEPTH + ", not " + n);
         if (!np.isEmpty() && !d.equals(List.of(0))) throw new IllegalArgumentException("-d applies to pp and tg, not to --parallel's tests");
         List<Path> p = peers == null ? List.of() : List.copyOf(new LinkedHashSet<>(peers));
         if (!np.isEmpty() && !p.isEmpty()) throw new IllegalArgumentException("--peer runs llama-bench, which has no --parallel test");

@@ -229,7 +229,8 @@ class BenchPeerTest {
 
     @Test
     void badPeerOrDepthFlagsAreOneLineAndExit2() {
-        assertError(bench("-d", "-1"), "-d must list depths >= 0, not -1");
+        assertError(bench("-d", "-1"), "-d must list depths from 0 to 16777216, not -1");
+        assertError(bench("-d", "2147483647"), "-d must list depths from 0 to 16777216, not 2147483647");
         assertError(bench("-d", "8", "--parallel", "2"), "-d applies to pp and tg, not to --parallel's tests");
         assertError(bench("--peer", dir.resolve("none").toString(), "--parallel", "2"), "--peer runs llama-bench, which has no --parallel test");
         assertError(bench("--peer", dir.resolve("none").toString()), "--peer " + dir.resolve("none") + ": no such file");
