@@ -29,6 +29,9 @@ import picocli.CommandLine.Spec;
 final class BenchCommand implements Callable<Integer> {
     enum Format { md, json, csv }
 
+    /** 16M positions: past any model's context today. */
+    static final int MAX_DEPTH = 1 << 24;
+
     @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (default: the bundled models/stories260K.gguf).")
     Path model;
 
@@ -43,6 +46,17 @@ final class BenchCommand implements Callable<Integer> {
                     + " decode -n tokens together, one token of each per pass over the weights. Reports all sequences' tokens/s and per sequence"
                     + " (that ÷ N). The model holds N KV slots of -p + -n positions each."})
     List<Integer> parallel;
+
+    @Option(names = {"-d", "--n-depth"}, paramLabel = "N", split = ",",
+            description = {"As llama-bench: for each N listed, the pp and tg tests run after a prompt of N tokens already in the cache"
+                    + " (untimed); their names end \"@ dN\" (default: 0, an empty cache)."})
+    List<Integer> depths;
+
+    @Option(names = "--peer", paramLabel = "LLAMA_BENCH",
+            description = {"A llama-bench binary you built (llama.cpp's, bitnet.cpp's, a fork's); repeatable. Before each timed run of a test"
+                    + " it runs once on the same file and test (-p/-n/-t/-d, -r 1), so both are timed under the same load; each row gets"
+                    + " its t/s and the ratio of medians (Ternion ÷ peer). A peer that refuses the file is reported with its message."})
+    List<Path> peers;
 
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Timed runs of each test, after a warm-up of a second or more (default: ${DEFAULT-VALUE}).")
     int repetitions;
@@ -118,8 +132,17 @@ final class BenchCommand implements Callable<Integer> {
         List<Integer> np = parallel == null ? List.of() : List.copyOf(new LinkedHashSet<>(parallel));
         for (int n : np) if (n < 1 || n > 1024) throw new IllegalArgumentException("--parallel must list sequence counts from 1 to 1024, not " + n);
         if (!np.isEmpty() && genTokens == 0) throw new IllegalArgumentException("--parallel measures decoding: -n must be > 0");
+        List<Integer> d = depths == null ? List.of(0) : List.copyOf(new LinkedHashSet<>(depths));
+        // The cache holds depth + test positions: a bound keeps that an int and the error a sentence, not an allocation failure.
+        for (int n : d) if (n < 0 || n > MAX_DEPTH) throw new IllegalArgumentException("-d must list depths from 0 to " + MAX_DEPTH + ", not " + n);
+        if (!np.isEmpty() && !d.equals(List.of(0))) throw new IllegalArgumentException("-d applies to pp and tg, not to --parallel's tests");
+        List<Path> p = peers == null ? List.of() : List.copyOf(new LinkedHashSet<>(peers));
+        if (!np.isEmpty() && !p.isEmpty()) throw new IllegalArgumentException("--peer runs llama-bench, which has no --parallel test");
+        if (!p.isEmpty() && !GenerationOptions.kvTypes(cacheTypeK, cacheTypeV).isF16()) {
+            throw new IllegalArgumentException("--peer compares with an F16 KV cache only (the peer is not given -ctk/-ctv yet)");
+        }
         return new BenchRunner.Settings(model != null ? model : Main.defaultModel(), promptTokens, genTokens, repetitions, t,
-                List.copyOf(new LinkedHashSet<>(backends)), device, np, GenerationOptions.kvTypes(cacheTypeK, cacheTypeV));
+                List.copyOf(new LinkedHashSet<>(backends)), device, np, d, p, GenerationOptions.kvTypes(cacheTypeK, cacheTypeV));
     }
 
     /** "10%" or "10" → 0.10. */
@@ -167,35 +190,85 @@ final class BenchCommand implements Callable<Integer> {
         out.println("- read bandwidth probe: " + String.join(", ", probes));
         m.devices().forEach((backend, dev) -> out.println("- " + backend + ": " + dev));
         for (Skipped s : r.skipped()) out.println("- skipped " + s.backend() + ": " + s.reason());
+        List<BenchReport.Peer> peers = r.peers() == null ? List.of() : r.peers();
+        for (int i = 0; i < peers.size(); i++) {
+            BenchReport.Peer p = peers.get(i);
+            out.println("- " + peerName(i, peers.size()) + ": " + p.binary() + (p.error() != null ? ", refused the run: " + p.error()
+                    : ", build " + p.build() + (p.modelType() == null ? "" : ", model '" + p.modelType() + "'")));
+        }
         out.println();
         boolean parallel = r.results().stream().anyMatch(x -> x.sequences() != null);
         List<String> columns = new ArrayList<>(List.of("model", "size>", "params>", "type", "backend", "threads>", "test", "t/s>"));
         if (parallel) columns.add("t/s per seq>");
         columns.add("roofline>");
+        for (int i = 0; i < peers.size(); i++) {
+            columns.add(peerName(i, peers.size()) + " t/s>");
+            columns.add(peers.size() == 1 ? "ratio>" : "ratio " + (i + 1) + ">");
+        }
         Table t = new Table(columns.toArray(String[]::new));
+        List<String> failures = new ArrayList<>();
         for (BenchReport.Result x : r.results()) {
             List<Object> row = new ArrayList<>(List.of(r.model().architecture(), Units.bytes(r.model().sizeBytes()), Units.count(r.model().parameters()),
                     r.model().type(), x.backend(), x.threads(), x.test(),
                     String.format(Locale.ROOT, "%.2f ± %.2f", x.tokensPerSecondMean(), x.tokensPerSecondStddev())));
             if (parallel) row.add(x.sequences() == null ? "" : String.format(Locale.ROOT, "%.2f", x.tokensPerSecondMean() / x.sequences()));
             row.add(x.rooflineFraction() == null ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * x.rooflineFraction()));
+            for (int i = 0; i < peers.size(); i++) {
+                BenchReport.PeerResult p = x.peer(peers.get(i).binary());
+                if (p == null || p.ratio() == null) {
+                    row.add("");
+                    row.add(p == null || peers.get(i).error() != null ? "" : "failed");
+                    if (p != null && p.error() != null && peers.get(i).error() == null) {
+                        failures.add("- " + peerName(i, peers.size()) + " failed on " + x.test() + " (" + x.threads() + " threads): " + p.error());
+                    }
+                    continue;
+                }
+                row.add(String.format(Locale.ROOT, "%.2f ± %.2f", p.tokensPerSecondMean(), p.tokensPerSecondStddev()));
+                row.add(String.format(Locale.ROOT, "%.2f×", p.ratio()));
+            }
             t.row(row.toArray());
         }
         t.printMarkdown(out);
+        if (!failures.isEmpty()) {
+            out.println();
+            failures.forEach(out::println);
+        }
+    }
+
+    /** "peer" when there is one, else "peer 1", "peer 2", ... in the order of --peer. */
+    private static String peerName(int index, int count) {
+        return count == 1 ? "peer" : "peer " + (index + 1);
     }
 
     private static void printCsv(PrintWriter out, BenchReport r) {
-        out.println("model,architecture,type,size_bytes,parameters,weight_bytes_per_token,backend,device,threads,test,tokens,"
-                + "tokens_per_second_mean,tokens_per_second_stddev,probe_bytes_per_second,relative_speed,roofline_fraction,sequences");
+        List<BenchReport.Peer> peers = r.peers() == null ? List.of() : r.peers();
+        StringBuilder header = new StringBuilder("model,architecture,type,size_bytes,parameters,weight_bytes_per_token,backend,device,threads,test,"
+                + "tokens,tokens_per_second_mean,tokens_per_second_stddev,probe_bytes_per_second,relative_speed,roofline_fraction,sequences,depth");
+        for (int i = 1; i <= peers.size(); i++) {
+            header.append(String.format(Locale.ROOT, ",peer%1$d,peer%1$d_tokens_per_second_mean,peer%1$d_tokens_per_second_stddev,peer%1$d_ratio,peer%1$d_error", i));
+        }
+        out.println(header);
         for (BenchReport.Result x : r.results()) {
+            List<String> peerCells = new ArrayList<>();
+            for (BenchReport.Peer peer : peers) {
+                BenchReport.PeerResult p = x.peer(peer.binary());
+                String error = p != null ? p.error() : peer.error();
+                peerCells.addAll(List.of(csv(peer.binary()), number(p == null ? null : p.tokensPerSecondMean()),
+                        number(p == null ? null : p.tokensPerSecondStddev()), number(p == null ? null : p.ratio()), csv(error)));
+            }
             out.println(String.join(",", csv(r.model().file()), csv(r.model().architecture()), csv(r.model().type()),
                     Long.toString(r.model().sizeBytes()), Long.toString(r.model().parameters()), Long.toString(r.model().weightBytesPerToken()),
                     csv(x.backend()), csv(x.device()), Integer.toString(x.threads()), x.test(), Integer.toString(x.tokens()),
                     Double.toString(x.tokensPerSecondMean()), Double.toString(x.tokensPerSecondStddev()),
                     Double.toString(x.probeBytesPerSecond()), x.relativeSpeed() == null ? "" : Double.toString(x.relativeSpeed()),
                     x.rooflineFraction() == null ? "" : Double.toString(x.rooflineFraction()),
-                    x.sequences() == null ? "" : Integer.toString(x.sequences())));
+                    x.sequences() == null ? "" : Integer.toString(x.sequences()), Integer.toString(x.depth()))
+                    + (peerCells.isEmpty() ? "" : "," + String.join(",", peerCells)));
         }
+    }
+
+    private static String number(Double v) {
+        return v == null ? "" : Double.toString(v);
     }
 
     /** RFC 4180: quoted when it holds a comma, quote or line break, with quotes doubled. */
@@ -210,7 +283,7 @@ final class BenchCommand implements Callable<Integer> {
                 regressed == 0 ? "no regression" : regressed + " regressed");
         Table t = new Table("backend", "threads>", "test", "figure", "baseline>", "now>", "change>", "status");
         for (RegressionCheck.Row x : c.rows()) {
-            t.row(x.backend(), x.threads(), x.test(), x.figure(), figure(x.baseline()), figure(x.current()),
+            t.row(x.backend(), x.threads(), x.test(), x.peer() == null ? x.figure() : "ratio to " + x.peer(), figure(x.baseline()), figure(x.current()),
                     x.change() == null ? "" : String.format(Locale.ROOT, "%+.1f%%", 100 * x.change()), x.status().json());
         }
         t.printText(err);

@@ -35,14 +35,24 @@ class BenchCommandTest {
     /** One run, as CSV, saved as a baseline for the regression tests. */
     @BeforeAll
     static void benchOnce() throws IOException {
-        model = dir.resolve("tiny.gguf");
-        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), GgmlType.I2_S, 1, null, model);
+        model = tinyModel(dir);
         baseline = dir.resolve("baseline.json");
         saved = bench("--format", "csv", "--save-baseline", baseline.toString());
         assertEquals(0, saved.code(), saved.err());
     }
 
+    static Path tinyModel(Path dir) throws IOException {
+        Path m = dir.resolve("tiny.gguf");
+        Synth.write(Preset.ALL.get("tiny-bitnet-b1.58"), GgmlType.I2_S, 1, null, m);
+        return m;
+    }
+
     static Result bench(String... more) {
+        return benchOn(model, more);
+    }
+
+    /** bench on {@code model} with small tests, two repetitions, one thread, and {@code more}. */
+    static Result benchOn(Path model, String... more) {
         List<String> args = new ArrayList<>(List.of("bench", "-m", model.toString(), "-p", "8", "-n", "4", "-r", "2", "-t", "1"));
         args.addAll(List.of(more));
         return ternion(args.toArray(String[]::new));
@@ -57,7 +67,8 @@ class BenchCommandTest {
     @Test
     void jsonReportHasTheDocumentedSchema() throws IOException {
         JsonNode j = JSON.readTree(baseline.toFile());
-        assertFields(j, "schema", "model", "machine", "settings", "results", "skipped", "regression_check");
+        assertFields(j, "schema", "model", "machine", "settings", "results", "skipped", "regression_check", "peers");
+        assertEquals(0, j.get("peers").size(), "no --peer");
         assertEquals("ternion-bench/1", j.get("schema").asText());
         assertTrue(j.get("regression_check").isNull());
         assertTrue(j.get("skipped").isArray());
@@ -79,13 +90,16 @@ class BenchCommandTest {
         assertTrue(machine.at("/bandwidth/0/bytes_per_second").asDouble() > 1e8, "a probe slower than 100 MB/s did not measure memory");
         assertTrue(machine.at("/devices/cpu").asText().startsWith("CPU"), machine.toString());
 
-        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions", "parallel");
+        assertFields(j.get("settings"), "prompt_tokens", "gen_tokens", "repetitions", "parallel", "depths");
+        assertEquals("[0]", j.at("/settings/depths").toString(), "no -d: an empty cache");
         assertTrue(j.at("/settings/parallel").isNull(), "no --parallel");
         JsonNode results = j.get("results");
         assertEquals(2, results.size());
         for (JsonNode r : results) {
             assertFields(r, "backend", "device", "threads", "test", "tokens", "tokens_per_second_mean", "tokens_per_second_stddev",
-                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction", "sequences");
+                    "tokens_per_second_samples", "probe_bytes_per_second", "relative_speed", "roofline_fraction", "sequences", "depth", "peers");
+            assertEquals(0, r.get("depth").asInt());
+            assertEquals(0, r.get("peers").size());
             assertTrue(r.get("sequences").isNull(), "one sequence: the classic tests");
             assertEquals("cpu", r.get("backend").asText());
             assertEquals(1, r.get("threads").asInt());
@@ -182,7 +196,7 @@ class BenchCommandTest {
         assertTrue(check.get("regressed").asBoolean());
         assertEquals(0.5, check.get("max_regression").asDouble());
         JsonNode row = check.get("rows").get(1);
-        assertFields(row, "backend", "threads", "test", "figure", "baseline", "current", "change", "status");
+        assertFields(row, "backend", "threads", "test", "figure", "baseline", "current", "change", "status", "peer");
         assertEquals("roofline_fraction", row.get("figure").asText());
         assertEquals("regressed", row.get("status").asText());
     }

@@ -15,13 +15,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * llama-bench's two tests on every backend × thread count: pp (a prompt of N tokens, one batch from
  * an empty cache) and tg (N tokens one at a time from an empty cache), each warmed up and then run
  * {@code repetitions} times. With {@code --parallel}, tg is run instead with S sequences at once
  * for each S listed, as llama-batched-bench does: each sequence's KV slot holds a prompt of its own,
- * then each step decodes one token of every sequence, so one pass over the weights serves S tokens. Right before each timed run the read-bandwidth probe is measured with
+ * then each step decodes one token of every sequence, so one pass over the weights serves S tokens.
+ * With {@code -d}, each pp and tg test runs once per depth after that many tokens were put in the
+ * cache (untimed), as llama-bench's {@code -d}. With {@code --peer}, each timed run is preceded by one
+ * run of every peer's llama-bench on the same test (same file, threads and depth), so both are timed
+ * within seconds of each other under the same load. Right before each timed run the read-bandwidth probe is measured with
  * the same number of threads, so that every run has a denominator taken under the same load: on a
  * shared machine the load changes within seconds, and a probe taken once per benchmark was seen to
  * be 4× off from the runs it was meant to scale.
@@ -32,17 +37,30 @@ public final class BenchRunner {
     /**
      * @param device   the GPU device index for GPU backends, -1 to let the backend pick
      * @param parallel sequence counts of the parallel tg tests; empty for the one-sequence tg test
+     * @param depths   tokens in the cache before the pp and tg tests, each a set of tests ([0]: from an empty cache)
+     * @param peers    llama-bench binaries to run beside each test; empty for none
      */
     public record Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
-                           List<String> backends, int device, List<Integer> parallel, KvTypes kv) {
+                           List<String> backends, int device, List<Integer> parallel, List<Integer> depths, List<Path> peers, KvTypes kv) {
         public Settings {
             parallel = List.copyOf(parallel);
+            depths = List.copyOf(depths);
+            peers = List.copyOf(peers);
         }
 
-        public Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads,
-                        List<String> backends, int device, List<Integer> parallel) {
-            this(model, promptTokens, genTokens, repetitions, threads, backends, device, parallel, KvTypes.F16);
+        /** Settings without depths or peers: tests from an empty cache, Ternion alone, an F16 KV cache. */
+        public Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads, List<String> backends,
+                        int device, List<Integer> parallel) {
+            this(model, promptTokens, genTokens, repetitions, threads, backends, device, parallel, List.of(0), List.of(), KvTypes.F16);
         }
+
+        /** Settings with an F16 KV cache. */
+        public Settings(Path model, int promptTokens, int genTokens, int repetitions, List<Integer> threads, List<String> backends,
+                        int device, List<Integer> parallel, List<Integer> depths, List<Path> peers) {
+            this(model, promptTokens, genTokens, repetitions, threads, backends, device, parallel, depths, peers, KvTypes.F16);
+        }
+
+        int maxDepth() { return depths.stream().mapToInt(Integer::intValue).max().orElse(0); }
 
         /** Sequences the model is loaded for: the most any test runs. */
         int slots() { return parallel.stream().mapToInt(Integer::intValue).max().orElse(1); }
@@ -62,14 +80,16 @@ public final class BenchRunner {
      */
     public static BenchReport run(Settings s, Consumer<String> progress) throws IOException {
         ModelInfo info = ModelInfo.read(s.model());
+        Peers peers = new Peers(s.peers(), s.model(), progress); // a missing binary fails here, before anything runs
         BackendCheck.Availability backends = BackendCheck.check(s.backends(), s.threads().getFirst(), s.device(), progress);
         List<BenchReport.Result> results = new ArrayList<>();
         Map<String, String> devices = new LinkedHashMap<>();
         Map<String, Skipped> skipped = new LinkedHashMap<>();
         for (Skipped k : backends.skipped()) skipped.put(k.backend(), k);
         // Each sequence's slot holds its prompt and what it decodes (the one-sequence tests start each from position 0).
-        int context = s.parallel().isEmpty() ? Math.max(s.promptTokens(), s.genTokens()) : s.promptTokens() + s.genTokens();
-        int batch = Math.max(1, Math.max(s.promptTokens(), s.slots()));
+        int context = s.parallel().isEmpty() ? s.maxDepth() + Math.max(s.promptTokens(), s.genTokens()) : s.promptTokens() + s.genTokens();
+        // A depth is filled in batches as a prompt is, even when the test itself is tg only.
+        int batch = Math.max(1, Math.max(Math.max(s.promptTokens(), s.slots()), Math.min(s.maxDepth(), DEPTH_BATCH)));
         List<Machine.Bandwidth> bandwidth = new ArrayList<>();
         try (ReadBandwidth probe = new ReadBandwidth()) {
             for (int threads : s.threads()) {
@@ -95,12 +115,12 @@ public final class BenchRunner {
                         try (m) {
                             devices.putIfAbsent(m.backendName(), s.kv().isF16() ? m.backendDevice()
                                     : m.backendDevice() + "; KV cache " + s.kv() + ", " + m.kvBytesPerToken() + " bytes per token");
-                            for (BenchReport.Result r : measure(m, s, info, threads, p)) {
+                            measure(m, s, info, threads, p, peers, r -> {
                                 results.add(r);
-                                progress.accept(String.format(Locale.ROOT, "%s, %d thread%s, %s: %.2f ± %.2f tok/s (probe %s)", backend,
+                                progress.accept(String.format(Locale.ROOT, "%s, %d thread%s, %s: %.2f ± %.2f tok/s (probe %s)%s", backend,
                                         threads, threads == 1 ? "" : "s", r.test(), r.tokensPerSecondMean(), r.tokensPerSecondStddev(),
-                                        Units.gbps(r.probeBytesPerSecond())));
-                            }
+                                        Units.gbps(r.probeBytesPerSecond()), Peers.describe(r)));
+                            });
                         }
                     }
                 }
@@ -111,43 +131,65 @@ public final class BenchRunner {
             throw new IllegalArgumentException("no backend could run: " + BackendCheck.describe(List.copyOf(skipped.values())));
         }
         return new BenchReport(BenchReport.SCHEMA, info, Machine.detect(bandwidth, devices),
-                new BenchReport.Settings(s.promptTokens(), s.genTokens(), s.repetitions(), s.parallel().isEmpty() ? null : s.parallel()), results,
-                List.copyOf(skipped.values()), null);
+                new BenchReport.Settings(s.promptTokens(), s.genTokens(), s.repetitions(), s.parallel().isEmpty() ? null : s.parallel(),
+                        s.depths()), results, List.copyOf(skipped.values()), null, peers.report());
     }
 
     /** Measures the read bandwidth now, in bytes/s. */
     @FunctionalInterface
-    private interface Probe {
+    interface Probe {
         double measure();
     }
 
-    private static List<BenchReport.Result> measure(Model m, Settings s, ModelInfo info, int threads, Probe probe) {
+    /** Tokens per forward step while a depth is filled: llama-bench's default micro-batch. */
+    private static final int DEPTH_BATCH = 512;
+
+    /** Runs each test on {@code m} and hands each result to {@code out} as soon as it is measured. */
+    private static void measure(Model m, Settings s, ModelInfo info, int threads, Probe probe, Peers peers,
+                                Consumer<BenchReport.Result> out) {
         CompiledModel cm = m.compiled();
         // Token ids do not change the work; fixed random ones keep runs alike.
-        int[] tokens = new SplittableRandom(1).ints(Math.max(s.promptTokens(), s.genTokens()), 0, m.config().vocabSize()).toArray();
-        float[] logits = new float[s.slots() * m.config().vocabSize()];
+        int vocab = m.config().vocabSize();
+        int[] tokens = new SplittableRandom(1).ints(Math.max(s.promptTokens(), s.genTokens()), 0, vocab).toArray();
+        float[] logits = new float[s.slots() * vocab];
         boolean onHost = m.deviceBytes() == 0;
-        List<BenchReport.Result> out = new ArrayList<>();
-        if (s.promptTokens() > 0) {
-            int[] prompt = Arrays.copyOf(tokens, s.promptTokens());
-            Runs runs = repeat(s.repetitions(), () -> cm.forward(prompt, 0, logits), prompt.length, probe);
-            out.add(result(m, info, threads, "pp" + prompt.length, prompt.length, runs, onHost, null));
+        for (int depth : s.depths()) {
+            String at = depth == 0 ? "" : " @ d" + depth;
+            fillDepth(cm, depth, vocab, logits);
+            if (s.promptTokens() > 0) {
+                int[] prompt = Arrays.copyOf(tokens, s.promptTokens());
+                Peers.Test peer = peers.test(threads, prompt.length, 0, depth);
+                Runs runs = repeat(s.repetitions(), () -> cm.forward(prompt, depth, logits), prompt.length, probe, peer::runOnce);
+                out.accept(result(m, info, threads, "pp" + prompt.length + at, prompt.length, runs, onHost, null, depth, peer));
+            }
+            for (int sequences : s.genTokens() > 0 ? s.parallel() : List.<Integer>of()) {
+                out.accept(parallel(m, s, info, threads, probe, sequences, tokens, logits, onHost));
+            }
+            if (s.genTokens() > 0 && s.parallel().isEmpty()) {
+                int n = s.genTokens();
+                int[] one = new int[1];
+                Peers.Test peer = peers.test(threads, 0, n, depth);
+                Runs runs = repeat(s.repetitions(), () -> {
+                    for (int i = 0; i < n; i++) {
+                        one[0] = tokens[i];
+                        cm.forward(one, depth + i, logits);
+                    }
+                }, n, probe, peer::runOnce);
+                out.accept(result(m, info, threads, "tg" + n + at, n, runs, onHost, Decode.ONE, depth, peer));
+            }
         }
-        for (int sequences : s.genTokens() > 0 ? s.parallel() : List.<Integer>of()) {
-            out.add(parallel(m, s, info, threads, probe, sequences, tokens, logits, onHost));
+    }
+
+    /**
+     * Puts {@code depth} random tokens in slot 0's positions 0..depth−1, untimed. The tests then write
+     * from position {@code depth} on, so every run of them finds the same prefix: a run overwrites only
+     * its own positions, and attention reads no position past the one it is at.
+     */
+    private static void fillDepth(CompiledModel cm, int depth, int vocab, float[] logits) {
+        int[] ids = new SplittableRandom(2).ints(depth, 0, vocab).toArray();
+        for (int from = 0; from < depth; from += cm.maxBatch()) {
+            cm.forward(Arrays.copyOfRange(ids, from, Math.min(depth, from + cm.maxBatch())), from, logits);
         }
-        if (s.genTokens() > 0 && s.parallel().isEmpty()) {
-            int n = s.genTokens();
-            int[] one = new int[1];
-            Runs runs = repeat(s.repetitions(), () -> {
-                for (int pos = 0; pos < n; pos++) {
-                    one[0] = tokens[pos];
-                    cm.forward(one, pos, logits);
-                }
-            }, n, probe);
-            out.add(result(m, info, threads, "tg" + n, n, runs, onHost, Decode.ONE));
-        }
-        return out;
     }
 
     /**
@@ -174,8 +216,9 @@ public final class BenchRunner {
                 Arrays.fill(ids, tokens[step]);
                 cm.forward(new Batch(ids, positions, slots, all), logits);
             }
-        }, sequences * n, probe);
-        return result(m, info, threads, "tg" + n + " np" + sequences, sequences * n, runs, onHost, new Decode(sequences, sequences));
+        }, sequences * n, probe, rep -> {});
+        return result(m, info, threads, "tg" + n + " np" + sequences, sequences * n, runs, onHost, new Decode(sequences, sequences), 0,
+                Peers.NONE);
     }
 
     /** A decode test: tokens per pass over the weights, and the sequences of a parallel test (null for tg). */
@@ -184,18 +227,19 @@ public final class BenchRunner {
     }
 
     /** Tokens/s of each timed run, and the probe's bytes/s taken just before it. */
-    private record Runs(List<Double> tokensPerSecond, List<Double> probeBytesPerSecond) {}
+    record Runs(List<Double> tokensPerSecond, List<Double> probeBytesPerSecond) {}
 
     /**
      * Untimed runs until {@link #WARMUP_NANOS} have passed (at least one: on a large model that is
      * it; a small one runs dozens of times before the JIT has compiled it), then {@code repetitions}
-     * timed ones, each after a probe.
+     * timed ones, each after {@code before} (the peers' run of the same test) and a probe.
      */
-    private static Runs repeat(int repetitions, Runnable run, int tokens, Probe probe) {
+    static Runs repeat(int repetitions, Runnable run, int tokens, Probe probe, IntConsumer before) {
         long start = System.nanoTime();
         do run.run(); while (System.nanoTime() - start < WARMUP_NANOS);
         List<Double> tps = new ArrayList<>(), bw = new ArrayList<>();
         for (int i = 0; i < repetitions; i++) {
+            before.accept(i);
             bw.add(probe.measure());
             long t0 = System.nanoTime();
             run.run();
@@ -209,7 +253,7 @@ public final class BenchRunner {
      * neither a run nor a probe caught by a burst of load moves them.
      */
     private static BenchReport.Result result(Model m, ModelInfo info, int threads, String test, int tokens, Runs runs,
-                                             boolean onHost, Decode decode) {
+                                             boolean onHost, Decode decode, int depth, Peers.Test peers) {
         Stats st = Stats.of(runs.tokensPerSecond());
         List<Double> perGbps = new ArrayList<>();
         for (int i = 0; i < runs.tokensPerSecond().size(); i++) {
@@ -218,7 +262,8 @@ public final class BenchRunner {
         Double relative = onHost ? median(perGbps) : null;
         Double roofline = onHost && decode != null ? relative / decode.tokensPerStep() * info.weightBytesPerToken() / 1e9 : null;
         return new BenchReport.Result(m.backendName(), m.backendDevice(), threads, test, tokens, st.mean(), st.stddev(),
-                runs.tokensPerSecond(), median(runs.probeBytesPerSecond()), relative, roofline, decode == null ? null : decode.sequences());
+                runs.tokensPerSecond(), median(runs.probeBytesPerSecond()), relative, roofline, decode == null ? null : decode.sequences(),
+                depth, peers.results(median(runs.tokensPerSecond())));
     }
 
     static double median(List<Double> xs) {

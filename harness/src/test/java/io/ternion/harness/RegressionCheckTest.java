@@ -15,16 +15,17 @@ class RegressionCheckTest {
     static BenchReport.Result cpu(int threads, String test, double tps, double probeGbps) {
         boolean tg = test.startsWith("tg");
         return new BenchReport.Result("cpu", "CPU", threads, test, 16, tps, 0.1, List.of(tps), probeGbps * GB, tps / probeGbps,
-                tg ? MODEL.weightBytesPerToken() * tps / (probeGbps * GB) : null, null);
+                tg ? MODEL.weightBytesPerToken() * tps / (probeGbps * GB) : null, null, 0, List.of());
     }
 
     static BenchReport.Result gpu(String test, double tps) {
-        return new BenchReport.Result("opencl", "GPU", 2, test, 16, tps, 0.1, List.of(tps), 30 * GB, null, null, null);
+        return new BenchReport.Result("opencl", "GPU", 2, test, 16, tps, 0.1, List.of(tps), 30 * GB, null, null, null, 0, List.of());
     }
 
     static BenchReport report(ModelInfo model, BenchReport.Result... results) {
         Machine m = new Machine("cpu", 2, 512, "25", "Linux", List.of(new Machine.Bandwidth(2, 30 * GB)), Map.of("cpu", "CPU"));
-        return new BenchReport(BenchReport.SCHEMA, model, m, new BenchReport.Settings(16, 16, 3, null), List.of(results), List.of(), null);
+        return new BenchReport(BenchReport.SCHEMA, model, m, new BenchReport.Settings(16, 16, 3, null, List.of(0)), List.of(results), List.of(),
+                null, List.of());
     }
 
     @Test
@@ -86,5 +87,42 @@ class RegressionCheckTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> RegressionCheck.of(report(MODEL, cpu(2, "tg32", 10, 30)), report(MODEL, cpu(2, "tg16", 10, 30)), "base.json", 0.1));
         assertTrue(e.getMessage().contains("no result of this run matches one in the baseline base.json (it has cpu t2 tg16)"), e.getMessage());
+    }
+
+    /** A cpu result with one peer beside it, which ran at {@code peerTps}. */
+    static BenchReport.Result withPeer(BenchReport.Result r, String peer, double peerTps) {
+        var p = new BenchReport.PeerResult(peer, peerTps, 0.0, List.of(peerTps), r.tokensPerSecondMean() / peerTps, null);
+        return new BenchReport.Result(r.backend(), r.device(), r.threads(), r.test(), r.tokens(), r.tokensPerSecondMean(),
+                r.tokensPerSecondStddev(), r.tokensPerSecondSamples(), r.probeBytesPerSecond(), r.relativeSpeed(), r.rooflineFraction(),
+                r.sequences(), r.depth(), List.of(p));
+    }
+
+    @Test
+    void withTheSamePeerInBothTheRatioToItIsCompared() {
+        // Ternion and the peer both 40% slower now, the probe unchanged: the ratio held, so no regression.
+        BenchReport baseline = report(MODEL, withPeer(cpu(2, "tg16", 10, 30), "/p/llama-bench", 8));
+        BenchReport now = report(MODEL, withPeer(cpu(2, "tg16", 6, 30), "/p/llama-bench", 4.8));
+        RegressionCheck c = RegressionCheck.of(now, baseline, "base.json", 0.10);
+        RegressionCheck.Row row = c.rows().getFirst();
+        assertEquals("peer_ratio", row.figure());
+        assertEquals("/p/llama-bench", row.peer());
+        assertEquals(1.25, row.baseline(), 1e-12);
+        assertEquals(0, row.change(), 1e-12);
+        assertFalse(c.regressed(), "the roofline fraction fell 40%, but so did the peer");
+
+        // Ternion alone slower: the ratio falls.
+        BenchReport slower = report(MODEL, withPeer(cpu(2, "tg16", 6, 30), "/p/llama-bench", 8));
+        assertTrue(RegressionCheck.of(slower, baseline, "base.json", 0.10).regressed());
+    }
+
+    @Test
+    void withoutTheSamePeerOnBothSidesTheProbeFigureIsCompared() {
+        BenchReport baseline = report(MODEL, cpu(2, "tg16", 10, 30));
+        BenchReport now = report(MODEL, withPeer(cpu(2, "tg16", 10, 30), "/p/llama-bench", 8));
+        RegressionCheck c = RegressionCheck.of(now, baseline, "base.json", 0.10);
+        assertEquals("roofline_fraction", c.rows().getFirst().figure());
+        assertNull(c.rows().getFirst().peer());
+        BenchReport otherPeer = report(MODEL, withPeer(cpu(2, "tg16", 10, 30), "/q/llama-bench", 8));
+        assertEquals("roofline_fraction", RegressionCheck.of(now, otherPeer, "base.json", 0.10).rows().getFirst().figure());
     }
 }

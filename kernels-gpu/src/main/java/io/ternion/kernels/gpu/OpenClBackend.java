@@ -258,6 +258,8 @@ public final class OpenClBackend implements Backend {
         private final KernelProfile profile;
         /** Each layer's context shift, with the rotation its keys were stored with. */
         private final ClOps.KvShift[] shifts;
+        /** The cache's types: kv_shift turns an F16 cache only. */
+        private final KvTypes kvTypes;
         private final long layerElems;
         private final int kvDim;
 
@@ -284,6 +286,7 @@ public final class OpenClBackend implements Backend {
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
             Op.Rope[] keyRopes = g.keyRopes();
             this.shifts = new ClOps.KvShift[c.layers()];
+            this.kvTypes = kv;
             this.layerElems = layerElems;
             this.kvDim = c.kvDim();
             q = ctx.buffer(plan.quantizedBytes());
@@ -431,9 +434,9 @@ public final class OpenClBackend implements Backend {
         @Override
         public void shift(int slot, int keep, int drop, int length) {
             CompiledModel.checkShift(slot, keep, drop, length, slots, context);
-            if (!kv.isF16()) {
+            if (!kvTypes.isF16()) {
                 // kv_shift turns F16 keys only; under --backend auto the engine goes on on the CPU, which shifts every type.
-                throw new BackendUnavailableException("a context shift of a " + kv + " KV cache is not implemented on the opencl backend yet (use -ctk/-ctv f16 there)", null);
+                throw new BackendUnavailableException("a context shift of a " + kvTypes + " KV cache is not implemented on the opencl backend yet (use -ctk/-ctv f16 there)", null);
             }
             try {
                 for (int layer = 0; layer < shifts.length; layer++) {
