@@ -99,7 +99,8 @@ public final class Model implements AutoCloseable {
                         slots * ctx, kvBytes / 1073741824.0, Runtime.getRuntime().maxMemory() / 1073741824.0));
             }
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
-            try {
+            boolean onCpu = backend instanceof io.ternion.kernels.cpu.CpuBackend || backend instanceof FallbackBackend f && f.cpuOnly();
+            try (KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null) {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
                 CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots);
                 return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0);

@@ -33,6 +33,15 @@ public record ModelConfig(
     public int qDim() { return heads * headDim; }
     public int kvDim() { return kvHeads * headDim; }
 
+    /**
+     * A model of this architecture with one layer, 256 wide, one KV head and as many query heads per
+     * KV head as this one, heads as wide as this one's, {@code vocabSize} tokens ({@link KernelWarmUp}).
+     */
+    ModelConfig small(int vocabSize) {
+        return new ModelConfig(architecture, 256, 1, heads / kvHeads, 1, headDim, 512, vocabSize, contextLength, ropeDims, ropeTheta,
+                ropeNeox, rmsEps, activation, subNorms, qkNorm);
+    }
+
     /** The KV cache a graph of this model shares between its attention ops. */
     public Graph.Cache cache() { return new Graph.Cache(layers, heads, kvHeads, headDim); }
 
