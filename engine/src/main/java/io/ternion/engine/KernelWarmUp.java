@@ -12,7 +12,7 @@ import io.ternion.kernels.cpu.CpuBackend;
  * forward runs the Vector API kernels interpreted until C2 catches up: 14–18 s for Bonsai-1.7B
  * against 0.1 s a step after. The small model's first slow passes cost a fraction of the real one's.
  * It stops by itself once its passes stop getting faster, so as not to hold a core for nothing, and
- * is stopped (and awaited) when the load is done however far it got. Set {@value #PROPERTY} to
+ * is stopped when the load is done however far it got. Set {@value #PROPERTY} to
  * false to load without it (to measure what it saves).
  */
 final class KernelWarmUp implements AutoCloseable {
@@ -37,13 +37,20 @@ final class KernelWarmUp implements AutoCloseable {
     /** Starts warming up for {@code config}'s model in {@code file}; null when disabled or the model is too small to need it. */
     static KernelWarmUp start(GgufFile file, ModelConfig config) {
         if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true")) || file.fileSize() < WORTH_IT_BYTES) return null;
+        return begin(file, config);
+    }
+
+    /** Starts warming up, whatever the model's size. */
+    static KernelWarmUp begin(GgufFile file, ModelConfig config) {
         KernelWarmUp w = new KernelWarmUp(file, config);
         w.thread.start();
         return w;
     }
 
-    /** Warm-up forwards run so far (for tests). */
+    /** Warm-up passes run so far (for tests). */
     int passes() { return passes; }
+
+    boolean isRunning() { return thread.isAlive(); }
 
     private void run(GgufFile file, ModelConfig config) {
         int context = 2 * BATCH;
@@ -78,14 +85,17 @@ final class KernelWarmUp implements AutoCloseable {
         }
     }
 
-    /** Stops warming up and waits for the pass in progress. */
+    /**
+     * Stops warming up after the forward in progress, without waiting for it: one forward of the
+     * small model, perhaps still interpreted, may overlap the real model's first.
+     */
     @Override
     public void close() {
         stop = true;
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    }
+
+    /** Waits until the thread has stopped (for tests). */
+    void awaitStopped() throws InterruptedException {
+        thread.join();
     }
 }

@@ -34,11 +34,14 @@ public record ModelConfig(
     public int kvDim() { return kvHeads * headDim; }
 
     /**
-     * A model of this architecture with one layer, 256 wide, one KV head and as many query heads per
-     * KV head as this one, heads as wide as this one's, {@code vocabSize} tokens ({@link KernelWarmUp}).
+     * A model of this architecture with one layer, 256 wide, heads as wide as this one's, as many
+     * query heads per KV head, and as few KV heads as keep the attention output's rows whole blocks
+     * of any type (256 values), with {@code vocabSize} tokens ({@link KernelWarmUp}).
      */
     ModelConfig small(int vocabSize) {
-        return new ModelConfig(architecture, 256, 1, heads / kvHeads, 1, headDim, 512, vocabSize, contextLength, ropeDims, ropeTheta,
+        int group = heads / kvHeads, kv = 1;
+        while (kv < kvHeads && (long) kv * group * headDim % 256 != 0) kv++;
+        return new ModelConfig(architecture, 256, 1, kv * group, kv, headDim, 512, vocabSize, contextLength, ropeDims, ropeTheta,
                 ropeNeox, rmsEps, activation, subNorms, qkNorm);
     }
 

@@ -9,6 +9,7 @@ import io.ternion.graph.Fusions;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
+import io.ternion.graph.Progress;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -70,6 +71,9 @@ public final class CpuBackend implements Backend {
     /** Set to true to log the wall time per kind of op when a compiled model closes. */
     public static final String PROFILE_PROPERTY = "ternion.cpu.profile";
 
+    /** Models whose weights are smaller load too fast to need a progress line (tests, stories260K). */
+    static final long SHOW_REPACKING_ABOVE = 64L << 20;
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch, slots;
@@ -101,6 +105,7 @@ public final class CpuBackend implements Backend {
                 bytes += 4L * a.length;
             }
             int productLength = 0;
+            Progress repacking = repackingProgress(graph);
             for (Op op : graph.ops()) {
                 // Norm weights are small vectors: decode them once rather than on every token.
                 switch (op) {
@@ -117,8 +122,10 @@ public final class CpuBackend implements Backend {
                     Weights w = MatMul.prepare(t, pool);
                     weights.put(t, w);
                     bytes += w.residentBytes();
+                    if (repacking != null) repacking.advance(t.data().byteSize());
                 }
             }
+            if (repacking != null) repacking.done();
             for (Op op : graph.ops()) {
                 if (op instanceof Op.SharedInput s) {
                     groups.put(s, new Group(s.matmuls().stream().map(m -> weights.get(m.weight())).toArray(Weights[]::new),
@@ -129,6 +136,13 @@ public final class CpuBackend implements Backend {
             Graph.Cache c = graph.cache();
             this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), true);
             this.resident = bytes + 4L * product.length + cache.bytes();
+        }
+
+        /** Progress for the weights {@link MatMul#prepare} goes through, when there are enough of them to wait for; else null. */
+        private static Progress repackingProgress(Graph graph) {
+            long total = graph.ops().stream().filter(op -> !(op instanceof Op.Embed)).flatMap(op -> op.matrices().stream()).distinct()
+                    .mapToLong(t -> t.data().byteSize()).sum();
+            return total > SHOW_REPACKING_ABOVE ? Progress.start("repacking weights", "repacked weights", total, Progress.Unit.BYTES) : null;
         }
 
         @Override public int contextLength() { return context; }
