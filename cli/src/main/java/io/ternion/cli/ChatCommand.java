@@ -1,6 +1,7 @@
 package io.ternion.cli;
 
 import io.ternion.chat.Message;
+import io.ternion.engine.ChatContext;
 import io.ternion.engine.ChatFormat;
 import io.ternion.engine.Model;
 import io.ternion.engine.ModelException;
@@ -82,7 +83,7 @@ final class ChatCommand implements Callable<Integer> {
                 if (line == null || line.strip().equals("/exit")) break;
                 if (line.isBlank()) continue;
                 turns.add(Message.user(line));
-                int[] tokens = format.encode(turns);
+                int[] tokens = ChatContext.fit(session, format, turns, gen.shiftKeep(true, false) >= 0);
                 try {
                     session.checkPrompt(tokens);
                 } catch (ModelException e) {

@@ -69,6 +69,25 @@ final class GenerationOptions {
     @Option(names = "--ignore-eos", description = "Keep generating past the end-of-text tokens (they are never sampled), as llama.cpp does.")
     boolean ignoreEos;
 
+    @Option(names = "--context-shift", negatable = true,
+            description = "When generation fills the context, drop the oldest half of what follows the kept tokens and go on (llama.cpp's"
+                    + " context shift; chat drops whole old turns and keeps the system prompt). Default: on for run and chat, off for serve,"
+                    + " as llama-server.")
+    Boolean contextShift;
+
+    @Option(names = {"--keep"}, paramLabel = "N", defaultValue = "0",
+            description = "As llama.cpp: prompt tokens a context shift keeps after BOS; -1 keeps the whole prompt (default: ${DEFAULT-VALUE}).")
+    int keep;
+
+    /**
+     * The tokens a context shift keeps at the start (at most the prompt), or −1 when it is off:
+     * {@code --keep} plus the BOS token the prompt starts with, as llama.cpp counts it.
+     */
+    int shiftKeep(boolean onByDefault, boolean startsWithBos) {
+        if (!(contextShift != null ? contextShift : onByDefault)) return -1;
+        return keep < 0 ? Integer.MAX_VALUE : keep + (startsWithBos ? 1 : 0);
+    }
+
     /** The chat template: --chat-template-file's, else the model's (or a built-in one when it has none). */
     ChatFormat chatFormat(Model m) throws IOException {
         if (chatTemplateFile == null) return ChatFormat.forModel(m.file().metadata(), m.config().architecture(), m.tokenizer());
@@ -135,6 +154,7 @@ final class GenerationOptions {
         if (parallel < 1) throw new IllegalArgumentException("-np must be >= 1, not " + parallel);
         if (contextSize < 0) throw new IllegalArgumentException("-c must be >= 0, not " + contextSize);
         if (batchSize <= 0) throw new IllegalArgumentException("-b must be positive, not " + batchSize);
+        if (keep < -1) throw new IllegalArgumentException("--keep must be >= -1, not " + keep);
         if (hfRepo != null && model != null) throw new IllegalArgumentException("give -m or -hf, not both");
         backend();
     }

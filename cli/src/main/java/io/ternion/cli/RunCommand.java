@@ -66,6 +66,7 @@ final class RunCommand implements Callable<Integer> {
             }
             Session session = m.newSession();
             session.checkPrompt(tokens);
+            session.contextShift(gen.shiftKeep(true, tokens[0] == m.tokenizer().vocabulary().bos()));
             // Echo a completion's prompt, as llama.cpp does (a chat prints only the reply), once it is evaluated: a bar may be drawn until then.
             session.onPromptProgress(promptBar(m, () -> {
                 if (!chat) out.print(text);
@@ -119,7 +120,8 @@ final class RunCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "ternion: load %.1f ms | prompt %d tokens in %.1f ms (%.1f tok/s) | generation %d tokens in %.1f ms (%.1f tok/s)%s%n",
                 m.loadNanos() / 1e6, r.evaluatedPromptTokens(), r.promptNanos() / 1e6, r.promptTokensPerSecond(),
                 r.tokens().length, r.generationNanos() / 1e6, r.generationTokensPerSecond(),
-                r.stop() == Session.StopReason.CONTEXT_FULL ? " | stopped: context full (raise -c)" : "");
+                r.stop() == Session.StopReason.CONTEXT_FULL ? " | stopped: context full (raise -c)"
+                        : r.shiftedOut() > 0 ? " | context shifted: dropped " + r.shiftedOut() + " tokens" : "");
         err.flush();
     }
 }

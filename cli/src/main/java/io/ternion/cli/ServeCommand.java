@@ -68,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(stopper);
             try (Model m = gen.loadWithSlots()) {
                 RunCommand.describe(err, m);
-                server.serve(m, gen.serverChatFormat(m));
+                server.serve(m, gen.serverChatFormat(m), gen.shiftKeep(false, m.tokenizer().vocabulary().bos() >= 0));
                 err.printf(Locale.ROOT, "ternion: ready: %s, %d slots of %d positions, load %.1f ms%n", name, m.parallel(), m.contextLength(),
                         m.loadNanos() / 1e6);
                 err.flush();

@@ -45,4 +45,25 @@ class ChatCommandTest {
         assertEquals(2, sys.code());
         assertTrue(sys.err().contains("--system needs --chat"), sys.err());
     }
+
+    /**
+     * A 64-position context over six turns: old turns are dropped (said on stderr) and every turn
+     * is answered; with --no-context-shift, turns that no longer fit are refused.
+     */
+    @Test
+    void aTinyContextKeepsGoingOverManyTurns() {
+        String input = "Once upon a time there was a cat.\nWhat did the cat see?\nAnd then?\nWhere did it go?\nWho did it meet?\nThe end?\n";
+        Result r = withInput(input, "chat", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "-n", "24", "--temp", "0",
+                "--system", "Tell a story about a cat.");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(6, r.out().lines().count(), "a reply line per turn:\n" + r.out());
+        assertTrue(r.err().contains("context full: dropped the oldest"), r.err());
+        assertFalse(r.err().contains("raise -c"), r.err());
+
+        Result off = withInput(input, "chat", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "-n", "24", "--temp", "0",
+                "--system", "Tell a story about a cat.", "--no-context-shift");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.err().contains("but the context holds 64"), off.err());
+        assertFalse(off.err().contains("context full: dropped"), off.err());
+    }
 }

@@ -79,4 +79,22 @@ class RunCommandTest {
         assertEquals(2, topP.code());
         assertTrue(topP.err().contains("--top-p must be in [0, 1]"), topP.err());
     }
+
+    /** -c 64 and 200 tokens: the context shifts (said in the timings) and all 200 come; --no-context-shift stops at the full context. */
+    @Test
+    void contextShiftGoesOnPastTheContext() {
+        Result r = ternion("run", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "--temp", "0", "-n", "200");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("generation 200 tokens"), r.err());
+        assertTrue(r.err().matches("(?s).*context shifted: dropped \\d+ tokens.*"), r.err());
+        assertTrue(r.out().startsWith(STORY), r.out());
+
+        Result off = ternion("run", "-m", bundledModel().toString(), "--backend", "cpu", "-c", "64", "--temp", "0", "-n", "200", "--no-context-shift");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.err().contains("generation 64 tokens") && off.err().contains("stopped: context full"), off.err());
+
+        Result bad = ternion("run", "-m", bundledModel().toString(), "--keep", "-2");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--keep must be >= -1"), bad.err());
+    }
 }

@@ -116,24 +116,47 @@ final class FallbackBackend implements Backend {
                 return step(batch, logits, argmax);
             } catch (BackendUnavailableException e) {
                 if (!onGpu) throw e;
-                Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
-                current.close();
-                current = cpu.compile(cpu.fuse(graph), context, maxBatch, slots);
-                onGpu = false;
-                active = "cpu";
-                // Rebuild the KV cache on the CPU: each slot's positions before this step, then the step itself.
-                for (int slot = 0; slot < slots; slot++) {
-                    for (int p = 0; p < kept[slot]; p += maxBatch) {
-                        int n = Math.min(kept[slot] - p, maxBatch);
-                        int[] positions = new int[n], inSlot = new int[n];
-                        for (int i = 0; i < n; i++) {
-                            positions[i] = p + i;
-                            inSlot[i] = slot;
-                        }
-                        current.forward(new Batch(Arrays.copyOfRange(history[slot], p, p + n), positions, inSlot, new boolean[n]), logits);
-                    }
-                }
+                failOver(e, kept);
                 return step(batch, logits, argmax);
+            }
+        }
+
+        /** Continues on the CPU: its KV cache rebuilt from each slot's first {@code kept} positions of the history. */
+        private void failOver(BackendUnavailableException e, int[] kept) {
+            Log.info(gpu.name() + " backend failed: " + e.getMessage() + "; continuing on the cpu backend");
+            current.close();
+            current = cpu.compile(cpu.fuse(graph), context, maxBatch, slots);
+            onGpu = false;
+            active = "cpu";
+            for (int slot = 0; slot < slots; slot++) {
+                for (int p = 0; p < kept[slot]; p += maxBatch) {
+                    int n = Math.min(kept[slot] - p, maxBatch);
+                    int[] positions = new int[n], inSlot = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        positions[i] = p + i;
+                        inSlot[i] = slot;
+                    }
+                    current.forward(new Batch(Arrays.copyOfRange(history[slot], p, p + n), positions, inSlot, new boolean[n]), new float[0]);
+                }
+            }
+        }
+
+        /**
+         * Shifts the current backend's cache, and the history to match: a later replay on the CPU
+         * evaluates the kept tokens afresh at their new positions (the dropped ones' influence on
+         * them, which a shift keeps, is then lost, as it would be for a new prompt).
+         */
+        @Override
+        public void shift(int slot, int keep, int drop, int length) {
+            CompiledModel.checkShift(slot, keep, drop, length, slots, context);
+            int[] h = history[slot];
+            System.arraycopy(h, keep + drop, h, keep, length - keep - drop);
+            lengths[slot] = length - drop;
+            try {
+                current.shift(slot, keep, drop, length);
+            } catch (BackendUnavailableException e) {
+                if (!onGpu) throw e;
+                failOver(e, lengths.clone());
             }
         }
 

@@ -49,6 +49,8 @@ public final class Scheduler implements AutoCloseable {
     /** Slots holding a sequence, for readers on other threads (a server's metrics). */
     private volatile int busy;
     private int rotation;
+    /** Tokens a context shift keeps at the start of a sequence; negative: no shift (llama-server's default). */
+    private volatile int shiftKeep = -1;
 
     public Scheduler(Model model) {
         this(model, DEFAULT_PROMPT_CHUNK);
@@ -66,6 +68,15 @@ public final class Scheduler implements AutoCloseable {
         this.occupant = new Sequence[slots];
         this.logits = new float[Math.multiplyExact(Math.min(slots, cm.maxBatch()), vocab)];
         this.row = new float[vocab];
+    }
+
+    /**
+     * llama-server's {@code --context-shift}: a sequence that fills its slot keeps its first
+     * {@code keep} tokens (at most its prompt), drops half of the rest and goes on, instead of
+     * ending with {@link Session.StopReason#CONTEXT_FULL}. Negative: off, as by default.
+     */
+    public void contextShift(int keep) {
+        shiftKeep = keep;
     }
 
     /** Sequences that can generate at once: the model's KV slots. */
@@ -282,6 +293,7 @@ public final class Scheduler implements AutoCloseable {
             finish(s, Session.StopReason.END_OF_TEXT, null);
             return;
         }
+        if (s.generated == s.out.length) s.out = Arrays.copyOf(s.out, 2 * s.out.length);
         s.out[s.generated++] = id;
         String piece = s.decoder.next(id);
         s.text.append(piece);
@@ -297,10 +309,35 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         if (s.length >= context) {
-            finish(s, Session.StopReason.CONTEXT_FULL, null);
-            return;
+            boolean shifted;
+            try {
+                shifted = shift(s);
+            } catch (RuntimeException e) {
+                finish(s, null, e);
+                return;
+            }
+            if (!shifted) {
+                finish(s, Session.StopReason.CONTEXT_FULL, null);
+                return;
+            }
         }
         s.history[s.length++] = id;
+    }
+
+    /**
+     * llama-server's context shift of a sequence that filled its slot (all of it evaluated): its
+     * first tokens stay, half of the rest are dropped and the slot's cache shifted over the gap.
+     * False when it is off or nothing can be dropped.
+     */
+    private boolean shift(Sequence s) {
+        int kept = Math.min(shiftKeep, s.promptLength), drop = shiftKeep < 0 ? 0 : (s.length - kept) / 2;
+        if (drop < 1) return false;
+        cm.shift(s.slot, kept, drop, s.length);
+        System.arraycopy(s.history, kept + drop, s.history, kept, s.length - kept - drop);
+        s.length -= drop;
+        s.evaluated -= drop;
+        s.shiftedOut += drop;
+        return true;
     }
 
     /** Frees the sequence's slot (its evaluated tokens stay cached there) and completes it with a result or an error. */
@@ -335,11 +372,11 @@ public final class Scheduler implements AutoCloseable {
         private final StreamingDecoder decoder;
         private final int[] history;
         private final int promptLength;
-        private final int[] out;
+        private int[] out;
         private final StringBuilder text = new StringBuilder();
         private final CompletableFuture<Session.Result> future = new CompletableFuture<>();
         private volatile boolean cancelled;
-        private int slot = -1, length, evaluated, generated, reused;
+        private int slot = -1, length, evaluated, generated, reused, shiftedOut;
         private long started, firstLogits;
 
         private Sequence(Request request) {
@@ -349,7 +386,7 @@ public final class Scheduler implements AutoCloseable {
             this.promptLength = request.prompt().length;
             this.length = promptLength;
             int max = request.maxTokens() < 0 ? context : Math.min(request.maxTokens(), context);
-            this.out = new int[max];
+            this.out = new int[Math.max(1, max)];
             this.decoder = model.tokenizer().newDecoder();
             // A prompt with text in it is continued, so the first token's space stays (only BOS: nothing to continue).
             for (int id : request.prompt()) {
@@ -393,7 +430,7 @@ public final class Scheduler implements AutoCloseable {
             long end = System.nanoTime();
             long prompt = firstLogits == 0 ? 0 : firstLogits - started, generation = firstLogits == 0 ? 0 : end - firstLogits;
             return new Session.Result(Arrays.copyOf(out, generated), text.toString(), stop, promptLength,
-                    promptLength - reused, prompt, generation);
+                    promptLength - reused, prompt, generation, shiftedOut);
         }
     }
 }

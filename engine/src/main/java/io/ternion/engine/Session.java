@@ -27,9 +27,9 @@ public final class Session {
 
     public enum StopReason { END_OF_TEXT, MAX_TOKENS, CONTEXT_FULL, LISTENER, CANCELLED }
 
-    /** What a call generated and how long it took. */
+    /** What a call generated and how long it took; {@code shiftedOut}: tokens context shifts dropped meanwhile. */
     public record Result(int[] tokens, String text, StopReason stop, int promptTokens, int evaluatedPromptTokens,
-                         long promptNanos, long generationNanos) {
+                         long promptNanos, long generationNanos, int shiftedOut) {
         public double promptTokensPerSecond() { return evaluatedPromptTokens / Math.max(promptNanos / 1e9, 1e-9); }
         public double generationTokensPerSecond() { return Math.max(0, tokens.length - 1) / Math.max(generationNanos / 1e9, 1e-9); }
     }
@@ -38,6 +38,8 @@ public final class Session {
     private final float[] logits;
     private int[] cached = new int[0];
     private PromptProgress promptProgress = (done, total) -> { };
+    /** Tokens a context shift keeps at the start; negative: no shift, a full context ends generation. */
+    private int shiftKeep = -1;
 
     Session(Model model) {
         this.model = model;
@@ -51,6 +53,23 @@ public final class Session {
 
     /** Tokens currently in the KV cache. */
     public int position() { return cached.length; }
+
+    /** The tokens the KV cache holds, in order: after a context shift, what was kept of the prompt and the answer. */
+    public int[] cachedTokens() { return cached.clone(); }
+
+    /** Positions the KV cache holds. */
+    public int contextLength() { return model.compiled().contextLength(); }
+
+    /**
+     * llama.cpp's context shift for later {@link #generate} calls: when generation fills the
+     * context, the first {@code keep} tokens stay (at most the prompt: llama.cpp's {@code n_keep}),
+     * half of the rest after them are dropped, the cache is shifted over the gap
+     * ({@link CompiledModel#shift}) and generation goes on. Negative: off, and a full context ends
+     * generation with {@link StopReason#CONTEXT_FULL}, as by default.
+     */
+    public void contextShift(int keep) {
+        shiftKeep = keep;
+    }
 
     /** Throws a {@link ModelException} saying why {@code prompt} cannot be evaluated, if it cannot. */
     public void checkPrompt(int[] prompt) {
@@ -112,7 +131,7 @@ public final class Session {
         }
         StringBuilder text = new StringBuilder();
         int[] out = new int[Math.max(16, Math.min(maxTokens < 0 ? ctx : maxTokens, ctx))];
-        int generated = 0;
+        int generated = 0, shiftedOut = 0;
         StopReason stop;
         try {
             while (true) {
@@ -125,7 +144,14 @@ public final class Session {
                 String piece = decoder.next(id);
                 text.append(piece);
                 if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
-                if (len >= ctx) { stop = StopReason.CONTEXT_FULL; break; }
+                if (len >= ctx) {
+                    int kept = Math.min(shiftKeep, prompt.length), drop = shiftKeep < 0 ? 0 : (len - kept) / 2;
+                    if (drop < 1) { stop = StopReason.CONTEXT_FULL; break; }
+                    cm.shift(0, kept, drop, len);
+                    System.arraycopy(history, kept + drop, history, kept, len - kept - drop);
+                    len -= drop;
+                    shiftedOut += drop;
+                }
                 history[len] = id;
                 if (argmaxOnly) next = cm.forwardArgmax(new int[] {id}, len, logits);
                 else cm.forward(new int[] {id}, len, logits);
@@ -141,6 +167,6 @@ public final class Session {
             listener.onToken(-1, rest);
         }
         return new Result(Arrays.copyOf(out, generated), text.toString(), stop, prompt.length, prompt.length - keep,
-                t1 - t0, System.nanoTime() - t1);
+                t1 - t0, System.nanoTime() - t1, shiftedOut);
     }
 }

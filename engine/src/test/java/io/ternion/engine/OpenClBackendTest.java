@@ -19,6 +19,7 @@ import io.ternion.synth.Synth;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The OpenCL backend on the test device (PoCL in CI) against the CPU backend, and {@code auto}'s
@@ -242,6 +244,47 @@ class OpenClBackendTest {
         }
     }
 
+    /**
+     * A context shift, then a failure (at the shift itself, or at the step after it): the CPU
+     * replays the kept tokens at their new positions, so what follows is what a fresh evaluation of
+     * them gives; before the failure, the shift ran on the primary backend.
+     */
+    @ParameterizedTest(name = "failing at call {0}")
+    @ValueSource(ints = {2, 3, 4})
+    void contextShiftThenFailureReplaysTheKeptTokens(int failAt) throws IOException {
+        try (GgufFile file = GgufFile.open(TestData.bundledModel())) {
+            ModelConfig c = ModelConfig.from(file);
+            Graph g = LlamaGraph.build(file, c);
+            int[] tokens = {1, 403, 407, 261, 113, 10, 263, 350, 291, 30, 40, 22};
+            // Keep BOS, drop positions 1..4 of the first 10: the kept history is BOS and tokens 5..9, at positions 0..5.
+            int[] kept = {1, 10, 263, 350, 291, 30};
+            float[] fresh = new float[c.vocabSize()], got = new float[c.vocabSize()], shifted = new float[c.vocabSize()];
+            try (CpuBackend cpu = new CpuBackend(2); CompiledModel m = cpu.compile(g, 64, 16)) {
+                m.forward(kept, 0, fresh);
+                m.forward(new int[] {tokens[10]}, 6, fresh);
+                m.forward(new int[] {tokens[11]}, 7, fresh);
+                m.forward(Arrays.copyOf(tokens, 10), 0, shifted);
+                m.shift(0, 1, 4, 10);
+                m.forward(new int[] {tokens[10]}, 6, shifted);
+                m.forward(new int[] {tokens[11]}, 7, shifted);
+            }
+            // Calls: 1 the prompt, 2 the shift, 3 and 4 the two steps after it.
+            try (FallbackBackend auto = new FallbackBackend(new FailingBackend(() -> new CpuBackend(1), failAt), 2);
+                 CompiledModel m = auto.compile(g, 64, 16)) {
+                m.forward(Arrays.copyOf(tokens, 10), 0, got);
+                m.shift(0, 1, 4, 10);
+                m.forward(new int[] {tokens[10]}, 6, got);
+                m.forward(new int[] {tokens[11]}, 7, got);
+                assertEquals("cpu", auto.name());
+            }
+            // Failing at the last step, the cache the primary shifted is gone all the same: the replay is fresh.
+            assertArrayEquals(fresh, got, 1e-5f);
+            double apart = 0;
+            for (int i = 0; i < fresh.length; i++) apart = Math.max(apart, Math.abs(fresh[i] - shifted[i]));
+            assertTrue(apart > 1e-3, "a shifted cache keeps what the dropped tokens left in the kept ones, so it differs from a fresh one: " + apart);
+        }
+    }
+
     /** A backend whose compiled model stops working at its {@code failAt}-th forward call. */
     private record FailingBackend(Supplier<Backend> inner, int failAt) implements Backend {
         @Override public String name() { return "failing"; }
@@ -262,6 +305,12 @@ class OpenClBackendTest {
                 public int forwardArgmax(int[] tokens, int startPos, float[] logits) {
                     if (++calls == failAt) throw new BackendUnavailableException("kernel died", null);
                     return m.forwardArgmax(tokens, startPos, logits);
+                }
+
+                @Override
+                public void shift(int slot, int keep, int drop, int length) {
+                    if (++calls == failAt) throw new BackendUnavailableException("kernel died", null);
+                    m.shift(slot, keep, drop, length);
                 }
 
                 @Override public int contextLength() { return m.contextLength(); }

@@ -61,6 +61,27 @@ public interface CompiledModel extends AutoCloseable {
         return sum == 0;
     }
 
+    /**
+     * llama.cpp's context shift (its K-shift) in one slot whose positions [0, length) are filled:
+     * positions [keep, keep+drop) are removed and [keep+drop, length) move down to
+     * [keep, length−drop); each moved key is rotated by −drop positions with the rotary embedding
+     * its layer applied to it ({@link Graph#keyRopes}), so it reads as if computed there. Values
+     * move unchanged, and keys and values keep what the dropped tokens contributed to them. The
+     * next token then goes at position length−drop.
+     */
+    default void shift(int slot, int keep, int drop, int length) {
+        throw new UnsupportedOperationException("this backend cannot shift its KV cache");
+    }
+
+    /** The argument check every backend's {@link #shift} makes. */
+    static void checkShift(int slot, int keep, int drop, int length, int slots, int contextLength) {
+        if (slot < 0 || slot >= slots) throw new IllegalArgumentException("slot " + slot + " is not one of the " + slots + " slots");
+        if (keep < 0 || drop < 1 || length > contextLength || keep > length - drop) {
+            throw new IllegalArgumentException("cannot drop " + drop + " positions after the first " + keep + " of " + length
+                    + " (context " + contextLength + ")");
+        }
+    }
+
     /** Positions per slot. */
     int contextLength();
 

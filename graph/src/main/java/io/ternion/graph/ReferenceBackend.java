@@ -23,6 +23,27 @@ public final class ReferenceBackend implements Backend {
         return new Compiled(graph, contextLength, maxBatch, slots);
     }
 
+    /**
+     * The rotary embedding of {@code r.heads()} heads at {@code off}, at {@code position}: the one
+     * place this backend rotates, for the forward {@link Op.Rope} and for {@link CompiledModel#shift}'s
+     * re-rotation by −drop. It must stay a pure rotation whose angle is linear in the position,
+     * so that rotating by p and then by −d is rotating by p−d; a magnitude factor (YaRN's) belongs
+     * to the forward case only, or a shifted key would get it twice.
+     */
+    static void rope(Op.Rope r, float[] x, int off, int position) {
+        for (int h = 0; h < r.heads(); h++) {
+            int base = off + h * r.headDim();
+            for (int i = 0; i < r.dims() / 2; i++) {
+                double angle = position * Math.pow(r.theta(), -2.0 * i / r.dims());
+                int a = r.neox() ? base + i : base + 2 * i;
+                int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
+                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
+                x[a] = (float) (x0 * cos - x1 * sin);
+                x[c] = (float) (x0 * sin + x1 * cos);
+            }
+        }
+    }
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch, slots;
@@ -30,6 +51,7 @@ public final class ReferenceBackend implements Backend {
         private final Map<Tensor, short[]> halves = new IdentityHashMap<>();
         private final Map<Tensor, float[]> floats = new IdentityHashMap<>();
         private final float[][] keys, values;
+        private final Op.Rope[] keyRopes;
         private long resident;
 
         Compiled(Graph graph, int context, int maxBatch, int slots) {
@@ -51,6 +73,7 @@ public final class ReferenceBackend implements Backend {
                     default -> { }
                 }
             }
+            this.keyRopes = graph.keyRopes();
             int kvDim = graph.cache().kvDim(), layers = graph.cache().layers();
             keys = new float[layers][Math.multiplyExact(slots, Math.multiplyExact(context, kvDim))];
             values = new float[layers][keys[0].length];
@@ -113,21 +136,7 @@ public final class ReferenceBackend implements Backend {
                 case Op.RmsNormQuantize r -> run(r.norm(), batch);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
-                    int d = r.x().width();
-                    for (int b = 0; b < n; b++) {
-                        int pos = batch.positions()[b];
-                        for (int h = 0; h < r.heads(); h++) {
-                            int base = b * d + h * r.headDim();
-                            for (int i = 0; i < r.dims() / 2; i++) {
-                                double angle = pos * Math.pow(r.theta(), -2.0 * i / r.dims());
-                                int a = r.neox() ? base + i : base + 2 * i;
-                                int c = r.neox() ? base + i + r.dims() / 2 : base + 2 * i + 1;
-                                double x0 = x[a], x1 = x[c], cos = Math.cos(angle), sin = Math.sin(angle);
-                                x[a] = (float) (x0 * cos - x1 * sin);
-                                x[c] = (float) (x0 * sin + x1 * cos);
-                            }
-                        }
-                    }
+                    for (int b = 0; b < n; b++) rope(r, x, b * r.x().width(), batch.positions()[b]);
                 }
                 case Op.StoreKv s -> {
                     int d = s.k().width();
@@ -162,6 +171,22 @@ public final class ReferenceBackend implements Backend {
                 case Op.SelectOutputs s -> {
                     int d = s.in().width(), j = 0;
                     for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
+                }
+            }
+        }
+
+        @Override
+        public void shift(int slot, int keep, int drop, int length) {
+            CompiledModel.checkShift(slot, keep, drop, length, slots, context);
+            int kvDim = graph.cache().kvDim();
+            for (int layer = 0; layer < keys.length; layer++) {
+                float[] k = keys[layer], v = values[layer];
+                int slotAt = slot * context * kvDim;
+                for (int t = keep + drop; t < length; t++) {
+                    int from = slotAt + t * kvDim, to = slotAt + (t - drop) * kvDim;
+                    System.arraycopy(k, from, k, to, kvDim);
+                    System.arraycopy(v, from, v, to, kvDim);
+                    if (keyRopes[layer] != null) rope(keyRopes[layer], k, to, -drop);
                 }
             }
         }

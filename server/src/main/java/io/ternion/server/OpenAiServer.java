@@ -82,7 +82,17 @@ public final class OpenAiServer implements AutoCloseable {
      * {@code /health} is ok. The server does not close the model: its caller does, after {@link #close}.
      */
     public void serve(Model model, ChatFormat format) {
+        serve(model, format, -1);
+    }
+
+    /**
+     * {@link #serve(Model, ChatFormat)} with llama-server's {@code --context-shift}: a sequence that
+     * fills its slot keeps its first {@code shiftKeep} tokens and drops half of the rest
+     * ({@link Scheduler#contextShift}); −1: off, a full slot ends the answer ("length").
+     */
+    public void serve(Model model, ChatFormat format, int shiftKeep) {
         Scheduler scheduler = new Scheduler(model);
+        scheduler.contextShift(shiftKeep);
         scheduler.start();
         int queue = settings.queue() >= 0 ? settings.queue() : 4 * scheduler.slots();
         ready = new Ready(model, scheduler, format, new Semaphore(scheduler.slots() + queue), queue);

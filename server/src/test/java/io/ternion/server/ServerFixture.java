@@ -29,10 +29,15 @@ final class ServerFixture implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
     ServerFixture(int slots, int perSlot, ServerSettings settings) throws Exception {
+        this(slots, perSlot, settings, -1);
+    }
+
+    /** With {@code --context-shift} keeping {@code shiftKeep} tokens (−1: off, as by default). */
+    ServerFixture(int slots, int perSlot, ServerSettings settings, int shiftKeep) throws Exception {
         model = Model.load(TestData.bundledModel(), new Model.Options("cpu", THREADS, slots * perSlot, 64).withParallel(slots));
         server = new OpenAiServer(settings);
         server.start();
-        server.serve(model, ChatFormat.forServer(model.file().metadata(), model.config().architecture(), model.tokenizer()));
+        server.serve(model, ChatFormat.forServer(model.file().metadata(), model.config().architecture(), model.tokenizer()), shiftKeep);
     }
 
     static ServerSettings settings() {

@@ -27,6 +27,10 @@ import java.util.List;
  *       sharing as many KV heads (ratio 1) or a quarter as many (ratio 4), {@code type} the cache
  *       (F32 or F16); n positions visible to the last query; batch 1 uses attend, batch &gt; 1
  *       attendBatch (queries at positions n−batch … n−1).
+ *   <li>{@code kv_shift}, {@code kv_shift_neox}: an F16 cache of batch KV heads of headDim k whose
+ *       keys were rotated over their first n dims; each of {@link #SHIFTS} moves a slot's
+ *       positions down and must leave each moved key equal to {@link Reference#rope} of it at
+ *       −drop, its value and the kept positions untouched.
  * </ul>
  *
  * <p>Tolerances are max|got − ref| / max|ref| over the output. The references run in double, so
@@ -48,6 +52,9 @@ import java.util.List;
  *       moves single outputs by ≥ 1e-3 of max|y|.
  *   <li>rms_norm, glus, add, mul, rope: a handful of float roundings per element: 1e-6 (we
  *       measure ≤ 1e-7).
+ *   <li>kv_shift: a key read from halves, rotated in float and stored as halves again: half a
+ *       half's ulp, 2⁻¹¹ of max|ref| at most, plus the rotation's float roundings: 1e-3 (a wrong
+ *       angle or pairing is off by the size of the keys).
  *   <li>softmax and attention: float exponentials and a float weighted sum over ≤ 100 positions:
  *       1e-5 (we measure ≤ 5e-7). An F16 cache is compared with a reference that reads the same
  *       halves, so it has the same budget.
@@ -97,6 +104,8 @@ public final class ConformanceTable {
 
     public static final int[] ROPE_POSITIONS = {0, 1, 37, 4095};
     public static final int ATTENTION_HEADS = 8;
+    /** The context shifts each kv_shift row runs: {keep, drop, length} of a slot's positions. */
+    public static final int[][] SHIFTS = {{3, 11, 40}, {0, 1, 9}, {5, 30, 36}};
 
     public static final List<Case> CASES = build();
 
@@ -137,6 +146,11 @@ public final class ConformanceTable {
                 c.add(new Case(op, cacheType, 64, 9, 4, 1e-5));
                 c.add(new Case(op, cacheType, 64, 4, 4, 1e-5));
             }
+        }
+        for (KernelOp op : new KernelOp[] {KernelOp.KV_SHIFT, KernelOp.KV_SHIFT_NEOX}) {
+            c.add(new Case(op, GgmlType.F16, 64, 64, 2, 1e-3));
+            c.add(new Case(op, GgmlType.F16, 64, 32, 1, 1e-3));
+            c.add(new Case(op, GgmlType.F16, 6, 4, 3, 1e-3));
         }
         return List.copyOf(c);
     }

@@ -16,7 +16,9 @@ public enum KernelOp {
     /** Interleaved pairs (ggml's default) and NEOX halves. */
     ROPE, ROPE_NEOX,
     /** Query heads sharing as many KV heads (ratio 1) or a quarter as many (ratio 4). */
-    ATTENTION, ATTENTION_GQA4;
+    ATTENTION, ATTENTION_GQA4,
+    /** A context shift of a KV cache (llama.cpp's K-shift): keys re-rotated by rope, interleaved pairs or NEOX halves. */
+    KV_SHIFT, KV_SHIFT_NEOX;
 
     /** The name in test reports, ggml's spelling. */
     @Override

@@ -68,6 +68,17 @@ public final class CpuBackend implements Backend {
         pool.close();
     }
 
+    /**
+     * The rotary embedding of {@code heads} heads at {@code off}, at {@code position}, as {@code r}
+     * says: the one place this backend rotates, for the forward {@link Op.Rope} and for a context
+     * shift's re-rotation of cached keys by −drop. It must stay a pure rotation with an angle linear
+     * in the position (rotating by p, then by −d, is rotating by p−d); a magnitude factor such as
+     * YaRN's belongs to the forward case alone, or shifted keys would get it twice.
+     */
+    static void rope(Op.Rope r, float[] x, int off, int heads, int position) {
+        Ops.rope(x, off, heads, r.headDim(), r.dims(), position, r.theta(), r.neox());
+    }
+
     /** Set to true to log the wall time per kind of op when a compiled model closes. */
     public static final String PROFILE_PROPERTY = "ternion.cpu.profile";
 
@@ -86,6 +97,8 @@ public final class CpuBackend implements Backend {
         /** Where a {@link Op.MatMulAdd} puts its product before adding it: as wide as the widest of them. */
         private final float[] product;
         private final KvCache cache;
+        /** The rotation each layer's keys were stored with, for {@link #shift}. */
+        private final Op.Rope[] keyRopes;
         private final long resident;
 
         private record Group(Weights[] weights, float[][] outs) {}
@@ -135,6 +148,7 @@ public final class CpuBackend implements Backend {
             this.product = new float[productLength];
             Graph.Cache c = graph.cache();
             this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), true);
+            this.keyRopes = graph.keyRopes();
             this.resident = bytes + 4L * product.length + cache.bytes();
         }
 
@@ -197,9 +211,7 @@ public final class CpuBackend implements Backend {
                 case Op.RmsNormQuantize r -> run(r.norm(), batch, outputs);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
-                    for (int b = 0; b < n; b++) {
-                        Ops.rope(x, b * r.x().width(), r.heads(), r.headDim(), r.dims(), batch.positions()[b], r.theta(), r.neox());
-                    }
+                    for (int b = 0; b < n; b++) rope(r, x, b * r.x().width(), r.heads(), batch.positions()[b]);
                 }
                 case Op.StoreKv s -> {
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
@@ -231,6 +243,14 @@ public final class CpuBackend implements Backend {
                     for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
                 }
             }
+        }
+
+        @Override
+        public void shift(int slot, int keep, int drop, int length) {
+            CompiledModel.checkShift(slot, keep, drop, length, slots, context);
+            cache.moveAndRotate(slot, keep + drop, keep, length - keep - drop, (layer, row, off) -> {
+                if (keyRopes[layer] != null) rope(keyRopes[layer], row, off, 1, -drop);
+            });
         }
 
         /**

@@ -94,6 +94,40 @@ public final class KvCache {
         }
     }
 
+    /** Rotates one KV head's key in place: {@code headDim} floats of {@code row} from {@code off}, in a given layer. */
+    @FunctionalInterface
+    public interface KeyRotation {
+        void rotate(int layer, float[] row, int off);
+    }
+
+    /**
+     * Moves positions [from, from+count) of a slot to [to, to+count) in every layer (to ≤ from, as a
+     * context shift moves them), each key head passed through {@code rotateKey} in floats on the way;
+     * values move as they are stored.
+     */
+    public void moveAndRotate(int slot, int from, int to, int count, KeyRotation rotateKey) {
+        if (slot < 0 || slot >= slots) throw new IndexOutOfBoundsException("slot " + slot + " of " + slots);
+        if (to < 0 || to > from || from + count > contextLength) {
+            throw new IndexOutOfBoundsException("cannot move positions " + from + ".." + (from + count) + " to " + to + " in " + contextLength);
+        }
+        float[] row = new float[headDim];
+        for (int layer = 0; layer < layers; layer++) {
+            for (int h = 0; h < kvHeads; h++) {
+                // One head's positions are one contiguous run: values move as one block, keys a row at a time, upwards (to ≤ from).
+                if (f16) System.arraycopy(vh[layer], at(slot, h, from), vh[layer], at(slot, h, to), count * headDim);
+                else System.arraycopy(vf[layer], at(slot, h, from), vf[layer], at(slot, h, to), count * headDim);
+                for (int t = 0; t < count; t++) {
+                    int src = at(slot, h, from + t), dst = at(slot, h, to + t);
+                    if (f16) for (int i = 0; i < headDim; i++) row[i] = Float.float16ToFloat(kh[layer][src + i]);
+                    else System.arraycopy(kf[layer], src, row, 0, headDim);
+                    rotateKey.rotate(layer, row, 0);
+                    if (f16) toHalf(row, 0, kh[layer], dst, headDim);
+                    else System.arraycopy(row, 0, kf[layer], dst, headDim);
+                }
+            }
+        }
+    }
+
     /**
      * Round to nearest even, as ggml's fp32→fp16, except that values beyond the largest half
      * (±65504) are stored as it rather than as infinities: attention reads the cache with

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
+import io.ternion.graph.Buf;
+import io.ternion.graph.Op;
 import io.ternion.graph.conformance.ConformanceTable.Case;
 import io.ternion.graph.conformance.ConformanceTable;
 import io.ternion.graph.conformance.Inputs.Placement;
@@ -38,6 +40,7 @@ class ConformanceTest {
             case ADD, MUL -> elementwise(c, c.op() == KernelOp.ADD);
             case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
+            case KV_SHIFT, KV_SHIFT_NEOX -> kvShift(c, c.op() == KernelOp.KV_SHIFT_NEOX);
         }
     }
 
@@ -172,4 +175,54 @@ class ConformanceTest {
         ConformanceTable.check(c, "", Arrays.copyOfRange(out1, 2, out1.length), ref);
     }
 
+    /**
+     * A context shift as the CPU backend runs it (KvCache.moveAndRotate through CpuBackend.rope) in
+     * slot 1 of layer 1 of a two-slot, two-layer cache: moved keys re-rotated by −drop, values and
+     * kept positions untouched, and slot 0 too.
+     */
+    private static void kvShift(Case c, boolean neox) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int kvHeads = c.batch(), headDim = c.k(), dims = c.n(), kvDim = kvHeads * headDim;
+        Op.Rope rope = new Op.Rope(new Buf("k", kvDim, false), kvHeads, headDim, dims, 10000f, neox);
+        for (int[] shift : ConformanceTable.SHIFTS) {
+            int keep = shift[0], drop = shift[1], length = shift[2];
+            KvCache cache = new KvCache(2, 2, length + 2, kvHeads, headDim, true);
+            float[][] keys = new float[length][], values = new float[length][], other = new float[length][];
+            for (int t = 0; t < length; t++) {
+                float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+                other[t] = ConformanceTable.roundToHalf(Inputs.floats(rnd, kvDim));
+                cache.store(1, 1, t, k, 0, v, 0);
+                cache.store(1, 0, t, other[t], 0, other[t], 0);
+                keys[t] = ConformanceTable.roundToHalf(k);
+                values[t] = ConformanceTable.roundToHalf(v);
+            }
+            cache.moveAndRotate(1, keep + drop, keep, length - keep - drop, (layer, row, off) -> CpuBackend.rope(rope, row, off, 1, -drop));
+            int moved = length - keep - drop;
+            float[] got = new float[moved * kvDim];
+            double[] ref = new double[moved * kvDim];
+            for (int t = 0; t < length - drop; t++) {
+                float[] k = halves(cache.kh[1], cache, 1, t), v = halves(cache.vh[1], cache, 1, t);
+                assertArrayEquals(other[t], halves(cache.kh[1], cache, 0, t), "slot 0 keys");
+                assertArrayEquals(other[t], halves(cache.vh[1], cache, 0, t), "slot 0 values");
+                if (t < keep) {
+                    assertArrayEquals(keys[t], k, "kept key " + t);
+                    assertArrayEquals(values[t], v, "kept value " + t);
+                    continue;
+                }
+                assertArrayEquals(values[t + drop], v, "moved value " + t);
+                System.arraycopy(k, 0, got, (t - keep) * kvDim, kvDim);
+                System.arraycopy(Reference.rope(keys[t + drop], kvHeads, headDim, dims, -drop, 10000f, neox), 0, ref, (t - keep) * kvDim, kvDim);
+            }
+            ConformanceTable.check(c, "keep " + keep + " drop " + drop + " of " + length, got, ref);
+        }
+    }
+
+    /** Position t of a slot in one layer's half array of the cache, as floats in kvDim order. */
+    private static float[] halves(short[] layer, KvCache cache, int slot, int t) {
+        float[] row = new float[cache.kvDim()];
+        for (int h = 0; h < cache.kvHeads(); h++) {
+            for (int i = 0; i < cache.headDim(); i++) row[h * cache.headDim() + i] = Float.float16ToFloat(layer[cache.at(slot, h, t) + i]);
+        }
+        return row;
+    }
 }

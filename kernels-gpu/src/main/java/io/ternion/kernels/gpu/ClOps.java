@@ -190,10 +190,46 @@ public final class ClOps {
 
     /** ggml's RoPE at each row's position, with the CPU backend's theta recurrence. */
     public Launch rope(ClBuffer x, ClBuffer step, int heads, int headDim, int dims, float freqBase, boolean neox) {
-        float thetaScale = (float) Math.pow(freqBase, -2.0f / dims);
         ClKernel k = program.kernel(ROPE).arg(0, x).arg(1, step).arg(2, heads).arg(3, headDim).arg(4, dims)
-                .arg(5, thetaScale).arg(6, neox ? 1 : 0);
+                .arg(5, thetaScale(dims, freqBase)).arg(6, neox ? 1 : 0);
         return new Launch(k, new long[] {(long) heads * (dims / 2), 1}, null, 1, Rows.TOKENS);
+    }
+
+    /** rope_rotate's ratio of one pair's frequency to the previous one's, for rope and kv_shift alike. */
+    private static float thetaScale(int dims, float freqBase) {
+        return dims == 0 ? 1f : (float) Math.pow(freqBase, -2.0f / dims);
+    }
+
+    /**
+     * A context shift of F16 caches laid out as {@link #storeKv} writes them (kvHeads × headDim
+     * per position), for one layer whose keys were rotated by rope(dims, freqBase, neox) (dims 0:
+     * not rotated): each {@link KvShift#run} moves a slot's positions down, re-rotating the keys.
+     */
+    public KvShift kvShift(ClBuffer kCache, ClBuffer vCache, int kvHeads, int headDim, int dims, float freqBase, boolean neox) {
+        if (headDim % 2 != 0 || dims % 2 != 0 || dims > headDim) {
+            throw new IllegalArgumentException("a KV shift needs an even headDim " + headDim + " and rope dims " + dims + " within it");
+        }
+        ClKernel k = program.kernel(KV_SHIFT).arg(0, kCache).arg(1, vCache).arg(3, headDim).arg(7, dims)
+                .arg(8, thetaScale(dims, freqBase)).arg(9, neox ? 1 : 0);
+        k.range(new long[] {(long) kvHeads * headDim / 2}, null);
+        return new KvShift(k);
+    }
+
+    /** One layer's bound {@code kv_shift} kernel; the slot and the positions are set per shift. */
+    public static final class KvShift {
+        private final ClKernel kernel;
+
+        private KvShift(ClKernel kernel) {
+            this.kernel = kernel;
+        }
+
+        /**
+         * Enqueues the shift of the slot whose positions start at element {@code slotAt} of the caches:
+         * [keep+drop, length) move to [keep, length−drop), the keys rotated by −drop.
+         */
+        public void run(long slotAt, int keep, int drop, int length) {
+            kernel.arg(2, slotAt).arg(4, keep).arg(5, drop).arg(6, length).launch();
+        }
     }
 
     /**

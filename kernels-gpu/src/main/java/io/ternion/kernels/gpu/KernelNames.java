@@ -46,6 +46,7 @@ final class KernelNames {
     static final String RMS_NORM = "rms_norm";
     static final String ROPE = "rope";
     static final String STORE_KV = "store_kv";
+    static final String KV_SHIFT = "kv_shift";
     static final String ATTENTION = "attention";
     static final String ADD = "add";
     static final String SCALE = "scale";
@@ -54,7 +55,7 @@ final class KernelNames {
     static final String ARGMAX = "argmax";
     static final String SELECT_OUTPUTS = "select_outputs";
 
-    private static final Set<String> OP_KERNELS = Set.of(RMS_NORM, ROPE, STORE_KV, ATTENTION, ADD, SCALE, GLU_SILU, GLU_RELU2,
+    private static final Set<String> OP_KERNELS = Set.of(RMS_NORM, ROPE, STORE_KV, KV_SHIFT, ATTENTION, ADD, SCALE, GLU_SILU, GLU_RELU2,
             ARGMAX, SELECT_OUTPUTS);
 
     /** The weight types that have kernels here. */

@@ -233,6 +233,10 @@ public final class OpenClBackend implements Backend {
         private MemorySegment logitsHost = MemorySegment.NULL;
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
+        /** Each layer's context shift, with the rotation its keys were stored with. */
+        private final ClOps.KvShift[] shifts;
+        private final long layerElems;
+        private final int kvDim;
 
         Compiled(ClContext ctx, ClSettings settings, Graph g, int context, int slots, Plan plan) {
             this.ctx = ctx;
@@ -251,6 +255,10 @@ public final class OpenClBackend implements Backend {
             long layerElems = (long) slots * context * c.kvDim();
             ClBuffer kCache = ctx.buffer(2 * layerElems * c.layers()), vCache = ctx.buffer(2 * layerElems * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
+            Op.Rope[] keyRopes = g.keyRopes();
+            this.shifts = new ClOps.KvShift[c.layers()];
+            this.layerElems = layerElems;
+            this.kvDim = c.kvDim();
             q = ctx.buffer(plan.quantizedBytes());
             qd = ctx.buffer(plan.scaleBytes());
 
@@ -282,8 +290,13 @@ public final class OpenClBackend implements Backend {
                         }
                     }
                     case Op.Rope r -> launches.add(ops.rope(bufs.get(r.x()), step, r.heads(), r.headDim(), r.dims(), r.theta(), r.neox()));
-                    case Op.StoreKv s -> launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
+                    case Op.StoreKv s -> {
+                        Op.Rope r = keyRopes[s.layer()];
+                        shifts[s.layer()] = r == null ? ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), 0, 1f, false)
+                                : ops.kvShift(kCache, vCache, c.kvHeads(), c.headDim(), r.dims(), r.theta(), r.neox());
+                        launches.add(ops.storeKv(bufs.get(s.k()), bufs.get(s.v()), kCache, vCache, step,
                             s.layer() * layerElems, s.k().width(), context));
+                    }
                     case Op.Attention a -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,
                             a.layer() * layerElems, a.heads(), a.kvHeads(), a.headDim(), context, (float) (1.0 / Math.sqrt(a.headDim()))));
                     case Op.Scale sc -> launches.add(ops.scale(bufs.get(sc.x()), sc.factor().dequantize()[0], sc.x().width(), rows(sc.x())));
@@ -379,6 +392,19 @@ public final class OpenClBackend implements Backend {
                 throw new BackendUnavailableException(e.getMessage(), e);
             }
             return argmaxHost.get(ValueLayout.JAVA_INT, 0);
+        }
+
+        @Override
+        public void shift(int slot, int keep, int drop, int length) {
+            CompiledModel.checkShift(slot, keep, drop, length, slots, context);
+            try {
+                for (int layer = 0; layer < shifts.length; layer++) {
+                    shifts[layer].run(layer * layerElems + (long) slot * context * kvDim, keep, drop, length);
+                }
+                ctx.finish();
+            } catch (OpenClException e) {
+                throw new BackendUnavailableException(e.getMessage(), e);
+            }
         }
 
         /** Checks the batch, sends its step and queues every launch; a step that wants no logits runs no head. */

@@ -636,21 +636,26 @@ kernel void rms_norm_quant_##NAME(global const float* in, global const float* w,
 RMS_NORM_QUANT_BLOCKS(q8_k, 256)
 RMS_NORM_QUANT_BLOCKS(q8_0, 32)
 
-// ggml's RoPE: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it, at
-// each row's own position.
-// Range: (heads * dims/2, batch).
+// ggml's RoPE angle: theta_i = pos * scale^i by a float recurrence, as the CPU backend computes it.
+// rope and kv_shift both rotate through rope_rotate, which must stay a pure rotation with an angle
+// linear in pos (a K-shift by -drop then composes with the rotation at p into p - drop).
+float2 rope_rotate(float x0, float x1, int pos, int i, float thetaScale) {
+    float theta = (float) pos;
+    for (int j = 0; j < i; j++) theta *= thetaScale;
+    float c = cos(theta), s = sin(theta);
+    return (float2) (x0 * c - x1 * s, x0 * s + x1 * c);
+}
+
+// RoPE at each row's own position. Range: (heads * dims/2, batch).
 kernel void rope(global float* x, global const int* step, int heads, int headDim, int dims, float thetaScale, int neox) {
     int id = get_global_id(0), b = get_global_id(1), pairs = dims / 2;
     int h = id / pairs, i = id % pairs;
     if (h >= heads) return;
-    float theta = (float) STEP_POSITION(step, b);
-    for (int j = 0; j < i; j++) theta *= thetaScale;
-    float c = cos(theta), s = sin(theta);
     global float* base = x + (size_t) b * heads * headDim + h * headDim;
     int a = neox ? i : 2 * i, o = neox ? i + pairs : 2 * i + 1;
-    float x0 = base[a], x1 = base[o];
-    base[a] = x0 * c - x1 * s;
-    base[o] = x0 * s + x1 * c;
+    float2 r = rope_rotate(base[a], base[o], STEP_POSITION(step, b), i, thetaScale);
+    base[a] = r.x;
+    base[o] = r.y;
 }
 
 // A layer's F16 cache holds slots x ctx positions of kvDim values, slot-major, then position-major:
@@ -665,6 +670,29 @@ kernel void store_kv(global const float* k, global const float* v, global half* 
     size_t at = layerOffset + slot_at(STEP_SLOT(step, b), ctx, kvDim) + (size_t) STEP_POSITION(step, b) * kvDim + i;
     vstore_half_rte(k[(size_t) b * kvDim + i], at, kc);
     vstore_half_rte(v[(size_t) b * kvDim + i], at, vc);
+}
+
+// A context shift (llama.cpp's K-shift) in one layer's slot starting at element `at`: positions
+// [keep + drop, length) move down by drop, keys rotated by -drop (dims 0: not rotated). One
+// work-item per pair of values of a position, walking the positions upwards, so no work-item reads
+// what another writes. Pairs below dims/2 are rope's pairs; the rest pair up the unrotated tail.
+// Range: (kvDim / 2).
+kernel void kv_shift(global half* kc, global ushort* vc, ulong at, int headDim, int keep, int drop, int length,
+                     int dims, float thetaScale, int neox) {
+    int id = get_global_id(0), half_head = headDim / 2, pairs = dims / 2;
+    int h = id / half_head, i = id % half_head;
+    int a = i < pairs ? (neox ? i : 2 * i) : dims + 2 * (i - pairs);
+    int o = i < pairs ? (neox ? i + pairs : 2 * i + 1) : a + 1;
+    int kvDim = get_global_size(0) * 2;
+    for (int t = keep + drop; t < length; t++) {
+        size_t from = at + (size_t) t * kvDim + h * headDim, to = from - (size_t) drop * kvDim;
+        float x0 = vload_half(from + a, kc), x1 = vload_half(from + o, kc);
+        float2 r = i < pairs ? rope_rotate(x0, x1, -drop, i, thetaScale) : (float2) (x0, x1);
+        vstore_half_rte(r.x, to + a, kc);
+        vstore_half_rte(r.y, to + o, kc);
+        vc[to + a] = vc[from + a];
+        vc[to + o] = vc[from + o];
+    }
 }
 
 // Causal GQA attention: one work-group per (head, token), over the token's own slot up to its

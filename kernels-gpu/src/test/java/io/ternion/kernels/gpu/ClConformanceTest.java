@@ -45,7 +45,7 @@ class ClConformanceTest {
     /** Whether the GPU backend has a kernel of its own for the op: every op is named, so a new one fails to compile until it is decided here. */
     private static boolean onGpu(KernelOp op) {
         return switch (op) {
-            case MATMUL, GET_ROW, RMS_NORM, SWIGLU, RELU2_GLU, ADD, ROPE, ROPE_NEOX, ATTENTION, ATTENTION_GQA4 -> true;
+            case MATMUL, GET_ROW, RMS_NORM, SWIGLU, RELU2_GLU, ADD, ROPE, ROPE_NEOX, ATTENTION, ATTENTION_GQA4, KV_SHIFT, KV_SHIFT_NEOX -> true;
             // Inside the attention kernel and the fused norms, not kernels of their own.
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> false;
         };
@@ -100,6 +100,7 @@ class ClConformanceTest {
             case ADD -> add(c);
             case ROPE, ROPE_NEOX -> rope(c, c.op() == KernelOp.ROPE_NEOX);
             case ATTENTION, ATTENTION_GQA4 -> attention(c, c.op() == KernelOp.ATTENTION ? 1 : 4);
+            case KV_SHIFT, KV_SHIFT_NEOX -> kvShift(c, c.op() == KernelOp.KV_SHIFT_NEOX);
             case SOFTMAX, MUL, RMS_NORM_UNWEIGHTED -> fail("no GPU kernel for " + c.op());
         }
         ctx.finish();
@@ -334,4 +335,48 @@ class ClConformanceTest {
         ConformanceTable.check(c, "", ctx.readFloats(out, batch * qDim), ref);
     }
 
+    /**
+     * kv_shift in slot 1 of layer 1 of a two-slot, two-layer cache filled by store_kv: moved keys
+     * re-rotated by −drop, values and kept positions untouched, and slot 0 too.
+     */
+    private static void kvShift(Case c, boolean neox) {
+        SplittableRandom rnd = Inputs.random(c.toString());
+        int kvHeads = c.batch(), headDim = c.k(), dims = c.n(), kvDim = kvHeads * headDim;
+        for (int[] shift : ConformanceTable.SHIFTS) {
+            int keep = shift[0], drop = shift[1], length = shift[2], ctxLen = length + 2;
+            float[] kAll = Inputs.floats(rnd, length * kvDim), vAll = Inputs.floats(rnd, length * kvDim), other = Inputs.floats(rnd, length * kvDim);
+            long layer = 2L * ctxLen * kvDim;
+            ClBuffer kc = ctx.buffer(2 * 2 * layer), vc = ctx.buffer(2 * 2 * layer);
+            ops.storeKv(ctx.upload(other), ctx.upload(other), kc, vc, step(length, 0, 0), layer, kvDim, ctxLen).run(length);
+            ops.storeKv(ctx.upload(kAll), ctx.upload(vAll), kc, vc, step(length, 0, 1), layer, kvDim, ctxLen).run(length);
+            ops.kvShift(kc, vc, kvHeads, headDim, dims, 10000f, neox).run(layer + (long) ctxLen * kvDim, keep, drop, length);
+            float[] keys = readHalves(kc, 2 * layer), values = readHalves(vc, 2 * layer);
+            float[] k = ConformanceTable.roundToHalf(kAll), v = ConformanceTable.roundToHalf(vAll), o = ConformanceTable.roundToHalf(other);
+            int slot1 = (int) layer + ctxLen * kvDim, moved = length - keep - drop;
+            assertArrayEquals(o, Arrays.copyOfRange(keys, (int) layer, (int) layer + o.length), "slot 0 keys");
+            assertArrayEquals(o, Arrays.copyOfRange(values, (int) layer, (int) layer + o.length), "slot 0 values");
+            assertArrayEquals(Arrays.copyOf(k, keep * kvDim), Arrays.copyOfRange(keys, slot1, slot1 + keep * kvDim), "kept keys");
+            assertArrayEquals(Arrays.copyOf(v, keep * kvDim), Arrays.copyOfRange(values, slot1, slot1 + keep * kvDim), "kept values");
+            assertArrayEquals(Arrays.copyOfRange(v, (keep + drop) * kvDim, length * kvDim),
+                    Arrays.copyOfRange(values, slot1 + keep * kvDim, slot1 + (length - drop) * kvDim), "moved values");
+            double[] ref = new double[moved * kvDim];
+            for (int t = 0; t < moved; t++) {
+                float[] row = Arrays.copyOfRange(k, (keep + drop + t) * kvDim, (keep + drop + t + 1) * kvDim);
+                System.arraycopy(Reference.rope(row, kvHeads, headDim, dims, -drop, 10000f, neox), 0, ref, t * kvDim, kvDim);
+            }
+            ConformanceTable.check(c, "keep " + keep + " drop " + drop + " of " + length,
+                    Arrays.copyOfRange(keys, slot1 + keep * kvDim, slot1 + (length - drop) * kvDim), ref);
+        }
+    }
+
+    /** The first {@code count} halves of a buffer, as floats. */
+    private static float[] readHalves(ClBuffer b, long count) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(2 * count);
+            ctx.read(b, 0, host);
+            float[] out = new float[(int) count];
+            for (int i = 0; i < out.length; i++) out[i] = Float.float16ToFloat(host.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT, i));
+            return out;
+        }
+    }
 }
