@@ -48,7 +48,7 @@ public class BuildImage {
                 #!/usr/bin/env bash
                 # Ternion with the Java runtime beside it: no JDK needed. TERNION_OPTS: extra JVM options.
                 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-                [[ -t 2 ]] && export TERNION_STDERR_TTY=1
+                if [[ -t 2 ]]; then export TERNION_STDERR_TTY=1; else export TERNION_STDERR_TTY=0; fi
                 # The JVM announces the incubating Vector API on stderr, as its first line, at every start; only that
                 # line is dropped and the rest passed on as it comes (chat's "> " cue has no newline). Ctrl-C is Java's.
                 drop_incubator_notice() {

@@ -67,6 +67,7 @@ final class ChatCommand implements Callable<Integer> {
             RunCommand.describe(notices, m);
             ChatFormat format = gen.chatFormat(m);
             Session session = m.newSession();
+            session.onPromptProgress(RunCommand.promptBar(m, () -> { }));
             List<Message> turns = new ArrayList<>();
             if (system != null) turns.add(Message.system(system));
             while (true) {

@@ -3,6 +3,7 @@ package io.ternion.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ternion.graph.Log;
+import io.ternion.graph.Progress;
 import io.ternion.harness.Units;
 import java.io.IOException;
 import java.io.InputStream;
@@ -178,26 +179,28 @@ final class HubDownload {
             try (OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
                 byte[] buf = new byte[1 << 16];
-                long done = have, shown = -1;
+                long done = have;
+                // The bar counts what this attempt fetches; a resumed part is already counted in the line above.
+                Progress progress = Progress.start("downloading " + file, "downloaded " + file, length, Progress.Unit.BYTES);
                 try {
                     for (int n; (n = in.read(buf)) > 0; ) {
                         out.write(buf, 0, n);
                         done += n;
                         if (done > MAX_BYTES) throw new IOException(file + " goes on past " + Units.bytes(MAX_BYTES));
-                        long percent = total > 0 ? 100 * done / total : done >> 26;
-                        if (percent != shown) {
-                            shown = percent;
-                            Log.progress("downloading " + file + ": " + (total > 0 ? percent + "% of " + Units.bytes(total) : Units.bytes(done)), false);
-                        }
+                        progress.advance(n);
                     }
                 } catch (IOException e) {
+                    progress.clear();
                     // What arrived stays in the part file for the next attempt to continue from.
                     if (done > MAX_BYTES) throw e;
                     throw new IOException("the download of " + file + " stopped at " + done + (total > 0 ? " of " + total : "") + " bytes ("
                             + e.getMessage() + "); run again to resume");
                 }
-                if (total > 0 && done != total) throw new IOException("the download of " + file + " stopped at " + done + " of " + total + " bytes; run again to resume");
-                Log.progress("downloaded " + file + " (" + Units.bytes(done) + ")", true);
+                if (total > 0 && done != total) {
+                    progress.clear();
+                    throw new IOException("the download of " + file + " stopped at " + done + " of " + total + " bytes; run again to resume");
+                }
+                progress.done();
             }
         }
         finish(repo, file, part, target, r.headers().firstValue("x-linked-etag").or(() -> r.headers().firstValue("etag")));

@@ -4,6 +4,7 @@ import io.ternion.chat.Message;
 import io.ternion.engine.Model;
 import io.ternion.engine.ModelConfig;
 import io.ternion.engine.Session;
+import io.ternion.graph.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,8 +67,11 @@ final class RunCommand implements Callable<Integer> {
             Session session = m.newSession();
             session.checkPrompt(tokens);
             session.contextShift(gen.shiftKeep(true, tokens[0] == m.tokenizer().vocabulary().bos()));
-            if (!chat) out.print(text); // echo a completion's prompt, as llama.cpp does; a chat prints only the reply
-            out.flush();
+            // Echo a completion's prompt, as llama.cpp does (a chat prints only the reply), once it is evaluated: a bar may be drawn until then.
+            session.onPromptProgress(promptBar(m, () -> {
+                if (!chat) out.print(text);
+                out.flush();
+            }));
             Session.Result r = session.generate(tokens, gen.nPredict, params, (id, piece) -> {
                 out.print(piece);
                 out.flush();
@@ -78,6 +82,31 @@ final class RunCommand implements Callable<Integer> {
             timings(err, m, r);
         }
         return 0;
+    }
+
+    /**
+     * A bar on stderr while a prompt longer than one batch is evaluated, wiped at the end (the timings
+     * line sums it up), then {@code evaluated}: stdout's text goes on the terminal only after the bar.
+     */
+    static Session.PromptProgress promptBar(Model m, Runnable evaluated) {
+        return new Session.PromptProgress() {
+            private Progress bar;
+            private int shown;
+
+            @Override
+            public void evaluated(int done, int total) {
+                if (done == 0) {
+                    bar = total > m.compiled().maxBatch() ? Progress.start("evaluating the prompt", "evaluated the prompt", total, Progress.Unit.TOKENS) : null;
+                    shown = 0;
+                }
+                if (bar != null) bar.advance(done - shown);
+                shown = done;
+                if (done == total) {
+                    if (bar != null) bar.clear();
+                    evaluated.run();
+                }
+            }
+        };
     }
 
     static void describe(PrintWriter err, Model m) {

@@ -26,6 +26,19 @@ class RunCommandTest {
         assertEquals(STORY + "\n", r.out());
     }
 
+    /**
+     * A prompt of several batches gets a progress bar only on a terminal; elsewhere the timings line
+     * is its summary, and the echo still comes before the continuation.
+     */
+    @Test
+    void aLongPromptOffATerminalPrintsNoBar() {
+        Result r = ternion("run", "-m", bundledModel().toString(), "-p", "Once upon a time", "--temp", "0", "-n", "27", "-b", "2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(STORY + "\n", r.out());
+        assertFalse(r.err().contains("\r") || r.err().contains("evaluat"), r.err());
+        assertTrue(r.err().contains("prompt 5 tokens"), r.err());
+    }
+
     /** The first generated token's leading space (SentencePiece's ▁) stays when it continues a prompt. */
     @Test
     void theFirstTokenAfterThePromptKeepsItsSpace() {

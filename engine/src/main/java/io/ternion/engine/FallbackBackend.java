@@ -40,6 +40,9 @@ final class FallbackBackend implements Backend {
 
     @Override public String name() { return active; }
 
+    /** Whether compiling goes straight to the CPU (no usable GPU was found). */
+    boolean cpuOnly() { return gpu == null; }
+
     @Override
     public String device() {
         return active.equals("cpu") ? cpu.device() : gpu.device();

@@ -1,5 +1,6 @@
 package io.ternion.engine;
 
+import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.Tensor;
 import io.ternion.graph.Buf;
@@ -19,14 +20,26 @@ import java.util.List;
 public final class LlamaGraph {
     private final GgufFile file;
     private final ModelConfig c;
+    /** Whether tensors are made up in {@code c}'s shapes, of the types the file's have, rather than read from it. */
+    private final boolean madeUp;
 
-    private LlamaGraph(GgufFile file, ModelConfig c) {
+    private LlamaGraph(GgufFile file, ModelConfig c, boolean madeUp) {
         this.file = file;
         this.c = c;
+        this.madeUp = madeUp;
     }
 
     public static Graph build(GgufFile file, ModelConfig c) {
-        return new LlamaGraph(file, c).build();
+        return new LlamaGraph(file, c, false).build();
+    }
+
+    /**
+     * The graph of {@code c} (a smaller model than the file's: {@link KernelWarmUp}) over random weights
+     * of the types the file's tensors have: the same ops and kernels as the file's own graph at a
+     * fraction of its cost.
+     */
+    static Graph buildLike(GgufFile file, ModelConfig c) {
+        return new LlamaGraph(file, c, true).build();
     }
 
     private Graph build() {
@@ -119,6 +132,14 @@ public final class LlamaGraph {
         if (file.findTensor(scale).isPresent()) ops.add(new Op.Scale(out, tensor(scale, 1)));
     }
 
+    /** Random values of {@code type}: vectors near 1 (norm weights, scales), matrices small. */
+    private static Tensor madeUp(GgmlType type, String name, long... shape) {
+        float[] v = new float[Math.toIntExact(java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact))];
+        var random = new java.util.SplittableRandom(name.hashCode());
+        for (int i = 0; i < v.length; i++) v[i] = (float) (shape.length == 1 ? 1 + 0.1 * random.nextDouble(-1, 1) : 0.05 * random.nextDouble(-1, 1));
+        return Tensor.quantize(name, type, shape, v);
+    }
+
     private static Buf buf(String name, int width) {
         return new Buf(name, width, false);
     }
@@ -131,6 +152,7 @@ public final class LlamaGraph {
 
     /** The named tensor, which must exist with this shape (ggml order: row length first). */
     private Tensor tensor(String name, long... shape) {
+        if (madeUp) return madeUp(file.tensor(name).type(), name, shape);
         if (file.findTensor(name).isEmpty()) {
             throw new ModelException(file.source() + ": tensor '" + name + "' is missing (architecture " + c.architecture() + ")");
         }

@@ -123,7 +123,8 @@ public final class Model implements AutoCloseable {
             }
             warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
-            try {
+            boolean onCpu = backend instanceof io.ternion.kernels.cpu.CpuBackend || backend instanceof FallbackBackend f && f.cpuOnly();
+            try (KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null) {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
                 CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots, kv);
                 return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);

@@ -48,6 +48,18 @@ public record ModelConfig(
                 rmsEps, activation, subNorms, qkNorm, ropeScaling.with(o));
     }
 
+    /**
+     * A model of this architecture with one layer, 256 wide, heads as wide as this one's, as many
+     * query heads per KV head, and as few KV heads as keep the attention output's rows whole blocks
+     * of any type (256 values), with {@code vocabSize} tokens ({@link KernelWarmUp}).
+     */
+    ModelConfig small(int vocabSize) {
+        int group = heads / kvHeads, kv = 1;
+        while (kv < kvHeads && (long) kv * group * headDim % 256 != 0) kv++;
+        return new ModelConfig(architecture, 256, 1, kv * group, kv, headDim, 512, vocabSize, contextLength, ropeDims, ropeTheta,
+                ropeNeox, rmsEps, activation, subNorms, qkNorm, ropeScaling);
+    }
+
     /** The KV cache a graph of this model shares between its attention ops. */
     public Graph.Cache cache() { return new Graph.Cache(layers, heads, kvHeads, headDim); }
 

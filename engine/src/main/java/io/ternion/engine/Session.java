@@ -16,6 +16,15 @@ public final class Session {
         boolean onToken(int id, String text);
     }
 
+    /**
+     * Told how far a prompt's evaluation has got: tokens evaluated of those to evaluate (the cached
+     * prefix aside), once with 0 before the first batch and once after each batch.
+     */
+    @FunctionalInterface
+    public interface PromptProgress {
+        void evaluated(int done, int total);
+    }
+
     public enum StopReason { END_OF_TEXT, MAX_TOKENS, CONTEXT_FULL, LISTENER, CANCELLED }
 
     /** What a call generated and how long it took; {@code shiftedOut}: tokens context shifts dropped meanwhile. */
@@ -28,12 +37,18 @@ public final class Session {
     private final Model model;
     private final float[] logits;
     private int[] cached = new int[0];
+    private PromptProgress promptProgress = (done, total) -> { };
     /** Tokens a context shift keeps at the start; negative: no shift, a full context ends generation. */
     private int shiftKeep = -1;
 
     Session(Model model) {
         this.model = model;
         this.logits = new float[model.config().vocabSize()];
+    }
+
+    /** Reports prompt evaluation to {@code p} (for a progress bar on long prompts); the last call has {@code done == total}. */
+    public void onPromptProgress(PromptProgress p) {
+        promptProgress = p;
     }
 
     /** Tokens currently in the KV cache. */
@@ -92,10 +107,12 @@ public final class Session {
         boolean argmaxOnly = params.temperature() <= 0 && !params.penalizes() && !params.ignoreEos();
         int next = -1;
         int batch = cm.maxBatch();
+        promptProgress.evaluated(0, prompt.length - keep);
         for (int pos = keep; pos < prompt.length; pos += batch) {
             int[] chunk = Arrays.copyOfRange(prompt, pos, Math.min(prompt.length, pos + batch));
             if (argmaxOnly) next = cm.forwardArgmax(chunk, pos, logits);
             else cm.forward(chunk, pos, logits);
+            promptProgress.evaluated(pos + chunk.length - keep, prompt.length - keep);
         }
         checkFinite(argmaxOnly, next, prompt.length - 1);
         long t1 = System.nanoTime();

@@ -3,6 +3,7 @@ package io.ternion.synth;
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufWriter;
 import io.ternion.graph.Log;
+import io.ternion.graph.Progress;
 import io.ternion.tokenizer.TokenType;
 import io.ternion.tokenizer.Vocabulary;
 import java.io.IOException;
@@ -129,8 +130,20 @@ public final class Synth {
             w.addTensor("output.weight", embd, new long[] {p.dim(), p.vocabSize()},
                     () -> dense(embd, p.dim(), p.vocabSize(), seed, i));
         }
-        w.write(out);
+        // Each tensor is generated as it is written, which takes minutes for the real shapes: a bar, cleared
+        // at the end (the caller says what was written).
+        long bytes = w.tensorBytes();
+        Progress progress = bytes > SHOW_PROGRESS_ABOVE ? Progress.start("writing " + out.getFileName(), "wrote " + out.getFileName(), bytes,
+                Progress.Unit.BYTES) : null;
+        try {
+            w.write(out, progress != null ? progress::advance : n -> { });
+        } finally {
+            if (progress != null) progress.clear();
+        }
     }
+
+    /** Models smaller than this (the tiny presets) are written too fast to need a bar. */
+    private static final long SHOW_PROGRESS_ABOVE = 64L << 20;
 
     private static SplittableRandom random(long seed, long tensor) {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + tensor);

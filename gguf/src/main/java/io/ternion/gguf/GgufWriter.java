@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -84,6 +85,16 @@ public final class GgufWriter {
     }
 
     public void write(Path path) throws IOException {
+        write(path, bytes -> { });
+    }
+
+    /** The bytes of all tensors added so far (what {@link #write(Path, LongConsumer)} reports in all). */
+    public long tensorBytes() {
+        return tensors.stream().mapToLong(t -> t.byteSize).sum();
+    }
+
+    /** Writes the file, telling {@code written} the bytes of each tensor once it is written (for a progress bar). */
+    public void write(Path path, LongConsumer written) throws IOException {
         long alignment = GgufFile.DEFAULT_ALIGNMENT;
         MetadataValue a = metadata.get("general.alignment");
         if (a != null) {
@@ -120,6 +131,7 @@ public final class GgufWriter {
                             + ") needs " + t.byteSize + " bytes, its data has " + data.byteSize());
                 }
                 writeFully(ch, data.asByteBuffer());
+                written.accept(t.byteSize);
                 long pad = GgufFile.align(t.byteSize, alignment) - t.byteSize;
                 if (pad > 0) writeFully(ch, ByteBuffer.allocate((int) pad));
             }

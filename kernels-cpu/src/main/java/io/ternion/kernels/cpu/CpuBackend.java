@@ -11,6 +11,7 @@ import io.ternion.graph.KvType;
 import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
 import io.ternion.graph.Op;
+import io.ternion.graph.Progress;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -89,6 +90,9 @@ public final class CpuBackend implements Backend {
     /** Set to true to log the wall time per kind of op when a compiled model closes. */
     public static final String PROFILE_PROPERTY = "ternion.cpu.profile";
 
+    /** Models whose weights are smaller load too fast to need a progress line (tests, stories260K). */
+    static final long SHOW_REPACKING_ABOVE = 64L << 20;
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch, slots;
@@ -122,6 +126,7 @@ public final class CpuBackend implements Backend {
                 bytes += 4L * a.length;
             }
             int productLength = 0;
+            Progress repacking = repackingProgress(graph);
             for (Op op : graph.ops()) {
                 // Norm weights are small vectors: decode them once rather than on every token.
                 switch (op) {
@@ -138,8 +143,10 @@ public final class CpuBackend implements Backend {
                     Weights w = MatMul.prepare(t, pool);
                     weights.put(t, w);
                     bytes += w.residentBytes();
+                    if (repacking != null) repacking.advance(t.data().byteSize());
                 }
             }
+            if (repacking != null) repacking.done();
             for (Op op : graph.ops()) {
                 if (op instanceof Op.SharedInput s) {
                     groups.put(s, new Group(s.matmuls().stream().map(m -> weights.get(m.weight())).toArray(Weights[]::new),
@@ -151,6 +158,13 @@ public final class CpuBackend implements Backend {
             this.cache = new KvCache(c.layers(), slots, context, c.kvHeads(), c.headDim(), kv);
             this.keyRopes = graph.keyRopes();
             this.resident = bytes + 4L * product.length + cache.bytes();
+        }
+
+        /** Progress for the weights {@link MatMul#prepare} goes through, when there are enough of them to wait for; else null. */
+        private static Progress repackingProgress(Graph graph) {
+            long total = graph.ops().stream().filter(op -> !(op instanceof Op.Embed)).flatMap(op -> op.matrices().stream()).distinct()
+                    .mapToLong(t -> t.data().byteSize()).sum();
+            return total > SHOW_REPACKING_ABOVE ? Progress.start("repacking weights", "repacked weights", total, Progress.Unit.BYTES) : null;
         }
 
         @Override public int contextLength() { return context; }

@@ -13,6 +13,7 @@ import io.ternion.graph.Graph;
 import io.ternion.graph.KvType;
 import io.ternion.graph.KvTypes;
 import io.ternion.graph.Log;
+import io.ternion.graph.Progress;
 import io.ternion.graph.Op;
 import io.ternion.graph.RopeScaling;
 import io.ternion.kernels.gpu.ClOps.Activations;
@@ -211,30 +212,21 @@ public final class OpenClBackend implements Backend {
     /** Uploads weights, showing progress on stderr when there are enough bytes to wait for. */
     private static final class Upload {
         private static final long SHOW_ABOVE = 256L << 20;
-        private final long total;
-        private final String device;
-        private long done;
-        private int shownPercent = -1;
+        private final Progress progress;
 
         Upload(long total, String device) {
-            this.total = total;
-            this.device = device;
+            this.progress = total > SHOW_ABOVE ? Progress.start("uploading weights to " + device, "uploaded weights to " + device, total,
+                    Progress.Unit.BYTES) : null;
         }
 
         ClWeights of(ClOps ops, Tensor t) {
             ClWeights w = ops.upload(t);
-            done += t.data().byteSize();
-            int percent = (int) (100 * done / Math.max(1, total));
-            if (total > SHOW_ABOVE && percent != shownPercent) {
-                shownPercent = percent;
-                Log.progress(String.format(Locale.ROOT, "uploading weights to %s: %3d%% (%.2f of %.2f GiB)", device, percent,
-                        done / 1073741824.0, total / 1073741824.0), false);
-            }
+            if (progress != null) progress.advance(t.data().byteSize());
             return w;
         }
 
         void finish() {
-            if (total > SHOW_ABOVE) Log.progress(String.format(Locale.ROOT, "uploaded %.2f GiB of weights to %s", total / 1073741824.0, device), true);
+            if (progress != null) progress.done();
         }
     }
 

@@ -1,0 +1,101 @@
+package io.ternion.engine;
+
+import io.ternion.gguf.GgufFile;
+import io.ternion.graph.CompiledModel;
+import io.ternion.graph.Graph;
+import io.ternion.kernels.cpu.CpuBackend;
+
+/**
+ * Runs the model's CPU kernels on a small model of the same architecture and weight types (one
+ * layer, 256 wide, random weights) on a background thread while the real one is mapped and
+ * repacked, so that the JIT has compiled them when the first real forward comes. Without it that
+ * forward runs the Vector API kernels interpreted until C2 catches up: 14–18 s for Bonsai-1.7B
+ * against 0.1 s a step after. The small model's first slow passes cost a fraction of the real one's.
+ * It stops by itself once its passes stop getting faster, so as not to hold a core for nothing, and
+ * is stopped when the load is done however far it got. Set {@value #PROPERTY} to
+ * false to load without it (to measure what it saves).
+ */
+final class KernelWarmUp implements AutoCloseable {
+    static final String PROPERTY = "ternion.warmup";
+    /** Files smaller than this (test models, stories260K) are through their first forward before a warm-up would be. */
+    static final long WORTH_IT_BYTES = 64L << 20;
+    /** Tokens of the small model. */
+    private static final int VOCABULARY_ROWS = 256;
+    /** Prompt tokens per warm-up batch: enough for the batched kernels' row tiles. */
+    private static final int BATCH = 16;
+    /** Passes in a row within 1.5× of the fastest after which the kernels count as compiled (a pass then takes about 1 ms). */
+    private static final int STEADY_PASSES = 100;
+
+    private final Thread thread;
+    private volatile boolean stop;
+    private volatile int passes;
+
+    private KernelWarmUp(GgufFile file, ModelConfig config) {
+        this.thread = Thread.ofPlatform().daemon().name("ternion-warmup").unstarted(() -> run(file, config));
+    }
+
+    /** Starts warming up for {@code config}'s model in {@code file}; null when disabled or the model is too small to need it. */
+    static KernelWarmUp start(GgufFile file, ModelConfig config) {
+        if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true")) || file.fileSize() < WORTH_IT_BYTES) return null;
+        return begin(file, config);
+    }
+
+    /** Starts warming up, whatever the model's size. */
+    static KernelWarmUp begin(GgufFile file, ModelConfig config) {
+        KernelWarmUp w = new KernelWarmUp(file, config);
+        w.thread.start();
+        return w;
+    }
+
+    /** Warm-up passes run so far (for tests). */
+    int passes() { return passes; }
+
+    boolean isRunning() { return thread.isAlive(); }
+
+    private void run(GgufFile file, ModelConfig config) {
+        int context = 2 * BATCH;
+        Graph graph;
+        try {
+            graph = LlamaGraph.buildLike(file, config.small(VOCABULARY_ROWS));
+        } catch (RuntimeException e) {
+            return; // a type without a quantizer to make weights with, say: no head start, nothing else lost
+        }
+        // One thread: the cores belong to the real model's repacking; the JIT's own threads do the compiling.
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            CompiledModel m = cpu.compile(cpu.fuse(graph), context, BATCH, 1);
+            float[] logits = new float[VOCABULARY_ROWS];
+            int[] prompt = new int[BATCH];
+            for (int i = 0; i < BATCH; i++) prompt[i] = (i * 37 + 1) % VOCABULARY_ROWS;
+            long fastest = Long.MAX_VALUE;
+            int steady = 0;
+            while (!stop) {
+                long t0 = System.nanoTime();
+                m.forward(prompt, 0, logits); // the prompt kernels
+                for (int pos = BATCH; pos < context && !stop; pos++) m.forwardArgmax(new int[] {pos % VOCABULARY_ROWS}, pos, logits); // decode
+                passes++;
+                // Compiled methods come in as jumps in speed; a long run of passes as fast as the fastest means they are all in.
+                long took = System.nanoTime() - t0;
+                if (took < fastest) fastest = took;
+                steady = took < 1.5 * fastest ? steady + 1 : 0;
+                if (steady == STEADY_PASSES) break;
+            }
+            m.close();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // Only a head start: the real model's own kernels report any real problem.
+        }
+    }
+
+    /**
+     * Stops warming up after the forward in progress, without waiting for it: one forward of the
+     * small model, perhaps still interpreted, may overlap the real model's first.
+     */
+    @Override
+    public void close() {
+        stop = true;
+    }
+
+    /** Waits until the thread has stopped (for tests). */
+    void awaitStopped() throws InterruptedException {
+        thread.join();
+    }
+}
