@@ -183,122 +183,58 @@ final class BinaryPanels extends Q8TablePanels {
      * {@link #dot}, or with helpers taking vectors, C2 left some Vector API calls out of line, and
      * those ran as Java code allocating their vectors (5 GB/s of garbage, 7× slower).
      *
-     * <p>Written for C2 (instructions per 1152-byte panel chunk in its main loop, from 500–700 to 372):
-     * one call per chunk and stripe, not per panel, and a panel's 8 steps written out, not a loop
-     * (its loop nest cost 19% more: loop upkeep, and range checks C2 left in the outer loop); the
-     * segment in a local (read from the field it was reloaded and type-checked at every load); each
-     * panel's chunk a slice of its own, so that its loads at constant offsets need no range checks
-     * (one per load on the whole segment was 16% of the instructions); the indices shifted as ints,
-     * which C2 does with an immediate, where a short shift took a register loaded at each use (the
-     * lookups read only the low 5 or 6 bits of each short, which an int shift by under 16 leaves as a
-     * short shift does); and fused multiply-adds for the per-32 scales.
+     * <p>Shaped for C2 (instructions per 1152-byte panel chunk, from 500–700 to about 440): one call
+     * per chunk and stripe, not per panel; the segment in a local (read from the field, it was
+     * reloaded and type-checked at every load); each panel's chunk a slice of its own, so that its
+     * loads at offsets C2 can bound need no range checks (one per load on the whole segment was 16%
+     * of the instructions); the indices shifted as ints, which C2 does with an immediate, where a
+     * short shift took a register loaded at each use (the lookups read only the low 5 or 6 bits of
+     * each short, which an int shift by under 16 leaves as a short shift does); and fused
+     * multiply-adds for the per-32 scales. A panel's 8 steps written out in full took 16% fewer
+     * instructions than this loop over its 32-blocks, but C1 could not compile so large a method
+     * ("out of virtual registers"), and without its profile C2 never did: it ran as Java.
      */
     private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        // Each 32-block's dy, and dy / 65536 for the sums read from the low halves (see below).
-        FloatVector dy0 = FloatVector.broadcast(F, d[d0]), dy1 = FloatVector.broadcast(F, d[d0 + 1]);
-        FloatVector dy2 = FloatVector.broadcast(F, d[d0 + 2]), dy3 = FloatVector.broadcast(F, d[d0 + 3]);
-        FloatVector dyLow0 = dy0.mul(0x1p-16f), dyLow1 = dy1.mul(0x1p-16f), dyLow2 = dy2.mul(0x1p-16f), dyLow3 = dy3.mul(0x1p-16f);
         MemorySegment seg = data;
         for (int i = 0; i < count; i++) {
             MemorySegment w = seg.asSlice(o + (long) i * BLOCK_BYTES, BLOCK_BYTES);
-            // Four 32-blocks of two steps each: rows 0..31 sum into lo, 32..63 into hi. Read as ints,
-            // lane i of lo holds row i in its low half and row 16 + i in its high half (see lane): the
-            // high half, shifted down, is the row's sum; the low half shifted up is 65536 times it,
-            // exact as an int and as a float, so times dy / 65536 (a power of two apart, exact) it
-            // gives the same product as sum · dy. Each product is exact (a sum of at most 12 bits
-            // times an fp16 scale's 11), so a fused multiply-add rounds as the reference's multiply,
-            // then add.
-            IntVector v, u, li, hj;
-            ShortVector a, b, c0, c1, lo, hi;
-            FloatVector s0, s1, s2, s3;
-            v = ShortVector.fromMemorySegment(S, w, 0 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 0 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 0 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 0 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 0 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 0 * STEP_TABLES + 3 * TABLE);
-            lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            v = ShortVector.fromMemorySegment(S, w, 1 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 1 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 1 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 1 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 1 * STEP_TABLES + 3 * TABLE);
-            lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            li = lo.reinterpretAsInts();
-            hj = hi.reinterpretAsInts();
-            s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).mul(dyLow0);
-            s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).mul(dy0);
-            s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).mul(dyLow0);
-            s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).mul(dy0);
-            v = ShortVector.fromMemorySegment(S, w, 2 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 2 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 2 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 2 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 2 * STEP_TABLES + 3 * TABLE);
-            lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            v = ShortVector.fromMemorySegment(S, w, 3 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 3 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 3 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 3 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 3 * STEP_TABLES + 3 * TABLE);
-            lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            li = lo.reinterpretAsInts();
-            hj = hi.reinterpretAsInts();
-            s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow1, s0);
-            s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy1, s1);
-            s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow1, s2);
-            s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy1, s3);
-            v = ShortVector.fromMemorySegment(S, w, 4 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 4 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 4 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 4 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 4 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 4 * STEP_TABLES + 3 * TABLE);
-            lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            v = ShortVector.fromMemorySegment(S, w, 5 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 5 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 5 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 5 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 5 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 5 * STEP_TABLES + 3 * TABLE);
-            lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            li = lo.reinterpretAsInts();
-            hj = hi.reinterpretAsInts();
-            s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow2, s0);
-            s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy2, s1);
-            s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow2, s2);
-            s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy2, s3);
-            v = ShortVector.fromMemorySegment(S, w, 6 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 6 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 6 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 6 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 6 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 6 * STEP_TABLES + 3 * TABLE);
-            lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-            v = ShortVector.fromMemorySegment(S, w, 7 * STEP_BYTES, LE).reinterpretAsInts();
-            u = ShortVector.fromMemorySegment(S, w, 7 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-            a = ShortVector.fromArray(S, tab, t + 7 * STEP_TABLES);
-            b = ShortVector.fromArray(S, tab, t + 7 * STEP_TABLES + TABLE);
-            c0 = ShortVector.fromArray(S, tab, t + 7 * STEP_TABLES + 2 * TABLE);
-            c1 = ShortVector.fromArray(S, tab, t + 7 * STEP_TABLES + 3 * TABLE);
-            lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-            li = lo.reinterpretAsInts();
-            hj = hi.reinterpretAsInts();
-            s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow3, s0);
-            s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy3, s1);
-            s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow3, s2);
-            s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dy3, s3);
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int sub = 0; sub < 4; sub++) {
+                // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
+                long at0 = (long) sub * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
+                int t0 = t + sub * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
+                IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
+                IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
+                ShortVector c0 = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), c1 = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                        .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
+                ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                        .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
+                v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
+                a = ShortVector.fromArray(S, tab, t1);
+                b = ShortVector.fromArray(S, tab, t1 + TABLE);
+                c0 = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
+                c1 = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                        .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                        .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
+                // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
+                // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
+                // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
+                // of two apart, exact) it gives the same product as sum · dy. Each product is exact
+                // (a sum of at most 12 bits times an fp16 scale's 11), so a fused multiply-add
+                // rounds as the reference's multiply, then add.
+                float dy = d[d0 + sub];
+                FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
+                s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
+                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
+                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+            }
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened to floats as Vec.halfToFloat does, written out
             // here (a helper taking vectors was not inlined, see above); packing made them positive
