@@ -137,8 +137,7 @@ final class TwoBitPanels extends Q8TablePanels {
             for (int c = 0; c < chunks; c++) {
                 for (int b = 0; b < batch; b++) {
                     int t0 = (b * chunks + c) * chunkTables, d0 = b * subs + qk / 32 * c;
-                    long o = offset(c, s0);
-                    for (int p = s0; p < s1; p++, o += blockBytes) block(o, tab, t0, d, d0, fsum, b * span + (p - from) * ROWS);
+                    block(offset(c, s0), s1 - s0, tab, t0, d, d0, fsum, b * span + (s0 - from) * ROWS);
                 }
             }
         }
@@ -151,54 +150,99 @@ final class TwoBitPanels extends Q8TablePanels {
     }
 
     /**
-     * One chunk of one panel into fsum[at..at + 64). A method of its own with every vector operation
-     * written out in it, for the reason {@link BinaryPanels} gives (C2 otherwise left Vector API calls
-     * out of line, allocating their vectors).
+     * One chunk of {@code count} consecutive panels (from byte o) into fsum[at..at + 64·count). A
+     * method of its own with every vector operation written out in it, for the reason
+     * {@link BinaryPanels} gives (C2 otherwise left Vector API calls out of line, allocating their
+     * vectors), and shaped for C2 as {@code BinaryPanels.block} is (one call per chunk and stripe, the
+     * segment in a local, a slice per panel's chunk, indices shifted as ints, fused multiply-adds),
+     * except that a 32-block's four steps are written out in a loop over the chunk's two or four
+     * 32-blocks (the block size varies). As a loop of their own the four steps took 53 instructions
+     * each (loop upkeep and two range checks), written out 43.
      */
-    private void block(long o, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        long w = o;
-        for (int sub = 0, subs = qk / 32; sub < subs; sub++) {
-            // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi.
-            ShortVector lo = ShortVector.zero(S), hi = lo;
-            for (int step = 0; step < STEPS_PER_32; step++, w += STEP_BYTES, t += STEP_TABLES) {
-                ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
-                ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
-                ShortVector a0 = ShortVector.fromArray(S, tab, t), a1 = ShortVector.fromArray(S, tab, t + TABLE);
-                ShortVector b0 = ShortVector.fromArray(S, tab, t + 2 * TABLE), b1 = ShortVector.fromArray(S, tab, t + 3 * TABLE);
-                ShortVector c = ShortVector.fromArray(S, tab, t + 4 * TABLE);
-                lo = lo.add(v.selectFrom(a0, a1).add(v.lanewise(LSHR, 6).selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).selectFrom(c)));
-                hi = hi.add(u.selectFrom(a0, a1).add(u.lanewise(LSHR, 6).selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).selectFrom(c)));
+    private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
+        MemorySegment seg = data;
+        int subs = qk / 32;
+        for (int i = 0; i < count; i++) {
+            MemorySegment w = seg.asSlice(o + (long) i * blockBytes, blockBytes);
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int sub = 0; sub < subs; sub++) {
+                // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
+                // only the low 6 or 5 bits of each short, which an int shift by under 16 leaves as a
+                // short shift does (v >>> 12 as ints may leave bit 4 set from the next short: lanes
+                // 16..31 of the 16-entry table repeat 0..15).
+                long at0 = (long) sub * STEPS_PER_32 * STEP_BYTES;
+                int t0 = t + sub * STEPS_PER_32 * STEP_TABLES;
+                IntVector v, u;
+                ShortVector a0, a1, b0, b1, c, lo, hi;
+                v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                a0 = ShortVector.fromArray(S, tab, t0);
+                a1 = ShortVector.fromArray(S, tab, t0 + TABLE);
+                b0 = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
+                b1 = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 4 * TABLE);
+                lo = v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c));
+                hi = u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a0 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
+                a1 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
+                b0 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
+                b1 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 4 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a0 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
+                a1 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
+                b0 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
+                b1 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 4 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a0 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
+                a1 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
+                b0 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
+                b1 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 4 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a fused
+                // multiply-add rounds as the reference's multiply, then add.
+                FloatVector dy = FloatVector.broadcast(F, d[d0 + sub]);
+                s0 = ((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).fma(dy, s0);
+                s1 = ((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).fma(dy, s1);
+                s2 = ((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).fma(dy, s2);
+                s3 = ((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).fma(dy, s3);
             }
-            float dy = d[d0 + sub];
-            s0 = s0.add(((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).mul(dy));
-            s1 = s1.add(((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).mul(dy));
-            s2 = s2.add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(dy));
-            s3 = s3.add(((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).mul(dy));
+            int f = at + i * ROWS;
+            // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
+            long sc = codeBytes;
+            ShortVector h01 = ShortVector.fromMemorySegment(S, w, sc, LE);
+            ShortVector h23 = ShortVector.fromMemorySegment(S, w, sc + 2 * LANES, LE);
+            IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
+            FloatVector m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+            FloatVector dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            FloatVector.fromArray(F, fsum, f).add(dx.mul(s0)).intoArray(fsum, f);
+            h = (IntVector) h01.convertShape(S2I, I, 1);
+            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(s1)).intoArray(fsum, f + 16);
+            h = (IntVector) h23.convertShape(S2I, I, 0);
+            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(s2)).intoArray(fsum, f + 32);
+            h = (IntVector) h23.convertShape(S2I, I, 1);
+            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(s3)).intoArray(fsum, f + 48);
         }
-        // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
-        long sc = o + codeBytes;
-        ShortVector h01 = ShortVector.fromMemorySegment(S, data, sc, LE);
-        ShortVector h23 = ShortVector.fromMemorySegment(S, data, sc + 2 * LANES, LE);
-        IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
-        FloatVector m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        FloatVector dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
-        FloatVector.fromArray(F, fsum, at).add(dx.mul(s0)).intoArray(fsum, at);
-        h = (IntVector) h01.convertShape(S2I, I, 1);
-        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
-        FloatVector.fromArray(F, fsum, at + 16).add(dx.mul(s1)).intoArray(fsum, at + 16);
-        h = (IntVector) h23.convertShape(S2I, I, 0);
-        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
-        FloatVector.fromArray(F, fsum, at + 32).add(dx.mul(s2)).intoArray(fsum, at + 32);
-        h = (IntVector) h23.convertShape(S2I, I, 1);
-        m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
-        FloatVector.fromArray(F, fsum, at + 48).add(dx.mul(s3)).intoArray(fsum, at + 48);
     }
 }
