@@ -55,7 +55,7 @@ class SynthCommandTest {
         Result huge = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0", "-c", "1000000000", "-t", "1");
         assertEquals(2, huge.code(), huge.err());
         assertEquals(1, huge.err().lines().count(), huge.err());
-        assertTrue(huge.err().startsWith("ternion: error: a context of 1000000000 positions needs 953.7 GiB of KV cache"), huge.err());
+        assertTrue(huge.err().startsWith("ternion: error: a context of 1000000000 positions needs 953.7 GiB of f16 KV cache"), huge.err());
 
         Result bad = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--yarn", "0.5", "-o", f.toString());
         assertEquals(2, bad.code());

@@ -311,8 +311,8 @@ public final class Attention {
         switch (type) {
             case F16 -> halves(h[layer], vector * headDim, headDim, row);
             case Q8_0 -> q8(q[layer], vector * bytes, headDim, row);
-            case Q4_0 -> nibbles(Q4_0_VALUES, type, q[layer], vector * bytes, headDim, row);
-            case TURBO4 -> nibbles(TURBO4_VALUES, type, q[layer], vector * bytes, headDim, row);
+            case Q4_0 -> nibbles(Q4_0_VALUES, Q4_0_BITS, q[layer], vector * bytes, headDim, row);
+            case TURBO4 -> nibbles(TURBO4_VALUES, TURBO4_BITS, q[layer], vector * bytes, headDim, row);
             case TURBO3 -> type.decodeStored(q[layer], vector * bytes, headDim, row, 0);
         }
     }
@@ -340,11 +340,17 @@ public final class Attention {
         }
     }
 
-    /** The values of Q4_0's nibbles (nibble − 8) and TURBO4's codebook, as vectors of 16 lanes for a table lookup. */
+    /** The values of Q4_0's nibbles (nibble − 8) and TURBO4's codebook, for a table lookup. */
     private static final float[] Q4_0_VALUES = new float[16], TURBO4_VALUES = KvType.TURBO4.codebook();
+    /** The same as float bits in int lanes: an int vector's selectFrom compiles to one vpermd, where a float shuffle cast from int codes did not compile at all. */
+    private static final int[] Q4_0_BITS = new int[16], TURBO4_BITS = new int[16];
 
     static {
-        for (int i = 0; i < 16; i++) Q4_0_VALUES[i] = i - 8;
+        for (int i = 0; i < 16; i++) {
+            Q4_0_VALUES[i] = i - 8;
+            Q4_0_BITS[i] = Float.floatToRawIntBits(Q4_0_VALUES[i]);
+            TURBO4_BITS[i] = Float.floatToRawIntBits(TURBO4_VALUES[i]);
+        }
     }
 
     /**
@@ -352,15 +358,15 @@ public final class Attention {
      * nibble picks its value from the 16-entry table in one register; otherwise (and for a short last
      * block) scalar. Either way value = table[nibble]·d, the products of {@link KvType#decodeStored}.
      */
-    private static void nibbles(float[] values, KvType type, byte[] src, int at, int headDim, float[] row) {
+    private static void nibbles(float[] values, int[] bits, byte[] src, int at, int headDim, float[] row) {
+        IntVector table = L == 16 ? IntVector.fromArray(Vec.I, bits, 0) : null;
         for (int b = 0; b < headDim; b += KvType.BLOCK) {
             int n = Math.min(KvType.BLOCK, headDim - b), half = n / 2, q = at + 2;
             float d = scaleAt(src, at);
             if (L == 16 && half == 16) {
-                FloatVector table = FloatVector.fromArray(F, values, 0);
                 IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, q));
-                table.rearrange(codes.and(15).toShuffle().cast(F)).mul(d).intoArray(row, b);
-                table.rearrange(codes.lanewise(VectorOperators.LSHR, 4).toShuffle().cast(F)).mul(d).intoArray(row, b + 16);
+                codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d).intoArray(row, b);
+                codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d).intoArray(row, b + 16);
             } else {
                 for (int j = 0; j < half; j++) {
                     row[b + j] = values[src[q + j] & 0xF] * d;
