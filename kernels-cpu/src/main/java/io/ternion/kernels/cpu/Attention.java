@@ -313,7 +313,7 @@ public final class Attention {
             case Q8_0 -> q8(q[layer], vector * bytes, headDim, row);
             case Q4_0 -> nibbles(Q4_0_VALUES, Q4_0_BITS, q[layer], vector * bytes, headDim, row);
             case TURBO4 -> nibbles(TURBO4_VALUES, TURBO4_BITS, q[layer], vector * bytes, headDim, row);
-            case TURBO3 -> type.decodeStored(q[layer], vector * bytes, headDim, row, 0);
+            case TURBO3 -> turbo3(q[layer], vector * bytes, headDim, row);
         }
     }
 
@@ -343,13 +343,23 @@ public final class Attention {
     /** The values of Q4_0's nibbles (nibble − 8) and TURBO4's codebook, for a table lookup. */
     private static final float[] Q4_0_VALUES = new float[16], TURBO4_VALUES = KvType.TURBO4.codebook();
     /** The same as float bits in int lanes: an int vector's selectFrom compiles to one vpermd, where a float shuffle cast from int codes did not compile at all. */
-    private static final int[] Q4_0_BITS = new int[16], TURBO4_BITS = new int[16];
+    private static final int[] Q4_0_BITS = new int[16], TURBO4_BITS = new int[16], TURBO3_BITS = new int[16];
+    private static final float[] TURBO3_VALUES = KvType.TURBO3.codebook();
+    /** Lane j's shift into a block's 2-bit plane (as one little-endian int per 16 elements) and into its 1-bit plane. */
+    private static final int[] PAIR_SHIFTS = new int[16], BIT_SHIFTS = new int[16];
+    private static final java.lang.invoke.VarHandle LONG_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle INT_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     static {
         for (int i = 0; i < 16; i++) {
             Q4_0_VALUES[i] = i - 8;
             Q4_0_BITS[i] = Float.floatToRawIntBits(Q4_0_VALUES[i]);
             TURBO4_BITS[i] = Float.floatToRawIntBits(TURBO4_VALUES[i]);
+            TURBO3_BITS[i] = Float.floatToRawIntBits(TURBO3_VALUES[i % 8]);
+            PAIR_SHIFTS[i] = 2 * i;
+            BIT_SHIFTS[i] = i;
         }
     }
 
@@ -374,6 +384,38 @@ public final class Attention {
                 }
             }
             at += 2 + half;
+        }
+    }
+
+    /**
+     * TURBO3 blocks ({@link KvType}'s two planes: element j's low two bits at bits 2j of the 8-byte
+     * plane, its high bit at bit j of the 4-byte plane, both read little-endian): with 16 float lanes
+     * a full block is two vectors of 16 indices, shifted out of the planes lane by lane and looked up
+     * in the 8-entry codebook; a short last block, or narrower vectors, scalar. Either way value =
+     * codebook[index]·d, the products of {@link KvType#decodeStored}.
+     */
+    private static void turbo3(byte[] src, int at, int headDim, float[] row) {
+        IntVector table = L == 16 ? IntVector.fromArray(Vec.I, TURBO3_BITS, 0) : null;
+        IntVector pairShifts = L == 16 ? IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0) : null;
+        IntVector bitShifts = L == 16 ? IntVector.fromArray(Vec.I, BIT_SHIFTS, 0) : null;
+        for (int b = 0; b < headDim; b += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b), q = at + 2, high = q + (n + 3) / 4;
+            float d = scaleAt(src, at);
+            if (L == 16 && n == 32) {
+                long pairs = (long) LONG_LE.get(src, q);
+                int bits = (int) INT_LE.get(src, high);
+                for (int half = 0; half < 2; half++) {
+                    IntVector lo = IntVector.broadcast(Vec.I, (int) (pairs >>> 32 * half)).lanewise(VectorOperators.LSHR, pairShifts).and(3);
+                    IntVector hi = IntVector.broadcast(Vec.I, bits >>> 16 * half).lanewise(VectorOperators.LSHR, bitShifts).and(1);
+                    lo.or(hi.lanewise(VectorOperators.LSHL, 2)).selectFrom(table).reinterpretAsFloats().mul(d).intoArray(row, b + 16 * half);
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    int index = (src[q + j / 4] >> 2 * (j % 4)) & 3 | ((src[high + j / 8] >> j % 8) & 1) << 2;
+                    row[b + j] = TURBO3_VALUES[index] * d;
+                }
+            }
+            at += 2 + (n + 3) / 4 + (n + 7) / 8;
         }
     }
 }
