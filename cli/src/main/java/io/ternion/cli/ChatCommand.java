@@ -100,10 +100,17 @@ final class ChatCommand implements Callable<Integer> {
                 Session.Result r = console.replying(stopAsked -> session.generate(tokens, gen.nPredict, params, (id, piece) -> {
                     out.print(piece);
                     out.flush();
-                    return !stopAsked.getAsBoolean();
-                }));
+                    return true;
+                }, stopAsked));
                 out.println();
                 out.flush();
+                if (r.stop() == Session.StopReason.CANCELLED && r.tokens().length == 0) {
+                    // Ctrl-C while the prompt was read: the model never answered, so the message is taken back.
+                    turns.removeLast();
+                    notices.println("ternion: stopped before the reply; the message was not kept");
+                    notices.flush();
+                    continue;
+                }
                 // A reply stopped with Ctrl-C stays, as far as it went: the conversation goes on from there.
                 turns.add(Message.assistant(r.text().strip()));
                 RunCommand.timings(notices, m, r);
@@ -120,8 +127,8 @@ final class ChatCommand implements Callable<Integer> {
               /save FILE    write the conversation to FILE as JSON: {"messages": [{"role": ..., "content": ...}, ...]}
               /exit         leave (so do Ctrl-D, and Ctrl-C at an empty prompt)
               //text        sends /text to the model
-            On a terminal: Up/Down recall earlier lines, Ctrl-C stops a reply (what was said stays), Ctrl-C on a typed
-            line drops it.""";
+            On a terminal: Up/Down recall earlier lines, Ctrl-C stops a reply (what was said stays; before its
+            first word, the message is taken back), Ctrl-C on a typed line drops it.""";
 
     /** A line that begins with {@code /}; returns false to leave the chat. */
     private boolean command(String line, List<Message> turns, PrintWriter notices) {

@@ -18,7 +18,8 @@ public final class Session {
 
     /**
      * Told how far a prompt's evaluation has got: tokens evaluated of those to evaluate (the cached
-     * prefix aside), once with 0 before the first batch and once after each batch.
+     * prefix aside), once with 0 before the first batch and once after each batch; a cancelled prompt
+     * ends with {@code done == total} as well.
      */
     @FunctionalInterface
     public interface PromptProgress {
@@ -94,6 +95,19 @@ public final class Session {
      * {@code maxTokens} tokens (negative: until end of text or a full context).
      */
     public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener) {
+        return generate(prompt, maxTokens, params, listener, null);
+    }
+
+    /** Prompt tokens evaluated between two looks at a cancel request: about a second of a 2B model's prompt on two cores. */
+    static final int CANCELLABLE_CHUNK = 64;
+
+    /**
+     * As {@link #generate(int[], int, SamplerParams, TokenListener)}, stopping with
+     * {@link StopReason#CANCELLED} once {@code cancelled} says so: between prompt chunks of at most
+     * {@value #CANCELLABLE_CHUNK} tokens (chat's Ctrl-C while a long prompt is read) or after a token.
+     * A prompt stopped half way leaves what was evaluated of it in the cache, for the next call to reuse.
+     */
+    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener, java.util.function.BooleanSupplier cancelled) {
         CompiledModel cm = model.compiled();
         int ctx = cm.contextLength();
         checkPrompt(prompt);
@@ -106,9 +120,14 @@ public final class Session {
         // Plain greedy needs only the argmax, which a GPU backend finds without sending the logits back.
         boolean argmaxOnly = params.temperature() <= 0 && !params.penalizes() && !params.ignoreEos();
         int next = -1;
-        int batch = cm.maxBatch();
+        int batch = cancelled == null ? cm.maxBatch() : Math.min(cm.maxBatch(), CANCELLABLE_CHUNK);
         promptProgress.evaluated(0, prompt.length - keep);
         for (int pos = keep; pos < prompt.length; pos += batch) {
+            if (cancelled != null && cancelled.getAsBoolean()) {
+                cached = Arrays.copyOf(prompt, pos);
+                promptProgress.evaluated(prompt.length - keep, prompt.length - keep); // the end of it: a bar is wiped
+                return new Result(new int[0], "", StopReason.CANCELLED, prompt.length, pos - keep, System.nanoTime() - t0, 0, 0);
+            }
             int[] chunk = Arrays.copyOfRange(prompt, pos, Math.min(prompt.length, pos + batch));
             if (argmaxOnly) next = cm.forwardArgmax(chunk, pos, logits);
             else cm.forward(chunk, pos, logits);
@@ -144,6 +163,7 @@ public final class Session {
                 String piece = decoder.next(id);
                 text.append(piece);
                 if (!listener.onToken(id, piece)) { stop = StopReason.LISTENER; break; }
+                if (cancelled != null && cancelled.getAsBoolean()) { stop = StopReason.CANCELLED; break; }
                 if (len >= ctx) {
                     int kept = Math.min(shiftKeep, prompt.length), drop = shiftKeep < 0 ? 0 : (len - kept) / 2;
                     if (drop < 1) { stop = StopReason.CONTEXT_FULL; break; }
