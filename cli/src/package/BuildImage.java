@@ -19,8 +19,13 @@ public class BuildImage {
     /** What jdeps lists for the shaded jar, plus jdk.unsupported (libraries probe sun.misc.Unsafe) and the extra charsets. */
     static final String MODULES = "java.base,java.desktop,java.management,java.naming,java.net.http,java.sql,"
             + "jdk.incubator.vector,jdk.unsupported,jdk.charsets";
-    /** Baked into the runtime, so bin/java -jar app/ternion.jar needs no flags. */
-    static final String OPTIONS = "--add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED";
+    /**
+     * Baked into the runtime, so bin/java -jar app/ternion.jar needs no flags: the Vector API, native
+     * access, and the JIT options of the ./ternion launcher (the kernels compile after a twentieth of
+     * the usual counts, so C2 has them ready by the first forward).
+     */
+    static final String OPTIONS = "--add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
+            + " -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,io.ternion.*::*,0.05";
 
     public static void main(String[] args) throws IOException {
         if (Runtime.version().feature() < 25) {

@@ -29,7 +29,8 @@ public final class Main {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             // java -jar ternion.jar without the flags: the kernels would fail at their first class.
             System.err.println("ternion: error: the Vector API module is not loaded; run: java --add-modules jdk.incubator.vector"
-                    + " --enable-native-access=ALL-UNNAMED -jar ternion.jar " + String.join(" ", args)
+                    + " --enable-native-access=ALL-UNNAMED -XX:CompileCommand=quiet '-XX:CompileCommand=CompileThresholdScaling,io.ternion.*::*,0.05'"
+                    + " -jar ternion.jar " + String.join(" ", args)
                     + "  (or ./ternion, or the packaged image's bin/ternion, which need no flags)");
             System.exit(USER_ERROR);
         }

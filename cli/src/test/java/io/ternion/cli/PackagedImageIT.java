@@ -62,6 +62,10 @@ class PackagedImageIT {
         assertEquals(0, version.code(), version.err());
         assertTrue(version.out().startsWith("ternion "), version.out());
 
+        // The runtime carries the launcher's JIT options (the kernels compiled before the first forward).
+        Run flags = run(env, IMAGE.resolve("bin/java").toString(), "-XX:+PrintCommandLineFlags", "-version");
+        assertTrue(flags.out().contains("-XX:CompileCommand=CompileThresholdScaling,io.ternion.*::*,0.05"), flags.out() + flags.err());
+
         Run bad = run(env, IMAGE.resolve("bin/ternion").toString(), "run", "-m", "/no/such.gguf");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("ternion: error: no such file: /no/such.gguf"), bad.err());
