@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.jline.reader.EOFError;
@@ -115,6 +117,8 @@ sealed interface ChatConsole extends Closeable {
             }
             terminal = TerminalBuilder.builder().system(true).build();
             reader = LineReaderBuilder.builder().terminal(terminal).parser(new ContinuedLines())
+                    // Up recalls what was typed in earlier chats too, as in Ollama; no file, no history kept (not an error).
+                    .variable(LineReader.HISTORY_FILE, historyFile())
                     .variable(LineReader.SECONDARY_PROMPT_PATTERN, ". ")
                     // !word would recall history and \ would vanish: a message is sent as typed.
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
@@ -126,6 +130,16 @@ sealed interface ChatConsole extends Closeable {
                 if (!replying || stopAsked) Thread.ofPlatform().start(() -> System.exit(130));
                 stopAsked = true;
             });
+        }
+
+        /** The cache folder's chat_history, with its folder made; null where it cannot be. */
+        private static Path historyFile() {
+            try {
+                Path dir = Files.createDirectories(HubDownload.cacheFolder());
+                return dir.resolve("chat_history");
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
         }
 
         @Override

@@ -59,10 +59,14 @@ final class HubDownload {
     }
 
     static HubDownload fromEnvironment() {
-        String home = System.getProperty("user.home", ".");
         return new HubDownload(setting("ternion.hf.endpoint", "HF_ENDPOINT", "https://huggingface.co"),
-                setting("ternion.hf.token", "HF_TOKEN", null),
-                Path.of(setting("ternion.cache", "TERNION_CACHE", Path.of(home, ".cache", "ternion").toString())));
+                setting("ternion.hf.token", "HF_TOKEN", null), cacheFolder());
+    }
+
+    /** Ternion's cache folder: downloads, and chat's history. */
+    static Path cacheFolder() {
+        String home = System.getProperty("user.home", ".");
+        return Path.of(setting("ternion.cache", "TERNION_CACHE", Path.of(home, ".cache", "ternion").toString()));
     }
 
     private static String setting(String property, String env, String otherwise) {

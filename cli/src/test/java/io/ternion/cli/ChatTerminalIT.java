@@ -58,7 +58,8 @@ class ChatTerminalIT {
     private void start(String shellCommand) throws Exception {
         requireTmux();
         tmux("-f", "/dev/null", "new-session", "-d", "-s", "chat", "-x", "150", "-y", "50",
-                "bash -c '" + shellCommand + "; echo \"chat exited with $?\"; sleep 600'");
+                // A cache folder of the test's own: chat keeps its history there, not in the user's home.
+                "bash -c 'export TERNION_CACHE=" + dir.resolve("cache") + "; " + shellCommand + "; echo \"chat exited with $?\"; sleep 600'");
         started = true;
     }
 
@@ -159,6 +160,24 @@ class ChatTerminalIT {
         assertEquals(0, new ObjectMapper().readTree(saved.toFile()).get("messages").size(), "/clear forgot the conversation");
 
         keys("C-d");
+        List<String> end = waitFor("the exit", l -> l.getLast().startsWith("chat exited"));
+        assertEquals("chat exited with 0", end.getLast());
+    }
+
+    /** Up in a new chat recalls a line sent in an earlier one: the history lives in the cache folder. */
+    @Test
+    void historyOutlivesTheChat() throws Exception {
+        String chat = image("bin/ternion") + " chat -m " + MODEL + " --backend cpu -n 4";
+        start(chat + "; " + chat);
+        waitForCue(1);
+        type("remember this line");
+        waitForCue(2);
+        keys("C-d");
+        waitForCue(3); // the second chat
+        assertTrue(Files.readString(dir.resolve("cache/chat_history")).contains("remember this line"), "the history file holds the line");
+        keys("Up");
+        waitFor("the line recalled from the first chat", l -> l.getLast().equals("> remember this line"));
+        keys("C-u", "C-d");
         List<String> end = waitFor("the exit", l -> l.getLast().startsWith("chat exited"));
         assertEquals("chat exited with 0", end.getLast());
     }
