@@ -33,7 +33,7 @@ import java.util.Optional;
 /**
  * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
  * file's packed layout; activations, quantized activations and the KV cache of every slot live on
- * the device, the cache in its {@link KvType}'s bytes (quantized, and for the turbo types rotated,
+ * the device, the cache in its {@link KvType}'s bytes (quantized and rotated, keys centred,
  * by the store kernel; read where it lies by attention). Compiling records every kernel launch with its buffers bound; a forward call writes
  * only the step (each row's token, position and slot, and which rows want logits: {@link StepLayout})
  * and reads back only the wanted rows' logits. Two {@link Fusions} save a launch and a pass

@@ -817,7 +817,7 @@ kernel void select_outputs(global const float* in, global float* out, global con
 // ---- the compressed KV cache types (io.ternion.graph.KvType): stored in KvType.encode's bytes ----
 // A head vector (headDim values of one KV head at one position) is what KvType.encode writes: blocks
 // of KV_BLOCK values (the last one shorter), each an f16 scale then its codes, with no padding; the
-// turbo types rotate the vector first (KvRotation: signs, Walsh-Hadamard butterflies per block of
+// quantized types (all but F16) rotate the vector first (KvRotation: signs, Walsh-Hadamard butterflies per block of
 // rotN, times rotNorm). A layer's cache of one type holds slots x ctx rows of kvHeads heads of
 // headBytes, slot-major then position-major as the F16 cache's, at a byte offset. The F16 pair keeps
 // store_kv and attention above; these kernels serve every other pair (an F16 half of a mixed pair
