@@ -54,11 +54,13 @@ class OpenClKvTypesTest {
      * the two backends' keys differ by F16 roundings, and a 4-bit key cache turns such differences
      * into different codes now and then, a whole quantization step each (measured there: q4_0,
      * turbo4 and turbo3 part from the reference's ids after 16 to 28 tokens, with logits up to 5
-     * apart). An F16 side is left out for the same reason: the reference keeps F16 keys and values
+     * apart). Since q8_0/q4_0 rotate and keys are centred (smaller steps), a pair with a 3–4-bit
+     * value side also parts so (q8_0/turbo3 ids at token 17, q8_0/q4_0 logits 0.22 apart) while the
+     * cpu and opencl backends agree to every digit of `ternion compare`. An F16 side is left out for the same reason: the reference keeps F16 keys and values
      * as unrounded floats.
      */
     @ParameterizedTest(name = "K {0}, V {1}")
-    @CsvSource({"q8_0, q8_0", "q4_0, q4_0", "turbo4, turbo4", "turbo3, turbo3", "q8_0, turbo3", "turbo4, q4_0"})
+    @CsvSource({"q8_0, q8_0", "q4_0, q4_0", "turbo4, turbo4", "turbo3, turbo3", "turbo4, q8_0"})
     void greedyTokensAndLogitsAreTheReferenceBackendsWithTheSameKvTypes(String key, String value, @TempDir Path dir) throws IOException {
         OpenClTestDevice.require();
         KvTypes kv = new KvTypes(KvType.parse(key), KvType.parse(value));
@@ -131,7 +133,9 @@ class OpenClKvTypesTest {
             try (CompiledModel m = gpu.compile(g, context, 8, slots, q8)) { q8Bytes = m.deviceBytes(); }
             long saved = (long) cache.layers() * slots * context
                     * (KvTypes.F16.bytesPerPosition(cache.kvHeads(), cache.headDim()) - q8.bytesPerPosition(cache.kvHeads(), cache.headDim()));
-            long tables = saved - (f16Bytes - q8Bytes);
+            // q8_0 keys are centred: μ, kvDim floats per slot and layer, lives beside the cache.
+            long means = 4L * cache.layers() * slots * cache.kvDim();
+            long tables = saved - (f16Bytes - q8Bytes) - means;
             assertTrue(tables >= 0 && tables < 1024, "f16 " + f16Bytes + " and q8_0 " + q8Bytes + " bytes, " + saved + " saved in the cache");
 
             System.setProperty("ternion.opencl.maxMemory", Long.toString(q8Bytes + saved / 2));

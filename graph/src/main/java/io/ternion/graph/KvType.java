@@ -36,14 +36,27 @@ import java.util.stream.Collectors;
  *       value), stored as f16.
  * </ul>
  *
+ * <p>Rotation: Q8_0 and Q4_0 rotate too (as llama.cpp rotates a quantized cache), so every type
+ * but F16 is {@link #rotated()}; the bytes are ggml's blocks of the rotated vector.
+ *
+ * <p>Key centring: a key side of any type but F16 stores k − μ, where μ (kvDim floats per slot and
+ * layer) is the key row the slot's position 0 was given (so that position is stored as zeros),
+ * kept until position 0 is written again and through context shifts. Attention scores the stored
+ * keys as they are: q·(k − μ) = q·k − q·μ, and q·μ is the same for every position one query
+ * reads, so the softmax is unchanged, while a channel with a large offset shared by every key
+ * (stories260K's slowly turning RoPE pairs: up to 19 of a key's largest 24) no longer sets its
+ * block's scale. A backend that reads keys back in the model's terms (a K-shift) adds μ again.
+ * The first key rather than a mean of several: it is there before any other and does not depend
+ * on how a prompt is cut into steps (a step's rows are stored in parallel on a GPU).
+ *
  * <p>The codebooks are the Lloyd–Max quantizers of a unit Gaussian (Max, 1960), which a rotated
  * coordinate divided by its block's RMS closely follows: TurboQuant's scalar stage. 3.5 bits per
  * value for TURBO3 and 4.5 for TURBO4 at blocks of 32 (the f16 scale costs half a bit).
  */
 public enum KvType {
     F16("f16", false, null),
-    Q8_0("q8_0", false, null),
-    Q4_0("q4_0", false, null),
+    Q8_0("q8_0", true, null),
+    Q4_0("q4_0", true, null),
     TURBO4("turbo4", true, new float[] {
             -2.7326f, -2.0690f, -1.6181f, -1.2562f, -0.9424f, -0.6568f, -0.3881f, -0.1284f,
             0.1284f, 0.3881f, 0.6568f, 0.9424f, 1.2562f, 1.6181f, 2.0690f, 2.7326f}),
@@ -134,6 +147,12 @@ public enum KvType {
     public long bytesPerPosition(int kvHeads, int headDim) {
         return (long) kvHeads * bytesPerHead(headDim);
     }
+
+    /**
+     * Whether keys of this type are stored centred on their slot's first key (every type but F16):
+     * see "Key centring" above.
+     */
+    public boolean centresKeys() { return this != F16; }
 
     /**
      * Stores x[xOff..xOff+headDim) as {@link #bytesPerHead}(headDim) bytes at out[outOff..], rotating

@@ -77,6 +77,8 @@ public final class ReferenceBackend implements Backend {
         private final Map<Tensor, short[]> halves = new IdentityHashMap<>();
         private final Map<Tensor, float[]> floats = new IdentityHashMap<>();
         private final float[][] keys, values;
+        /** Per layer, each slot's key μ (kvDim floats) when the key type centres keys. */
+        private final float[][] keyMeans;
         private final Op.Rope[] keyRopes;
         private final KvTypes kv;
         private long resident;
@@ -105,6 +107,7 @@ public final class ReferenceBackend implements Backend {
             int kvDim = graph.cache().kvDim(), layers = graph.cache().layers();
             keys = new float[layers][Math.multiplyExact(slots, Math.multiplyExact(context, kvDim))];
             values = new float[layers][keys[0].length];
+            keyMeans = new float[layers][slots * kvDim];
             for (short[] h : halves.values()) resident += 2L * h.length;
             resident += 8L * layers * keys[0].length;
         }
@@ -170,8 +173,19 @@ public final class ReferenceBackend implements Backend {
                     int d = s.k().width();
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
                     for (int b = 0; b < n; b++) {
-                        int at = (batch.slots()[b] * context + batch.positions()[b]) * d;
-                        store(kv.key(), k, b * d, keys[s.layer()], at, d);
+                        int slot = batch.slots()[b], at = (slot * context + batch.positions()[b]) * d;
+                        if (kv.key().centresKeys()) {
+                            // KvType's key centring: μ is the slot's first key; the cache keeps the
+                            // keys in the model's terms, so μ is added back after the codec.
+                            float[] mean = keyMeans[s.layer()];
+                            if (batch.positions()[b] == 0) System.arraycopy(k, b * d, mean, slot * d, d);
+                            float[] centred = new float[d];
+                            for (int i = 0; i < d; i++) centred[i] = k[b * d + i] - mean[slot * d + i];
+                            store(kv.key(), centred, 0, keys[s.layer()], at, d);
+                            for (int i = 0; i < d; i++) keys[s.layer()][at + i] += mean[slot * d + i];
+                        } else {
+                            store(kv.key(), k, b * d, keys[s.layer()], at, d);
+                        }
                         store(kv.value(), v, b * d, values[s.layer()], at, d);
                     }
                 }

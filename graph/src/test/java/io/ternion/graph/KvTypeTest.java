@@ -35,12 +35,14 @@ class KvTypeTest {
     }
 
     @Test
-    void q8_0IsGgmlsQ8_0() {
+    void q8_0IsGgmlsQ8_0OfTheRotatedHead() {
         float[] x = gaussian(new SplittableRandom(1), 64);
         byte[] ours = new byte[KvType.Q8_0.bytesPerHead(64)];
         KvType.Q8_0.encode(x, 0, 64, ours, 0);
-        assertArrayEquals(new Q8_0Codec().quantize(x), ours);
-        assertArrayEquals(Tensor.of("q", GgmlType.Q8_0, new long[] {64, 1}, ours).dequantize(), decoded(KvType.Q8_0, ours, 64));
+        float[] rotated = x.clone();
+        KvRotation.forward(rotated, 0, 64);
+        assertArrayEquals(new Q8_0Codec().quantize(rotated), ours);
+        assertArrayEquals(Tensor.of("q", GgmlType.Q8_0, new long[] {64, 1}, ours).dequantize(), stored(KvType.Q8_0, ours, 64));
     }
 
     @Test
@@ -48,11 +50,12 @@ class KvTypeTest {
         float[] x = gaussian(new SplittableRandom(2), 96);
         byte[] ours = new byte[KvType.Q4_0.bytesPerHead(96)];
         KvType.Q4_0.encode(x, 0, 96, ours, 0);
-        assertArrayEquals(Tensor.of("q", GgmlType.Q4_0, new long[] {96, 1}, ours).dequantize(), decoded(KvType.Q4_0, ours, 96));
-        // ggml's choice of d: the value of largest magnitude maps to code 0 exactly.
+        assertArrayEquals(Tensor.of("q", GgmlType.Q4_0, new long[] {96, 1}, ours).dequantize(), stored(KvType.Q4_0, ours, 96));
+        // ggml's choice of d: the rotated value of largest magnitude maps to code 0 exactly.
+        KvRotation.forward(x, 0, 96);
         int big = 0;
         for (int i = 1; i < 32; i++) if (Math.abs(x[i]) > Math.abs(x[big])) big = i;
-        float[] back = decoded(KvType.Q4_0, ours, 96);
+        float[] back = stored(KvType.Q4_0, ours, 96);
         assertEquals(x[big], back[big], Math.abs(x[big]) * 1e-3);
     }
 
@@ -101,16 +104,29 @@ class KvTypeTest {
 
     @Test
     void theRotationHelpsWhereOneChannelDominates() {
-        // Same bits per value as Q4_0, but the outlier no longer sets every other value's step.
+        // The same bytes as ggml's Q8_0 of the head unrotated, but the outlier no longer sets every
+        // other value's step (with heads of 8, as stories260K's, too).
         SplittableRandom rnd = new SplittableRandom(4);
-        double q4 = 0, turbo4 = 0;
-        for (int rep = 0; rep < 50; rep++) {
-            float[] x = gaussian(rnd, 128);
-            x[5] *= 20;
-            q4 += error(KvType.Q4_0, x);
-            turbo4 += error(KvType.TURBO4, x);
+        for (int headDim : new int[] {128, 8}) {
+            double plain = 0, rotated = 0;
+            for (int rep = 0; rep < 50; rep++) {
+                float[] x = gaussian(rnd, headDim);
+                x[5] *= 20;
+                for (int b = 0; b < headDim; b += KvType.BLOCK) {
+                    // ggml's Q8_0 of the block as it is (d rounded to f16 as stored).
+                    int n = Math.min(KvType.BLOCK, headDim - b);
+                    float amax = 0;
+                    for (int i = b; i < b + n; i++) amax = Math.max(amax, Math.abs(x[i]));
+                    float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127));
+                    for (int i = b; i < b + n; i++) {
+                        float y = Math.round(x[i] * (127 / amax)) * d;
+                        plain += (y - x[i]) * (y - x[i]);
+                    }
+                }
+                rotated += error(KvType.Q8_0, x);
+            }
+            assertTrue(rotated < 0.7 * plain, "q8_0 at " + headDim + ": " + rotated + " rotated vs " + plain + " plain");
         }
-        assertTrue(turbo4 < 0.7 * q4, "turbo4 " + turbo4 + " vs q4_0 " + q4);
     }
 
     @Test
@@ -197,6 +213,12 @@ class KvTypeTest {
         double e = 0;
         for (int i = 0; i < x.length; i++) e += (y[i] - x[i]) * (y[i] - x[i]);
         return e;
+    }
+
+    private static float[] stored(KvType t, byte[] code, int headDim) {
+        float[] y = new float[headDim];
+        t.decodeStored(code, 0, headDim, y, 0);
+        return y;
     }
 
     private static float[] decoded(KvType t, byte[] code, int headDim) {

@@ -36,7 +36,9 @@ import java.util.List;
  *       −drop, its value and the kept positions untouched.
  *   <li>{@code attention_kv}: as {@code attention_gqa4} (8 query heads on 2 KV heads) over a cache
  *       of the case's {@link Case#kv} type for keys and values; the reference reads what
- *       {@link KvType#decode} gives back ({@link #storedAs}), so the budget is the kernel's float
+ *       {@link KvType#decode} gives back ({@link #storedKeys}, {@link #storedAs}); every key carries a
+ *       per-channel {@link #keyOffset}, centred away by every type but F16 (the first key is
+ *       position 0's, stored in the same step as later ones), so the budget is the kernel's float
  *       arithmetic only (a rotated type scores rotated queries against rotated keys), 1e-5. How
  *       far each type is from the unquantized cache is the codec's tests' and {@code ternion
  *       compare}'s business.
@@ -236,6 +238,32 @@ public final class ConformanceTable {
             type.decode(code, 0, headDim, r, h);
         }
         return r;
+    }
+
+    /**
+     * The keys a KV cache of {@code type} holds for a row of kvDim floats, in the model's terms:
+     * for a type that {@link KvType#centresKeys()}, {@code row − first} through the codec, plus
+     * {@code first} (the slot's position-0 key, KvType's key centring); else {@link #storedAs}.
+     */
+    public static float[] storedKeys(KvType type, float[] row, float[] first, int headDim) {
+        if (!type.centresKeys()) return storedAs(type, row, headDim);
+        float[] centred = new float[row.length];
+        for (int i = 0; i < row.length; i++) centred[i] = row[i] - first[i];
+        float[] r = storedAs(type, centred, headDim);
+        for (int i = 0; i < r.length; i++) r[i] += first[i];
+        return r;
+    }
+
+    /**
+     * An offset every key of the {@code attention_kv} rows carries in channel i, as real keys' slowly
+     * turning RoPE pairs do (stories260K's reach 19 in keys of amax 24): what key centring removes.
+     */
+    public static float keyOffset(int channel) {
+        return switch (channel % 4) {
+            case 1 -> 6f;
+            case 3 -> -9f;
+            default -> 0f;
+        };
     }
 
     /** The values an F16 KV cache holds: what an attention reference must read. */

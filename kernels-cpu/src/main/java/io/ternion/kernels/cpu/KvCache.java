@@ -28,6 +28,13 @@ public final class KvCache {
     /** The quantized sides' bytes (null for an F16 or float side) and their bytes per head vector. */
     final byte[][] kq, vq;
     final int kBytes, vBytes;
+    /**
+     * A quantized key side's μ per slot ({@link KvType}'s key centring: the key row of the slot's
+     * position 0), slot-major kvDim floats per layer: keys are stored as k − μ (attention reads them
+     * so; softmax does not see q·μ) and read back for a K-shift as stored + μ. Null for an F16 or
+     * float side.
+     */
+    final float[][] kMean;
 
     /** One sequence's cache. */
     public KvCache(int layers, int contextLength, int kvHeads, int headDim, boolean f16) {
@@ -72,6 +79,7 @@ public final class KvCache {
         vh = vType == KvType.F16 ? new short[layers][perLayer] : null;
         kq = kType != null && kType != KvType.F16 ? new byte[layers][heads * kBytes] : null;
         vq = vType != null && vType != KvType.F16 ? new byte[layers][heads * vBytes] : null;
+        kMean = kType != null && kType.centresKeys() ? new float[layers][slots * kvDim] : null;
     }
     public int layers() { return layers; }
 
@@ -107,7 +115,8 @@ public final class KvCache {
     /** Stores the key and value rows of position {@code pos} of slot {@code slot} of {@code layer}. */
     public void store(int layer, int slot, int pos, float[] k, int kOff, float[] v, int vOff) {
         check(layer, slot, pos);
-        write(kType, kf, kh, kq, kBytes, layer, slot, pos, k, kOff);
+        if (kMean != null && pos == 0) System.arraycopy(k, kOff, kMean[layer], slot * kvDim, kvDim);
+        writeKeyRow(layer, slot, pos, k, kOff);
         write(vType, vf, vh, vq, vBytes, layer, slot, pos, v, vOff);
     }
 
@@ -115,6 +124,7 @@ public final class KvCache {
     public void readKeys(int layer, int slot, int pos, float[] out, int outOff) {
         check(layer, slot, pos);
         read(kType, kf, kh, kq, kBytes, layer, slot, pos, out, outOff);
+        if (kMean != null) for (int i = 0; i < kvDim; i++) out[outOff + i] += kMean[layer][slot * kvDim + i];
     }
 
     /** Position {@code pos}'s values into out[outOff..], as {@link #readKeys}. */
@@ -126,7 +136,18 @@ public final class KvCache {
     /** Replaces position {@code pos}'s keys with kvDim floats from k[kOff..], encoded as {@link #store} does: for a K-shift. */
     public void writeKeys(int layer, int slot, int pos, float[] k, int kOff) {
         check(layer, slot, pos);
-        write(kType, kf, kh, kq, kBytes, layer, slot, pos, k, kOff);
+        writeKeyRow(layer, slot, pos, k, kOff);
+    }
+
+    /** A key row stored as its type does, centred on the slot's key mean first when it has one. */
+    private void writeKeyRow(int layer, int slot, int pos, float[] k, int kOff) {
+        if (kMean == null) {
+            write(kType, kf, kh, kq, kBytes, layer, slot, pos, k, kOff);
+            return;
+        }
+        float[] centred = new float[kvDim];
+        for (int i = 0; i < kvDim; i++) centred[i] = k[kOff + i] - kMean[layer][slot * kvDim + i];
+        write(kType, kf, kh, kq, kBytes, layer, slot, pos, centred, 0);
     }
 
     /** Replaces position {@code pos}'s values, as {@link #writeKeys}. */
@@ -188,9 +209,12 @@ public final class KvCache {
                 if (vType == null) System.arraycopy(vf[layer], src, vf[layer], dst, count * headDim);
                 else if (vType == KvType.F16) System.arraycopy(vh[layer], src, vh[layer], dst, count * headDim);
                 else System.arraycopy(vq[layer], src / headDim * vBytes, vq[layer], dst / headDim * vBytes, count * vBytes);
+                int meanAt = (slot * kvHeads + h) * headDim;
                 for (int t = 0; t < count; t++) {
                     readHead(kType, kf, kh, kq, kBytes, layer, src + t * headDim, row, 0);
+                    if (kMean != null) for (int i = 0; i < headDim; i++) row[i] += kMean[layer][meanAt + i];
                     rotateKey.rotate(layer, row, 0);
+                    if (kMean != null) for (int i = 0; i < headDim; i++) row[i] -= kMean[layer][meanAt + i];
                     writeHead(kType, kf, kh, kq, kBytes, layer, dst + t * headDim, row, 0);
                 }
             }

@@ -155,10 +155,13 @@ class ConformanceTest {
         KvCache cache = kv != null ? new KvCache(2, 1, positions + 3, kvHeads, headDim, new KvTypes(kv, kv))
                 : new KvCache(2, positions + 3, kvHeads, headDim, f16);
         float[][] keys = new float[positions][], values = new float[positions][];
+        float[] first = null;
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+            if (kv != null) for (int i = 0; i < kvDim; i++) k[i] += ConformanceTable.keyOffset(i);
+            if (t == 0) first = k;
             cache.store(1, 0, t, k, 0, v, 0);
-            keys[t] = kv != null ? ConformanceTable.storedAs(kv, k, headDim) : f16 ? ConformanceTable.roundToHalf(k) : k;
+            keys[t] = kv != null ? ConformanceTable.storedKeys(kv, k, first, headDim) : f16 ? ConformanceTable.roundToHalf(k) : k;
             values[t] = kv != null ? ConformanceTable.storedAs(kv, v, headDim) : f16 ? ConformanceTable.roundToHalf(v) : v;
         }
         float[] q = Inputs.floats(rnd, batch * qDim + 1);

@@ -289,11 +289,24 @@ public final class ClOps {
      * {@link #storeKv(ClBuffer, ClBuffer, ClBuffer, ClBuffer, ClBuffer, long, int, int)} stores.
      */
     public Launch storeKv(KvType type, ClBuffer in, ClBuffer cache, ClBuffer step, long layerOffset, int kvHeads, int headDim, int ctxLength) {
+        return storeKv(type, in, cache, step, layerOffset, kvHeads, headDim, ctxLength, null, 0);
+    }
+
+    /**
+     * As {@link #storeKv(KvType, ClBuffer, ClBuffer, ClBuffer, long, int, int, int)}, for keys:
+     * centred on each slot's first key ({@link KvType}'s key centring) when {@code keyMean} is not
+     * null and the type {@link KvType#centresKeys()}; μ lives in {@code keyMean} from float
+     * {@code meanOffset} on, slot-major, kvHeads·headDim floats per slot.
+     */
+    public Launch storeKv(KvType type, ClBuffer in, ClBuffer cache, ClBuffer step, long layerOffset, int kvHeads, int headDim, int ctxLength,
+                          ClBuffer keyMean, long meanOffset) {
         checkKvHead(type, headDim);
         int n = KvRotation.blockLength(headDim);
+        boolean centre = keyMean != null && type.centresKeys();
         ClKernel k = program.kernel(STORE_KV_TYPED).arg(0, in).arg(1, cache).arg(2, step).arg(3, layerOffset)
                 .arg(4, kvHeads).arg(5, headDim).arg(6, ctxLength).arg(7, type.ordinal()).arg(8, type.bytesPerHead(headDim))
-                .arg(9, kvSigns(n)).arg(10, n).arg(11, (float) (1 / Math.sqrt(n))).arg(12, kvBook(type));
+                .arg(9, kvSigns(n)).arg(10, n).arg(11, (float) (1 / Math.sqrt(n))).arg(12, kvBook(type))
+                .arg(13, centre ? keyMean : kvBook(type)).arg(14, centre ? meanOffset : 0L).arg(15, centre ? 1 : 0);
         return new Launch(k, new long[] {kvHeads, 1}, null, 1, Rows.TOKENS);
     }
 

@@ -33,7 +33,7 @@ import java.util.Optional;
 /**
  * The OpenCL backend: the whole forward pass resident on one device. Weights go up once in their
  * file's packed layout; activations, quantized activations and the KV cache of every slot live on
- * the device, the cache in its {@link KvType}'s bytes (quantized, and for the turbo types rotated,
+ * the device, the cache in its {@link KvType}'s bytes (quantized and rotated, keys centred,
  * by the store kernel; read where it lies by attention). Compiling records every kernel launch with its buffers bound; a forward call writes
  * only the step (each row's token, position and slot, and which rows want logits: {@link StepLayout})
  * and reads back only the wanted rows' logits. Two {@link Fusions} save a launch and a pass
@@ -276,6 +276,16 @@ public final class OpenClBackend implements Backend {
             long layerV = (long) slots * context * kv.value().bytesPerPosition(kvHeads, c.headDim());
             ClBuffer kCache = ctx.buffer(layerK * c.layers()), vCache = ctx.buffer(layerV * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
+            // Each slot's key μ per layer (KvType's key centring), for a key type that centres.
+            // Zeros until a position 0 is stored, as the CPU's: a slot first written past 0 is not centred.
+            ClBuffer keyMean = null;
+            if (kv.key().centresKeys()) {
+                long meanBytes = 4L * c.layers() * slots * c.kvDim();
+                keyMean = ctx.buffer(meanBytes);
+                try (Arena a = Arena.ofConfined()) {
+                    ctx.write(keyMean, 0, a.allocate(meanBytes));
+                }
+            }
             Op.Rope[] keyRopes = g.keyRopes();
             this.shifts = new ClOps.KvShift[c.layers()];
             this.kvTypes = kv;
@@ -320,7 +330,8 @@ public final class OpenClBackend implements Backend {
                             s.layer() * layerElems, s.k().width(), context));
                     }
                     case Op.StoreKv s -> {
-                        launches.add(ops.storeKv(kv.key(), bufs.get(s.k()), kCache, step, s.layer() * layerK, kvHeads, c.headDim(), context));
+                        launches.add(ops.storeKv(kv.key(), bufs.get(s.k()), kCache, step, s.layer() * layerK, kvHeads, c.headDim(), context,
+                                keyMean, (long) s.layer() * slots * c.kvDim()));
                         launches.add(ops.storeKv(kv.value(), bufs.get(s.v()), vCache, step, s.layer() * layerV, kvHeads, c.headDim(), context));
                     }
                     case Op.Attention a when kv.isF16() -> launches.add(ops.attention(bufs.get(a.q()), kCache, vCache, scores, bufs.get(a.out()), step,

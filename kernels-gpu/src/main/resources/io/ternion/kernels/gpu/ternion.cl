@@ -817,7 +817,7 @@ kernel void select_outputs(global const float* in, global float* out, global con
 // ---- the compressed KV cache types (io.ternion.graph.KvType): stored in KvType.encode's bytes ----
 // A head vector (headDim values of one KV head at one position) is what KvType.encode writes: blocks
 // of KV_BLOCK values (the last one shorter), each an f16 scale then its codes, with no padding; the
-// turbo types rotate the vector first (KvRotation: signs, Walsh-Hadamard butterflies per block of
+// quantized types (all but F16) rotate the vector first (KvRotation: signs, Walsh-Hadamard butterflies per block of
 // rotN, times rotNorm). A layer's cache of one type holds slots x ctx rows of kvHeads heads of
 // headBytes, slot-major then position-major as the F16 cache's, at a byte offset. The F16 pair keeps
 // store_kv and attention above; these kernels serve every other pair (an F16 half of a mixed pair
@@ -839,7 +839,8 @@ kernel void select_outputs(global const float* in, global float* out, global con
 #define KV_MAX_HEAD 256
 #endif
 
-bool kv_rotated(int type) { return type == KV_TURBO4 || type == KV_TURBO3; }
+// Every type but F16 is rotated (KvType.rotated: Q8_0 and Q4_0 too, as llama.cpp rotates a quantized cache).
+bool kv_rotated(int type) { return type != KV_F16; }
 
 int kv_block_bytes(int type, int n) {
     switch (type) {
@@ -914,15 +915,20 @@ void kv_butterflies_local(local float* x, int headDim, int rotN) {
 }
 
 // Stores K or V rows of one type at their slots and positions: one work-item per head vector, which
-// it rotates (turbo types) and encodes exactly as KvType.encode, so the cache holds the same bytes.
-// Range: (kvHeads, batch).
+// it rotates and encodes exactly as KvType.encode, so the cache holds the same bytes. With `centre`
+// (keys of a type but F16: KvType's key centring) it stores x - mu, mu being the slot's first key:
+// a row at position 0 writes its own x as mu at `mean` (slot-major, kvHeads * headDim floats per
+// slot, from float `meanOffset`); a later row of the same step reads that row's x from `in` instead,
+// as the rows run in parallel. Range: (kvHeads, batch).
 kernel void store_kv_typed(global const float* in, global uchar* cache, global const int* step, ulong layerOffset,
                            int kvHeads, int headDim, int ctx, int type, int headBytes,
-                           global const float* signs, int rotN, float rotNorm, global const float* book) {
+                           global const float* signs, int rotN, float rotNorm, global const float* book,
+                           global float* mean, ulong meanOffset, int centre) {
     int h = get_global_id(0), b = get_global_id(1);
     if (h >= kvHeads) return;
     global const float* x = in + ((size_t) b * kvHeads + h) * headDim;
-    size_t row = (size_t) STEP_SLOT(step, b) * ctx + STEP_POSITION(step, b);
+    int slot = STEP_SLOT(step, b), pos = STEP_POSITION(step, b);
+    size_t row = (size_t) slot * ctx + pos;
     global uchar* out = cache + layerOffset + (row * kvHeads + h) * headBytes;
     if (type == KV_F16) {
         for (int i = 0; i < headDim; i++) kv_put_half(out + 2 * i, x[i]);
@@ -930,6 +936,19 @@ kernel void store_kv_typed(global const float* in, global uchar* cache, global c
     }
     float y[KV_MAX_HEAD];
     for (int i = 0; i < headDim; i++) y[i] = x[i];
+    if (centre) {
+        global float* mu = mean + meanOffset + ((size_t) slot * kvHeads + h) * headDim;
+        global const float* first = mu;
+        if (pos == 0) {
+            for (int i = 0; i < headDim; i++) mu[i] = x[i];
+            first = x;
+        } else {
+            for (int r = 0; r < b; r++) {
+                if (STEP_SLOT(step, r) == slot && STEP_POSITION(step, r) == 0) first = in + ((size_t) r * kvHeads + h) * headDim;
+            }
+        }
+        for (int i = 0; i < headDim; i++) y[i] = x[i] - first[i];
+    }
     if (kv_rotated(type)) {
         for (int b0 = 0; b0 < headDim; b0 += rotN) {
             for (int i = 0; i < rotN; i++) y[b0 + i] *= signs[i];

@@ -410,11 +410,13 @@ class ClConformanceTest {
         float[] kAll = new float[positions * kvDim], vAll = new float[positions * kvDim];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
-            // An outlier channel, as real keys have, which the rotated types spread over the head.
+            // An outlier channel, as real keys have, which the rotated types spread over the head, and
+            // an offset per channel, which key centring removes.
             k[t % kvDim] *= 6;
+            for (int i = 0; i < kvDim; i++) k[i] += ConformanceTable.keyOffset(i);
             System.arraycopy(k, 0, kAll, t * kvDim, kvDim);
             System.arraycopy(v, 0, vAll, t * kvDim, kvDim);
-            keys[t] = ConformanceTable.storedAs(kv.key(), k, headDim);
+            keys[t] = ConformanceTable.storedKeys(kv.key(), k, Arrays.copyOf(kAll, kvDim), headDim);
             values[t] = ConformanceTable.storedAs(kv.value(), v, headDim);
         }
         float[] q = Inputs.floats(rnd, batch * qDim);
@@ -428,11 +430,23 @@ class ClConformanceTest {
         ClBuffer kc = ctx.buffer(2 * kLayer), vc = ctx.buffer(2 * vLayer);
         float[] otherK = Inputs.floats(rnd, kAll.length), otherV = Inputs.floats(rnd, vAll.length);
         ClBuffer slot0 = step(positions, 0, 0), slot1 = step(positions, 0, 1);
-        ops.storeKv(kv.key(), ctx.upload(otherK), kc, slot0, kLayer, kvHeads, headDim, ctxLen).run(positions);
+        // Layer 1's μ of two slots; slot 1's keys in two steps: the first (position 0 and on) reads μ
+        // from its own rows, the second from the buffer.
+        ClBuffer mean = ctx.buffer(4L * 2 * 2 * kvDim);
+        long meanAt = 2L * kvDim;
+        int firstStep = Math.max(1, positions / 2);
+        ops.storeKv(kv.key(), ctx.upload(otherK), kc, slot0, kLayer, kvHeads, headDim, ctxLen, mean, meanAt).run(positions);
         ops.storeKv(kv.value(), ctx.upload(otherV), vc, slot0, vLayer, kvHeads, headDim, ctxLen).run(positions);
-        ops.storeKv(kv.key(), ctx.upload(kAll), kc, slot1, kLayer, kvHeads, headDim, ctxLen).run(positions);
+        ops.storeKv(kv.key(), ctx.upload(Arrays.copyOf(kAll, firstStep * kvDim)), kc, step(firstStep, 0, 1), kLayer, kvHeads, headDim, ctxLen,
+                mean, meanAt).run(firstStep);
+        if (firstStep < positions) {
+            ops.storeKv(kv.key(), ctx.upload(Arrays.copyOfRange(kAll, firstStep * kvDim, kAll.length)), kc, step(positions - firstStep, firstStep, 1),
+                    kLayer, kvHeads, headDim, ctxLen, mean, meanAt).run(positions - firstStep);
+        }
         ops.storeKv(kv.value(), ctx.upload(vAll), vc, slot1, vLayer, kvHeads, headDim, ctxLen).run(positions);
-        assertCacheHoldsEncodedBytes(c + " keys", kv.key(), kc, kLayer + ctxLen * kRow, kAll, kvHeads, headDim);
+        float[] kStored = kAll.clone();
+        if (kv.key().centresKeys()) for (int i = 0; i < kAll.length; i++) kStored[i] = kAll[i] - kAll[i % kvDim];
+        assertCacheHoldsEncodedBytes(c + " keys", kv.key(), kc, kLayer + ctxLen * kRow, kStored, kvHeads, headDim);
         assertCacheHoldsEncodedBytes(c + " values", kv.value(), vc, vLayer + ctxLen * vRow, vAll, kvHeads, headDim);
         ClBuffer out = ctx.buffer(4L * batch * qDim), scores = ctx.buffer(4L * batch * heads * ctxLen);
         ops.attention(kv, ctx.upload(q), kc, vc, scores, out, step(batch, start, 1), kLayer, vLayer, heads, kvHeads, headDim, ctxLen, scale)
