@@ -12,8 +12,10 @@ import io.ternion.kernels.cpu.CpuBackend;
  * forward runs the Vector API kernels interpreted until C2 catches up: 14–18 s for Bonsai-1.7B
  * against 0.1 s a step after. The small model's first slow passes cost a fraction of the real one's.
  * It stops by itself once its passes stop getting faster, so as not to hold a core for nothing, and
- * is stopped when the load is done however far it got. Set {@value #PROPERTY} to
- * false to load without it (to measure what it saves).
+ * is stopped at the model's first use (a run's prompt, chat's first message, serve's first
+ * request) however far it got: a chat's or a server's idle seconds finish the JIT's work. Set
+ * {@value #PROPERTY} to false to load without it (to measure what it saves), or to always to warm
+ * up even small models (for tests).
  */
 final class KernelWarmUp implements AutoCloseable {
     static final String PROPERTY = "ternion.warmup";
@@ -36,7 +38,8 @@ final class KernelWarmUp implements AutoCloseable {
 
     /** Starts warming up for {@code config}'s model in {@code file}; null when disabled or the model is too small to need it. */
     static KernelWarmUp start(GgufFile file, ModelConfig config) {
-        if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true")) || file.fileSize() < WORTH_IT_BYTES) return null;
+        String setting = System.getProperty(PROPERTY, "true");
+        if (!setting.equals("always") && (!Boolean.parseBoolean(setting) || file.fileSize() < WORTH_IT_BYTES)) return null;
         return begin(file, config);
     }
 

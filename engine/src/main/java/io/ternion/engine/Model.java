@@ -69,6 +69,8 @@ public final class Model implements AutoCloseable {
     private final BitSet stopTokens;
     private final long loadNanos;
     private final KvTypes kvTypes;
+    /** Still warming the kernels up after the load (null once stopped): it gives way at the model's first use. */
+    private volatile KernelWarmUp warmUp;
 
     private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, Backend backend, CompiledModel compiled, long loadNanos, KvTypes kvTypes) {
         this.kvTypes = kvTypes;
@@ -124,14 +126,19 @@ public final class Model implements AutoCloseable {
             warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             boolean onCpu = backend instanceof io.ternion.kernels.cpu.CpuBackend || backend instanceof FallbackBackend f && f.cpuOnly();
-            try (KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null) {
+            KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null;
+            try {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
                 CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots, kv);
-                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
+                Model m = new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
+                m.warmUp = warmUp; // goes on until the model's first use: chat's first message, serve's first request
+                return m;
             } catch (OutOfMemoryError e) {
+                if (warmUp != null) warmUp.close();
                 backend.close();
                 throw new ModelException("not enough memory for the model's buffers at a context of " + slots * ctx + " (lower -c)");
             } catch (RuntimeException e) {
+                if (warmUp != null) warmUp.close();
                 backend.close();
                 throw e;
             }
@@ -198,7 +205,25 @@ public final class Model implements AutoCloseable {
      * feeding a fixed sequence). A {@link Session} on this model does not see those passes: use one
      * or the other.
      */
-    public CompiledModel compiled() { return compiled; }
+    public CompiledModel compiled() {
+        stopWarmUp();
+        return compiled;
+    }
+
+    /** Whether the kernel warm-up may still run: not yet told to stop (for tests). */
+    boolean warmUpGoesOn() { return warmUp != null; }
+
+    /** As {@link #compiled()}, for a {@link Scheduler} made before its first step (which stops the warm-up). */
+    CompiledModel compiledKeepingWarmUp() { return compiled; }
+
+    /** The kernel warm-up stops where the model is first used: its forward passes then have the cores to themselves. */
+    void stopWarmUp() {
+        KernelWarmUp w = warmUp;
+        if (w != null) {
+            warmUp = null;
+            w.close();
+        }
+    }
 
     /**
      * Throws the error for logits that hold NaN or an infinity at {@code position} (where
@@ -222,6 +247,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        stopWarmUp();
         compiled.close();
         backend.close();
         file.close();

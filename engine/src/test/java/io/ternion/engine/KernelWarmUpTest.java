@@ -1,12 +1,14 @@
 package io.ternion.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.GgufFile;
 import io.ternion.gguf.Tensor;
+import io.ternion.gguf.TestData;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Op;
 import io.ternion.synth.Preset;
@@ -90,6 +92,30 @@ class KernelWarmUpTest {
         try (GgufFile file = synth("tiny-qwen3", GgmlType.Q1_0)) {
             assertTrue(file.fileSize() < KernelWarmUp.WORTH_IT_BYTES);
             assertNull(KernelWarmUp.start(file, ModelConfig.from(file)), "a model this small is through its first forward at once");
+        }
+    }
+
+    /** The warm-up outlives the load and gives way at the first use: a run's prompt, a Session's generate, a Scheduler's first step. */
+    @Test
+    void itGoesOnAfterTheLoadUntilTheModelIsFirstUsed() throws Exception {
+        String before = System.getProperty(KernelWarmUp.PROPERTY);
+        System.setProperty(KernelWarmUp.PROPERTY, "always");
+        try {
+            try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, 64, 8))) {
+                assertTrue(m.warmUpGoesOn(), "loaded, not used yet");
+                m.newSession().generate(m.tokenizer().encode("Once"), 2, SamplerParams.GREEDY, (id, text) -> true);
+                assertFalse(m.warmUpGoesOn(), "the session's first forward stopped it");
+            }
+            try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, 64, 8))) {
+                Scheduler s = new Scheduler(m);
+                assertTrue(m.warmUpGoesOn(), "a server waiting for its first request keeps warming up");
+                s.submit(new Scheduler.Request(m.tokenizer().encode("Once"), 2, SamplerParams.GREEDY, (id, t) -> true));
+                s.runUntilIdle();
+                assertFalse(m.warmUpGoesOn(), "the first step stopped it");
+            }
+        } finally {
+            if (before == null) System.clearProperty(KernelWarmUp.PROPERTY);
+            else System.setProperty(KernelWarmUp.PROPERTY, before);
         }
     }
 }
