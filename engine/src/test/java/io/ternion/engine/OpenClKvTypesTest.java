@@ -97,6 +97,71 @@ class OpenClKvTypesTest {
         }
     }
 
+    /**
+     * A context shift of a compressed cache on the device (kv_shift_typed) continues as the CPU
+     * backend's shift of the same cache: greedy to position 40, keep BOS and drop 20, then 30 more
+     * greedy steps, the same ids on both; the logits right after the shift within 0.01 of the CPU's,
+     * and far from the unshifted run's (so the shift is what is compared). On stories260K with F16
+     * matrices, where both backends multiply the same weights ({@link #halfWeights}).
+     */
+    @ParameterizedTest(name = "K {0}, V {1}")
+    @CsvSource({"q8_0, q8_0", "q4_0, q4_0", "turbo4, turbo4", "turbo3, turbo3", "q8_0, turbo3", "f16, q4_0", "turbo4, f16"})
+    void shiftedCompressedCacheContinuesAsTheCpus(String key, String value, @TempDir Path dir) throws IOException {
+        OpenClTestDevice.require();
+        KvTypes kv = new KvTypes(KvType.parse(key), KvType.parse(value));
+        try (GgufFile file = GgufFile.open(halfWeights(dir))) {
+            Graph g = LlamaGraph.build(file, ModelConfig.from(file));
+            int vocab = g.logits().width();
+            float[] cpuLogits = new float[vocab], devLogits = new float[vocab], unshifted = new float[vocab];
+            int[] want, got;
+            try (Backend b = new io.ternion.kernels.cpu.CpuBackend(2); CompiledModel m = b.compile(b.fuse(g), CONTEXT, 8, 1, kv)) {
+                want = greedyThroughShift(m, vocab, false, cpuLogits);
+            }
+            try (Backend b = new OpenClBackend(OpenClTestDevice.require())) {
+                try (CompiledModel m = b.compile(b.fuse(g), CONTEXT, 8, 1, kv)) { got = greedyThroughShift(m, vocab, true, devLogits); }
+                try (CompiledModel m = b.compile(b.fuse(g), CONTEXT, 8, 1, kv)) {
+                    float[] logits = new float[vocab];
+                    m.forward(PROMPT, 0, logits);
+                    for (int pos = PROMPT.length; pos <= 40; pos++) m.forward(new int[] {got[pos - PROMPT.length]}, pos, pos == 40 ? unshifted : logits);
+                }
+            }
+            assertArrayEquals(want, got, "greedy ids through a shift of a " + kv + " KV cache");
+            double worst = 0, moved = 0;
+            for (int v = 0; v < vocab; v++) {
+                worst = Math.max(worst, Math.abs(cpuLogits[v] - devLogits[v]));
+                moved = Math.max(moved, Math.abs(devLogits[v] - unshifted[v]));
+            }
+            assertTrue(worst < 0.01, kv + ": logits after the shift differ from the cpu's by " + worst);
+            assertTrue(moved > 20 * worst, kv + ": the shift changes the logits (by " + moved + "), far more than the backends differ (" + worst + ")");
+        }
+    }
+
+    /**
+     * Greedy ids from {@link #PROMPT} to position 40, the shift (keep BOS, drop 20), then 30 more;
+     * {@code afterShift} gets the logits of the first step after it.
+     */
+    private static int[] greedyThroughShift(CompiledModel m, int vocab, boolean deviceArgmax, float[] afterShift) {
+        float[] logits = new float[vocab];
+        int[] out = new int[40 - PROMPT.length + 1 + 30];
+        m.forward(PROMPT, 0, logits);
+        int next = CompiledModel.argmax(logits), pos = PROMPT.length;
+        for (int i = 0; i < out.length; i++) {
+            out[i] = next;
+            if (pos == 40) {
+                m.shift(0, 1, 20, 40);
+                pos = 20;
+                m.forward(new int[] {next}, pos++, afterShift);
+                next = CompiledModel.argmax(afterShift);
+            } else if (deviceArgmax) {
+                next = m.forwardArgmax(new int[] {next}, pos++, logits);
+            } else {
+                m.forward(new int[] {next}, pos++, logits);
+                next = CompiledModel.argmax(logits);
+            }
+        }
+        return out;
+    }
+
     /** {@code auto} (FallbackBackend) runs a compressed cache on the device, with no line about falling back. */
     @Test
     void autoKeepsACompressedCacheOnTheDevice() throws IOException {

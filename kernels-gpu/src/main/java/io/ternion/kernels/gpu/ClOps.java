@@ -13,6 +13,7 @@ import io.ternion.kernels.gpu.Launch.Rows;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -257,6 +258,73 @@ public final class ClOps {
          */
         public void run(long slotAt, int keep, int drop, int length) {
             kernel.arg(2, slotAt).arg(4, keep).arg(5, drop).arg(6, length).launch();
+        }
+    }
+
+    /**
+     * A context shift of caches of {@code kv}'s types laid out as {@link #storeKv(KvType, ClBuffer,
+     * ClBuffer, ClBuffer, long, int, int, int, ClBuffer, long)} writes them, for one layer whose keys
+     * were rotated by rope(dims, freqBase, neox, scaling) (dims 0: not rotated), as the CPU backend's
+     * {@code KvCache.moveAndRotate} does it: each key decoded (μ from {@code keyMean} added back when
+     * the key type centres keys), turned by −drop, encoded again; values moved as stored. The turn's
+     * cos and sin are worked out here as the CPU's rope works them out (in float, {@link Math#cos} of
+     * {@link RopeScaling#angle}), so the device writes the CPU's very bytes.
+     */
+    public KvShiftTyped kvShift(KvTypes kv, ClBuffer kCache, ClBuffer vCache, ClBuffer keyMean, int kvHeads, int headDim, int dims,
+                                float freqBase, boolean neox, RopeScaling scaling) {
+        checkKvHead(kv.key(), headDim);
+        checkKvHead(kv.value(), headDim);
+        if (dims % 2 != 0 || dims > headDim) throw new IllegalArgumentException("a KV shift needs even rope dims " + dims + " within the head " + headDim);
+        int n = KvRotation.blockLength(headDim);
+        boolean centre = keyMean != null && kv.key().centresKeys();
+        ClBuffer turn = ctx.buffer(4L * Math.max(2, dims));
+        ClKernel k = program.kernel(KV_SHIFT_TYPED).arg(0, kCache).arg(1, vCache).arg(4, kvHeads).arg(5, headDim)
+                .arg(9, kv.key().ordinal()).arg(10, kv.key().bytesPerHead(headDim)).arg(11, kvBook(kv.key()))
+                .arg(12, kv.value().bytesPerHead(headDim)).arg(13, kvSigns(n)).arg(14, n).arg(15, (float) (1 / Math.sqrt(n)))
+                .arg(16, centre ? keyMean : turn).arg(18, centre ? 1 : 0).arg(19, turn).arg(20, dims).arg(21, neox ? 1 : 0);
+        k.range(new long[] {(long) kvHeads * lanes}, new long[] {lanes});
+        return new KvShiftTyped(k, turn, dims, freqBase, scaling);
+    }
+
+    /** One layer's bound {@code kv_shift_typed} kernel; the slot, the positions and the turn are set per shift. */
+    public final class KvShiftTyped {
+        private final ClKernel kernel;
+        private final ClBuffer turn;
+        private final int dims;
+        private final float thetaScale, freqBase;
+        private final RopeScaling scaling;
+
+        private KvShiftTyped(ClKernel kernel, ClBuffer turn, int dims, float freqBase, RopeScaling scaling) {
+            this.kernel = kernel;
+            this.turn = turn;
+            this.dims = dims;
+            this.freqBase = freqBase;
+            this.thetaScale = thetaScale(dims, freqBase);
+            this.scaling = scaling;
+        }
+
+        /**
+         * Enqueues the shift of the slot whose rows start at byte {@code kSlotAt} of the key cache and
+         * {@code vSlotAt} of the value cache, its μ at float {@code meanAt} of the key means:
+         * [keep+drop, length) move to [keep, length−drop), the keys turned by −drop.
+         */
+        public void run(long kSlotAt, long vSlotAt, long meanAt, int keep, int drop, int length) {
+            if (length - keep - drop <= 0) return;
+            if (dims > 0) ctx.write(turn, 0, MemorySegment.ofArray(turn(-drop)));
+            kernel.arg(2, kSlotAt).arg(3, vSlotAt).arg(6, keep).arg(7, drop).arg(8, length).arg(17, meanAt).launch();
+        }
+
+        /** cos and sin of each pair's angle at {@code position}, interleaved: Ops.rope's, with a magnitude of 1. */
+        private float[] turn(int position) {
+            float[] corr = scaling.correctionDims(dims, freqBase), out = new float[dims];
+            float theta = position;
+            for (int i = 0; i < dims / 2; i++) {
+                float angle = scaling.angle(theta, corr, i);
+                out[2 * i] = (float) Math.cos(angle);
+                out[2 * i + 1] = (float) Math.sin(angle);
+                theta *= thetaScale;
+            }
+            return out;
         }
     }
 

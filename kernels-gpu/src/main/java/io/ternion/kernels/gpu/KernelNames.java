@@ -51,6 +51,7 @@ final class KernelNames {
     /** The KV cache types other than F16 for keys and values ({@link io.ternion.graph.KvType}). */
     static final String STORE_KV_TYPED = "store_kv_typed";
     static final String ATTENTION_KV_TYPED = "attention_kv_typed";
+    static final String KV_SHIFT_TYPED = "kv_shift_typed";
     static final String ADD = "add";
     static final String SCALE = "scale";
     static final String GLU_SILU = "glu_silu";
@@ -59,7 +60,7 @@ final class KernelNames {
     static final String SELECT_OUTPUTS = "select_outputs";
 
     private static final Set<String> OP_KERNELS = Set.of(RMS_NORM, ROPE, STORE_KV, KV_SHIFT, ATTENTION, ADD, SCALE, GLU_SILU, GLU_RELU2,
-            ARGMAX, SELECT_OUTPUTS, STORE_KV_TYPED, ATTENTION_KV_TYPED);
+            ARGMAX, SELECT_OUTPUTS, STORE_KV_TYPED, ATTENTION_KV_TYPED, KV_SHIFT_TYPED);
 
     /** The weight types that have kernels here. */
     static Set<GgmlType> types() {

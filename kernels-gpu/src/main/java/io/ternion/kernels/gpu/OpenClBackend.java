@@ -248,12 +248,15 @@ public final class OpenClBackend implements Backend {
         private MemorySegment logitsHost = MemorySegment.NULL;
         /** Per-kernel device time, when {@value #PROFILE_PROPERTY} is set; logged on close. */
         private final KernelProfile profile;
-        /** Each layer's context shift, with the rotation its keys were stored with. */
+        /** Each layer's context shift, with the rotation its keys were stored with: of an F16 pair, or of any other pair of types. */
         private final ClOps.KvShift[] shifts;
-        /** The cache's types: kv_shift turns an F16 cache only. */
+        private final ClOps.KvShiftTyped[] typedShifts;
+        /** The cache's types: kv_shift shifts an F16 pair, kv_shift_typed the others. */
         private final KvTypes kvTypes;
         private final long layerElems;
         private final int kvDim;
+        /** A typed cache's bytes per layer and per position, of keys and of values. */
+        private final long layerK, layerV, rowK, rowV;
 
         Compiled(ClContext ctx, ClSettings settings, Graph g, int context, int slots, Plan plan, KvTypes kv) {
             this.ctx = ctx;
@@ -272,8 +275,11 @@ public final class OpenClBackend implements Backend {
             long layerElems = (long) slots * context * c.kvDim();
             // Bytes of one layer's K and V caches: slots × context rows of each type's heads.
             int kvHeads = c.kvHeads();
-            long layerK = (long) slots * context * kv.key().bytesPerPosition(kvHeads, c.headDim());
-            long layerV = (long) slots * context * kv.value().bytesPerPosition(kvHeads, c.headDim());
+            this.rowK = kv.key().bytesPerPosition(kvHeads, c.headDim());
+            this.rowV = kv.value().bytesPerPosition(kvHeads, c.headDim());
+            long layerK = slots * context * rowK, layerV = slots * context * rowV;
+            this.layerK = layerK;
+            this.layerV = layerV;
             ClBuffer kCache = ctx.buffer(layerK * c.layers()), vCache = ctx.buffer(layerV * c.layers());
             ClBuffer scores = ctx.buffer(4L * maxBatch * c.heads() * context);
             // Each slot's key μ per layer (KvType's key centring), for a key type that centres.
@@ -288,6 +294,7 @@ public final class OpenClBackend implements Backend {
             }
             Op.Rope[] keyRopes = g.keyRopes();
             this.shifts = new ClOps.KvShift[c.layers()];
+            this.typedShifts = new ClOps.KvShiftTyped[c.layers()];
             this.kvTypes = kv;
             this.layerElems = layerElems;
             this.kvDim = c.kvDim();
@@ -330,6 +337,9 @@ public final class OpenClBackend implements Backend {
                             s.layer() * layerElems, s.k().width(), context));
                     }
                     case Op.StoreKv s -> {
+                        Op.Rope r = keyRopes[s.layer()];
+                        typedShifts[s.layer()] = r == null ? ops.kvShift(kv, kCache, vCache, keyMean, kvHeads, c.headDim(), 0, 1f, false, RopeScaling.NONE)
+                                : ops.kvShift(kv, kCache, vCache, keyMean, kvHeads, c.headDim(), r.dims(), r.theta(), r.neox(), r.scaling());
                         launches.add(ops.storeKv(kv.key(), bufs.get(s.k()), kCache, step, s.layer() * layerK, kvHeads, c.headDim(), context,
                                 keyMean, (long) s.layer() * slots * c.kvDim()));
                         launches.add(ops.storeKv(kv.value(), bufs.get(s.v()), vCache, step, s.layer() * layerV, kvHeads, c.headDim(), context));
@@ -437,13 +447,14 @@ public final class OpenClBackend implements Backend {
         @Override
         public void shift(int slot, int keep, int drop, int length) {
             CompiledModel.checkShift(slot, keep, drop, length, slots, context);
-            if (!kvTypes.isF16()) {
-                // kv_shift turns F16 keys only; under --backend auto the engine goes on on the CPU, which shifts every type.
-                throw new BackendUnavailableException("a context shift of a " + kvTypes + " KV cache is not implemented on the opencl backend yet (use -ctk/-ctv f16 there)", null);
-            }
             try {
                 for (int layer = 0; layer < shifts.length; layer++) {
-                    shifts[layer].run(layer * layerElems + (long) slot * context * kvDim, keep, drop, length);
+                    if (kvTypes.isF16()) {
+                        shifts[layer].run(layer * layerElems + (long) slot * context * kvDim, keep, drop, length);
+                    } else {
+                        typedShifts[layer].run(layer * layerK + slot * context * rowK, layer * layerV + slot * context * rowV,
+                                ((long) layer * slots + slot) * kvDim, keep, drop, length);
+                    }
                 }
                 ctx.finish();
             } catch (OpenClException e) {

@@ -914,55 +914,41 @@ void kv_butterflies_local(local float* x, int headDim, int rotN) {
     }
 }
 
-// Stores K or V rows of one type at their slots and positions: one work-item per head vector, which
-// it rotates and encodes exactly as KvType.encode, so the cache holds the same bytes. With `centre`
-// (keys of a type but F16: KvType's key centring) it stores x - mu, mu being the slot's first key:
-// a row at position 0 writes its own x as mu at `mean` (slot-major, kvHeads * headDim floats per
-// slot, from float `meanOffset`); a later row of the same step reads that row's x from `in` instead,
-// as the rows run in parallel. Range: (kvHeads, batch).
-kernel void store_kv_typed(global const float* in, global uchar* cache, global const int* step, ulong layerOffset,
-                           int kvHeads, int headDim, int ctx, int type, int headBytes,
-                           global const float* signs, int rotN, float rotNorm, global const float* book,
-                           global float* mean, ulong meanOffset, int centre) {
-    int h = get_global_id(0), b = get_global_id(1);
-    if (h >= kvHeads) return;
-    global const float* x = in + ((size_t) b * kvHeads + h) * headDim;
-    int slot = STEP_SLOT(step, b), pos = STEP_POSITION(step, b);
-    size_t row = (size_t) slot * ctx + pos;
-    global uchar* out = cache + layerOffset + (row * kvHeads + h) * headBytes;
+// KvRotation's butterflies over one block of rotN of a head in private memory, from element b0.
+void kv_butterflies(float* y, int b0, int rotN) {
+    for (int len = 1; len < rotN; len <<= 1) {
+        for (int j = 0; j < rotN; j += 2 * len) {
+            for (int i = b0 + j; i < b0 + j + len; i++) {
+                float a = y[i], c = y[i + len];
+                y[i] = a + c;
+                y[i + len] = a - c;
+            }
+        }
+    }
+}
+
+// KvRotation.forward of a head in private memory: signs, butterflies, times rotNorm, block by block.
+void kv_rotate(float* y, int headDim, global const float* signs, int rotN, float rotNorm) {
+    for (int b0 = 0; b0 < headDim; b0 += rotN) {
+        for (int i = 0; i < rotN; i++) y[b0 + i] *= signs[i];
+        kv_butterflies(y, b0, rotN);
+        for (int i = 0; i < rotN; i++) y[b0 + i] *= rotNorm;
+    }
+}
+
+// KvRotation.inverse: butterflies, then times rotNorm * sign.
+void kv_rotate_back(float* y, int headDim, global const float* signs, int rotN, float rotNorm) {
+    for (int b0 = 0; b0 < headDim; b0 += rotN) {
+        kv_butterflies(y, b0, rotN);
+        for (int i = 0; i < rotN; i++) y[b0 + i] *= rotNorm * signs[i];
+    }
+}
+
+// KvType.encode's bytes of a head of any type, already rotated when the type is, at out.
+void kv_encode(const float* y, global uchar* out, int headDim, int type, global const float* book) {
     if (type == KV_F16) {
-        for (int i = 0; i < headDim; i++) kv_put_half(out + 2 * i, x[i]);
+        for (int i = 0; i < headDim; i++) kv_put_half(out + 2 * i, y[i]);
         return;
-    }
-    float y[KV_MAX_HEAD];
-    for (int i = 0; i < headDim; i++) y[i] = x[i];
-    if (centre) {
-        global float* mu = mean + meanOffset + ((size_t) slot * kvHeads + h) * headDim;
-        global const float* first = mu;
-        if (pos == 0) {
-            for (int i = 0; i < headDim; i++) mu[i] = x[i];
-            first = x;
-        } else {
-            for (int r = 0; r < b; r++) {
-                if (STEP_SLOT(step, r) == slot && STEP_POSITION(step, r) == 0) first = in + ((size_t) r * kvHeads + h) * headDim;
-            }
-        }
-        for (int i = 0; i < headDim; i++) y[i] = x[i] - first[i];
-    }
-    if (kv_rotated(type)) {
-        for (int b0 = 0; b0 < headDim; b0 += rotN) {
-            for (int i = 0; i < rotN; i++) y[b0 + i] *= signs[i];
-            for (int len = 1; len < rotN; len <<= 1) {
-                for (int j = 0; j < rotN; j += 2 * len) {
-                    for (int i = b0 + j; i < b0 + j + len; i++) {
-                        float a = y[i], c = y[i + len];
-                        y[i] = a + c;
-                        y[i + len] = a - c;
-                    }
-                }
-            }
-            for (int i = 0; i < rotN; i++) y[b0 + i] *= rotNorm;
-        }
     }
     for (int b0 = 0; b0 < headDim; b0 += KV_BLOCK) {
         int n = min(KV_BLOCK, headDim - b0);
@@ -1025,6 +1011,113 @@ kernel void store_kv_typed(global const float* in, global uchar* cache, global c
             }
         }
         out += kv_block_bytes(type, n);
+    }
+}
+
+// KvType.decodeStored: a head's values as stored (still rotated for a rotated type) into y.
+void kv_decode(global const uchar* head, float* y, int headDim, int type, global const float* book) {
+    if (type == KV_F16) {
+        for (int i = 0; i < headDim; i++) y[i] = kv_get_half(head + 2 * i);
+        return;
+    }
+    for (int b0 = 0; b0 < headDim; b0 += KV_BLOCK) {
+        int n = min(KV_BLOCK, headDim - b0);
+        float d = kv_get_half(head);
+        global const uchar* c = head + 2;
+        for (int j = 0; j < n; j++) {
+            y[b0 + j] = type == KV_Q8_0 ? (float) (char) c[j] * d
+                    : type == KV_Q4_0 ? (float) (kv_code(c, type, n, j) - 8) * d
+                    : d * book[kv_code(c, type, n, j)];
+        }
+        head += kv_block_bytes(type, n);
+    }
+}
+
+// Stores K or V rows of one type at their slots and positions: one work-item per head vector, which
+// it rotates and encodes exactly as KvType.encode, so the cache holds the same bytes. With `centre`
+// (keys of a type but F16: KvType's key centring) it stores x - mu, mu being the slot's first key:
+// a row at position 0 writes its own x as mu at `mean` (slot-major, kvHeads * headDim floats per
+// slot, from float `meanOffset`); a later row of the same step reads that row's x from `in` instead,
+// as the rows run in parallel. Range: (kvHeads, batch).
+kernel void store_kv_typed(global const float* in, global uchar* cache, global const int* step, ulong layerOffset,
+                           int kvHeads, int headDim, int ctx, int type, int headBytes,
+                           global const float* signs, int rotN, float rotNorm, global const float* book,
+                           global float* mean, ulong meanOffset, int centre) {
+    int h = get_global_id(0), b = get_global_id(1);
+    if (h >= kvHeads) return;
+    global const float* x = in + ((size_t) b * kvHeads + h) * headDim;
+    int slot = STEP_SLOT(step, b), pos = STEP_POSITION(step, b);
+    size_t row = (size_t) slot * ctx + pos;
+    global uchar* out = cache + layerOffset + (row * kvHeads + h) * headBytes;
+    if (type == KV_F16) {
+        for (int i = 0; i < headDim; i++) kv_put_half(out + 2 * i, x[i]);
+        return;
+    }
+    float y[KV_MAX_HEAD];
+    for (int i = 0; i < headDim; i++) y[i] = x[i];
+    if (centre) {
+        global float* mu = mean + meanOffset + ((size_t) slot * kvHeads + h) * headDim;
+        global const float* first = mu;
+        if (pos == 0) {
+            for (int i = 0; i < headDim; i++) mu[i] = x[i];
+            first = x;
+        } else {
+            for (int r = 0; r < b; r++) {
+                if (STEP_SLOT(step, r) == slot && STEP_POSITION(step, r) == 0) first = in + ((size_t) r * kvHeads + h) * headDim;
+            }
+        }
+        for (int i = 0; i < headDim; i++) y[i] = x[i] - first[i];
+    }
+    if (kv_rotated(type)) kv_rotate(y, headDim, signs, rotN, rotNorm);
+    kv_encode(y, out, headDim, type, book);
+}
+
+// A context shift of caches of any types, as the CPU's KvCache.moveAndRotate: positions [keep + drop,
+// length) of the slot whose rows start at byte kSlotAt of kc and vSlotAt of vc move down by drop.
+// Each key is decoded (turned back when its type is rotated, its slot's mu added when centred:
+// `mean` at float meanAt is the slot's mu, kvHeads * headDim floats), its first `dims` values
+// turned by -drop with `turn` (cos and sin of each rope pair, interleaved, worked out on the host as
+// the CPU backend's rope does, so the bytes are the CPU's), then centred, rotated and encoded again
+// as store_kv_typed does; values move as they are stored. One work-group per KV head; its lanes take
+// LWS positions at a time, upwards, each reading its own into private memory before the barrier and
+// writing it drop rows down after it: a row written was read before, by this chunk or an earlier
+// one, and no later chunk reads it. Every head is encoded by one lane, so the bytes do not depend
+// on LWS. Range: (kvHeads * LWS), local (LWS).
+kernel void kv_shift_typed(global uchar* kc, global uchar* vc, ulong kSlotAt, ulong vSlotAt, int kvHeads, int headDim,
+                           int keep, int drop, int length, int kType, int kHeadBytes, global const float* kBook, int vHeadBytes,
+                           global const float* signs, int rotN, float rotNorm, global const float* mean, ulong meanAt, int centre,
+                           global const float* turn, int dims, int neox) {
+    int h = get_group_id(0), l = get_local_id(0), moved = length - keep - drop, pairs = dims / 2;
+    size_t kRow = (size_t) kvHeads * kHeadBytes, vRow = (size_t) kvHeads * vHeadBytes;
+    global uchar* kHead = kc + kSlotAt + (size_t) h * kHeadBytes;
+    global uchar* vHead = vc + vSlotAt + (size_t) h * vHeadBytes;
+    global const float* mu = mean + meanAt + (size_t) h * headDim;
+    bool rotated = kv_rotated(kType);
+    float y[KV_MAX_HEAD];
+    uchar v[2 * KV_MAX_HEAD];
+    for (int t0 = 0; t0 < moved; t0 += LWS) {
+        int t = t0 + l;
+        if (t < moved) {
+            size_t from = (size_t) (keep + drop + t);
+            kv_decode(kHead + from * kRow, y, headDim, kType, kBook);
+            if (rotated) kv_rotate_back(y, headDim, signs, rotN, rotNorm);
+            if (centre) for (int i = 0; i < headDim; i++) y[i] += mu[i];
+            for (int i = 0; i < pairs; i++) {
+                int a = neox ? i : 2 * i, o = neox ? i + pairs : 2 * i + 1;
+                float x0 = y[a], x1 = y[o], c = turn[2 * i], s = turn[2 * i + 1];
+                y[a] = x0 * c - x1 * s;
+                y[o] = x0 * s + x1 * c;
+            }
+            if (centre) for (int i = 0; i < headDim; i++) y[i] -= mu[i];
+            if (rotated) kv_rotate(y, headDim, signs, rotN, rotNorm);
+            for (int i = 0; i < vHeadBytes; i++) v[i] = vHead[from * vRow + i];
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (t < moved) {
+            size_t to = (size_t) (keep + t);
+            kv_encode(y, kHead + to * kRow, headDim, kType, kBook);
+            for (int i = 0; i < vHeadBytes; i++) vHead[to * vRow + i] = v[i];
+        }
     }
 }
 
