@@ -180,132 +180,69 @@ final class TwoBitPanels extends Q8TablePanels {
         for (int i = 0; i < count; i++) {
             MemorySegment w = seg.asSlice(o + (long) i * blockBytes, blockBytes);
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            // Two 32-blocks per iteration, so a panel's chunk is one iteration (blocks of 64) or two
-            // (128): as a loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate
-            // (the same in L2), and Q1_0's loop of four 32-blocks likewise (see BinaryPanels.block).
-            for (int sub = 0; sub < subs; sub += 2) {
-                {
-                    // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
-                    // only the low 5 bits of each short, which an int shift by under 16 leaves as a short
-                    // shift does; a short's sign is bit 15 (weight 7's high bit).
-                    long at0 = (long) (sub) * STEPS_PER_32 * STEP_BYTES;
-                    int t0 = t + (sub) * STEPS_PER_32 * STEP_TABLES;
-                    IntVector v, u;
-                    ShortVector a, b, c, h, lo, hi;
-                    v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0);
-                    b = ShortVector.fromArray(S, tab, t0 + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                    lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    // Read as ints, lane j of lo holds row j in its low half and row 16 + j in its high half
-                    // (BinaryPanels.lane): the high half shifted down is the row's sum, the low half
-                    // shifted up 65536 times it, exact, and times dy / 65536 the same product as sum · dy.
-                    // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a
-                    // fused multiply-add rounds as the reference's multiply, then add.
-                    float dy = d[d0 + sub];
-                    FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
-                }
-                {
-                    // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
-                    // only the low 5 bits of each short, which an int shift by under 16 leaves as a short
-                    // shift does; a short's sign is bit 15 (weight 7's high bit).
-                    long at0 = (long) (sub + 1) * STEPS_PER_32 * STEP_BYTES;
-                    int t0 = t + (sub + 1) * STEPS_PER_32 * STEP_TABLES;
-                    IntVector v, u;
-                    ShortVector a, b, c, h, lo, hi;
-                    v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0);
-                    b = ShortVector.fromArray(S, tab, t0 + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                    lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                    a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
-                    b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
-                    c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
-                    h = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                            .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    // Read as ints, lane j of lo holds row j in its low half and row 16 + j in its high half
-                    // (BinaryPanels.lane): the high half shifted down is the row's sum, the low half
-                    // shifted up 65536 times it, exact, and times dy / 65536 the same product as sum · dy.
-                    // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a
-                    // fused multiply-add rounds as the reference's multiply, then add.
-                    float dy = d[d0 + sub + 1];
-                    FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
-                }
+            // 32-blocks in pairs, a loop of two in a loop of one (blocks of 64) or two (128): as one
+            // loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate (the same
+            // in L2), and written out in pairs, the method was too large for C1.
+            for (int pair = 0; pair < subs; pair += 2) for (int sub = pair; sub < pair + 2; sub++) {
+                // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
+                // only the low 5 bits of each short, which an int shift by under 16 leaves as a short
+                // shift does; a short's sign is bit 15 (weight 7's high bit).
+                long at0 = (long) sub * STEPS_PER_32 * STEP_BYTES;
+                int t0 = t + sub * STEPS_PER_32 * STEP_TABLES;
+                IntVector v, u;
+                ShortVector a, b, c, h, lo, hi;
+                v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                a = ShortVector.fromArray(S, tab, t0);
+                b = ShortVector.fromArray(S, tab, t0 + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                // Read as ints, lane j of lo holds row j in its low half and row 16 + j in its high half
+                // (BinaryPanels.lane): the high half shifted down is the row's sum, the low half
+                // shifted up 65536 times it, exact, and times dy / 65536 the same product as sum · dy.
+                // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a
+                // fused multiply-add rounds as the reference's multiply, then add.
+                float dy = d[d0 + sub];
+                FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
+                s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
+                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
+                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
             }
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
