@@ -38,7 +38,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       Three one-vector lookups per 8 weights, where whole codes (3 + 3 + 2 weights, two of them
  *       in 64-entry two-vector tables) took two {@code vpermi2w}, the register copies they
  *       destroy, and five table vectors a step: C2 then spilled the sums (about 45 instructions a
- *       step, now about 32).
+ *       step in its assembly; the new step is 32 operations as written).
  *   <li>Each 32-lane short vector holds 32 rows of a panel, interleaved as in BinaryPanels
  *       ({@link BinaryPanels#lane}), so that each half of an int lane is one row's sum: widened by
  *       two int shifts, not by a shuffle of the upper half (which C2 made a vpermw and a blend with
