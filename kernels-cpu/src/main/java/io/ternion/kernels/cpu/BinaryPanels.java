@@ -6,6 +6,7 @@ import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.OR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
@@ -24,12 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  * Q1_0 weights (±d, one bit each, fp16 d per 128) repacked once for a table-lookup kernel, as
  * {@link TernaryPanels} does for the ternary formats:
  * <ul>
- *   <li>A short of a row holds 16 weights; they are looked up in three tables: weights 0–4 and 5–9
- *       index 32-entry tables (one vector, {@code vpermw}), weights 10–15 a 64-entry one (two
- *       vectors, {@code vpermi2w}). Each entry e holds Σ(2·bit_t(e) − 1)·a_t over its activations.
- *       The shifts {@code v >>> 5} and {@code v >>> 10} select the indices without a mask, because
- *       the lookups wrap their indices. One two-table lookup of three (the earlier 6 + 6 + 4 split
- *       had two, and five table vectors a step instead of four): 11% faster on a Xeon.
+ *   <li>A short of a row holds 16 weights; weights 0–4, 5–9 and 10–14 index 32-entry tables (one
+ *       vector, {@code vpermw}), each entry e holding Σ(2·bit_t(e) − 1)·a_t over its activations
+ *       (the third with weight 15 at −1), and weight 15, the short's sign bit, adds 2·a15 where it
+ *       is set (a masked add). The shifts {@code v >>> 5} and {@code v >>> 10} select the indices
+ *       without a mask, because the lookups wrap their indices. Weights 10–15 were a 64-entry
+ *       two-vector table ({@code vpermi2w}), which costs more than the compare and masked add, as
+ *       Q2_0's {@link TwoBitPanels} showed; the earlier 6 + 6 + 4 split had two such lookups.
  *   <li>Each 32-lane short vector holds 32 rows of a panel, interleaved ({@link #lane}); a short
  *       holds 16 consecutive weights of its row, exactly the file's two bytes (flipped where the
  *       block's d is negative), so packing is a transposition.
@@ -55,7 +57,7 @@ final class BinaryPanels extends Q8TablePanels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final int LANES = 32, ROWS = 2 * LANES, CHUNK = 128, STEPS = CHUNK / 16, TABLE = 32;
     static final int STEP_BYTES = 2 * ROWS, CODE_BYTES = STEPS * STEP_BYTES, BLOCK_BYTES = CODE_BYTES + 2 * ROWS;
-    /** Shorts of one step's tables: 32 entries for weights 0–4, 32 for 5–9, 64 for 10–15. */
+    /** Shorts of one step's tables: 32 entries for weights 0–4, 32 for 5–9, 32 for 10–14, then 2·a15 in every lane. */
     static final int STEP_TABLES = 4 * TABLE;
     /** Shorts of one vector's tables per chunk. */
     static final int CHUNK_TABLES = STEPS * STEP_TABLES;
@@ -142,9 +144,8 @@ final class BinaryPanels extends Q8TablePanels {
             int at = qOff + 16 * s, o = outOff + s * STEP_TABLES;
             five(q, at).intoArray(out, o);
             five(q, at + 5).intoArray(out, o + TABLE);
-            ShortVector five = five(q, at + 10);
-            five.sub(q[at + 15]).intoArray(out, o + 2 * TABLE);
-            five.add(q[at + 15]).intoArray(out, o + 3 * TABLE);
+            five(q, at + 10).sub(q[at + 15]).intoArray(out, o + 2 * TABLE);
+            ShortVector.broadcast(S, (short) (2 * q[at + 15])).intoArray(out, o + 3 * TABLE);
         }
     }
 
@@ -199,41 +200,81 @@ final class BinaryPanels extends Q8TablePanels {
         for (int i = 0; i < count; i++) {
             MemorySegment w = seg.asSlice(o + (long) i * BLOCK_BYTES, BLOCK_BYTES);
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int sub = 0; sub < 4; sub++) {
-                // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
-                long at0 = (long) sub * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
-                int t0 = t + sub * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
-                IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
-                ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
-                ShortVector c0 = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), c1 = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                        .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-                ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                        .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1));
-                v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
-                a = ShortVector.fromArray(S, tab, t1);
-                b = ShortVector.fromArray(S, tab, t1 + TABLE);
-                c0 = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
-                c1 = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                        .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                        .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c0, c1)));
-                // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
-                // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
-                // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
-                // of two apart, exact) it gives the same product as sum · dy. Each product is exact
-                // (a sum of at most 12 bits times an fp16 scale's 11), so a fused multiply-add
-                // rounds as the reference's multiply, then add.
-                float dy = d[d0 + sub];
-                FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+            // Two 32-blocks per iteration: as a loop of four, Q1_0 streamed from memory at about two
+            // thirds of the rate of Q2_0's loop of two, at the same rate in L2.
+            for (int sub = 0; sub < 4; sub += 2) {
+                {
+                    // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
+                    long at0 = (long) (sub) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
+                    int t0 = t + (sub) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
+                    IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
+                    IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                    ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
+                    ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                    ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
+                    ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
+                    u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
+                    a = ShortVector.fromArray(S, tab, t1);
+                    b = ShortVector.fromArray(S, tab, t1 + TABLE);
+                    c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
+                    h = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
+                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, v.reinterpretAsShorts().compare(LT, 0));
+                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
+                    // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
+                    // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
+                    // of two apart, exact) it gives the same product as sum · dy. Each product is exact
+                    // (a sum of at most 12 bits times an fp16 scale's 11), so a fused multiply-add
+                    // rounds as the reference's multiply, then add.
+                    float dy = d[d0 + sub];
+                    FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
+                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
+                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
+                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
+                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+                }
+                {
+                    // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
+                    long at0 = (long) (sub + 1) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
+                    int t0 = t + (sub + 1) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
+                    IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
+                    IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                    ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
+                    ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                    ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
+                    ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
+                    u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
+                    a = ShortVector.fromArray(S, tab, t1);
+                    b = ShortVector.fromArray(S, tab, t1 + TABLE);
+                    c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
+                    h = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
+                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, v.reinterpretAsShorts().compare(LT, 0));
+                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
+                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
+                    // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
+                    // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
+                    // of two apart, exact) it gives the same product as sum · dy. Each product is exact
+                    // (a sum of at most 12 bits times an fp16 scale's 11), so a fused multiply-add
+                    // rounds as the reference's multiply, then add.
+                    float dy = d[d0 + sub + 1];
+                    FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
+                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
+                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
+                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
+                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+                }
             }
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened to floats as Vec.halfToFloat does, written out

@@ -1,10 +1,12 @@
 package io.ternion.kernels.cpu;
 
 import static io.ternion.kernels.cpu.Vec.LE;
+import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.OR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
@@ -19,17 +21,28 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q2_0 weights (2-bit codes for −1, 0, +1, +2, an fp16 d per block of 64 or 128) repacked once for
- * the table-lookup kernel of {@link BinaryPanels}, whose instructions it shares: only what a short of
- * a row holds differs.
+ * a table-lookup kernel like {@link BinaryPanels}': only what a short of a row holds and how it is
+ * split differ.
  * <ul>
  *   <li>A short holds 8 weights, exactly two bytes of the file (element j of a block is at bits
  *       2·(j % 8) of its short j / 8, little-endian), so packing is a transposition, as for Q1_0. The
  *       four codes rule out the ternary panels' base-3 indices, which have no +2.
- *   <li>Weights 0–2 and 3–5 (6 bits each) index 64-entry tables (two vectors, {@code vpermi2w}),
- *       weights 6–7 (4 bits) a 16-entry one written twice to fill 32 lanes. Entry e holds
- *       Σ(c_t(e) − 1)·a_t over its activations; the shifts {@code v >>> 6} and {@code v >>> 12} select
- *       the indices without a mask, because the lookups wrap their indices. Three lookups per 8
- *       weights: per byte of weights the same work as Q1_0 (three per 16 one-bit weights).
+ *   <li>A code c = 2h + l is two bits that each add a multiple of their activation (l·a, h·2a), so a
+ *       table can take any five bits of a short, whole codes or not: bits 0–4 (weights 0, 1 and the
+ *       low bit of 2), 5–9 (the high bit of 2, weights 3, 4) and 10–14 (weights 5, 6, the low bit of
+ *       7) each index a 32-entry table (one vector, {@code vpermw}); entry e holds Σ bit·coefficient
+ *       over its bits, with the −a of each weight whose low bit it holds. Bit 15, the high bit of
+ *       weight 7, is the short's sign: 2·a7 is added where it is negative (a masked add). The
+ *       shifts {@code v >>> 5} and {@code v >>> 10} select the indices without a mask, because the
+ *       lookups wrap their indices.
+ *       Three one-vector lookups per 8 weights, where whole codes (3 + 3 + 2 weights, two of them
+ *       in 64-entry two-vector tables) took two {@code vpermi2w}, the register copies they
+ *       destroy, and five table vectors a step: C2 then spilled the sums (about 45 instructions a
+ *       step in its assembly; the new step is 32 operations as written).
+ *   <li>Each 32-lane short vector holds 32 rows of a panel, interleaved as in BinaryPanels
+ *       ({@link BinaryPanels#lane}), so that each half of an int lane is one row's sum: widened by
+ *       two int shifts, not by a shuffle of the upper half (which C2 made a vpermw and a blend with
+ *       constants it reloaded).
  *   <li>Q8_0 activations have a scale per 32, i.e. per four steps, so the exact short sums are turned
  *       to float every four steps, as {@code ggml_vec_dot_q2_0_q8_0} does:
  *       {@code sumi += d_y·(float) Σ(c − 1)·q} over the 32-blocks of a weight block, then
@@ -37,7 +50,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Layout: panels of 64 rows, K in chunks of one weight block (8 or 16 steps), a stripe of panels
  * per thread as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by
- * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales: the file's size.
+ * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales (in row order): the
+ * file's size.
  */
 final class TwoBitPanels extends Q8TablePanels {
     /* 512 bits, not Vec's preferred species, for BinaryPanels' reasons (one vpermw / vpermi2w per lookup). */
@@ -46,8 +60,8 @@ final class TwoBitPanels extends Q8TablePanels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final int LANES = 32, ROWS = 2 * LANES, TABLE = 32, WEIGHTS_PER_STEP = 8, STEPS_PER_32 = 32 / WEIGHTS_PER_STEP;
     static final int STEP_BYTES = 2 * ROWS;
-    /** Shorts of one step's tables: 64 entries for weights 0–2, 64 for 3–5, 32 for 6–7. */
-    static final int STEP_TABLES = 5 * TABLE;
+    /** Shorts of one step's tables: bits 0–4, 5–9 and 10–14 of its shorts, then 2·a7 in every lane. */
+    static final int STEP_TABLES = 4 * TABLE;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /** The weight block (64 or 128 elements), which is the chunk. */
@@ -89,7 +103,8 @@ final class TwoBitPanels extends Q8TablePanels {
                     // A file block is fp16 d, then one short per step: d to the block's scales, the others to their steps.
                     for (int i = 0, o = c * fileBlock; i < ROWS; i++, o += rowBytes) {
                         block[p.steps * ROWS + i] = src.get(SHORT, o);
-                        for (int s = 0; s < p.steps; s++) block[s * ROWS + i] = src.get(SHORT, o + 2 + 2L * s);
+                        int l = BinaryPanels.lane(i);
+                        for (int s = 0; s < p.steps; s++) block[s * ROWS + l] = src.get(SHORT, o + 2 + 2L * s);
                     }
                     MemorySegment.copy(block, 0, p.data, SHORT, p.offset(c, panel), block.length);
                 }
@@ -98,12 +113,17 @@ final class TwoBitPanels extends Q8TablePanels {
         return p;
     }
 
-    /** W_t lane e: the weight (c − 1) that entry e gives activation t of its group (bits 2t of e). */
-    private static final ShortVector W0 = weights(0, 0), W1 = weights(1, 0), W2_LO = weights(2, 0), W2_HI = weights(2, 32);
+    /**
+     * Lane e's coefficient of each activation in the three 5-bit tables: bits 0–1 and 2–3 whole codes
+     * (c − 1), bit 4 a low bit with its weight's −1 (LOW), and in the middle table bit 0 a high bit (2).
+     */
+    private static final ShortVector CODE0 = coefficients(0, 3, -1), CODE2 = coefficients(2, 3, -1), LOW4 = coefficients(4, 1, -1),
+            HIGH0 = coefficients(0, 1, 0).mul((short) 2), CODE1 = coefficients(1, 3, -1), CODE3 = coefficients(3, 3, -1);
 
-    private static ShortVector weights(int t, int first) {
+    /** Lane e: ((e >> shift) & mask) + add. */
+    private static ShortVector coefficients(int shift, int mask, int add) {
         short[] c = new short[LANES];
-        for (int e = 0; e < LANES; e++) c[e] = (short) (((first + e) >> (2 * t) & 3) - 1);
+        for (int e = 0; e < LANES; e++) c[e] = (short) ((e >> shift & mask) + add);
         return ShortVector.fromArray(S, c, 0);
     }
 
@@ -111,18 +131,13 @@ final class TwoBitPanels extends Q8TablePanels {
     static void tables(short[] q, int qOff, int k, short[] out, int outOff) {
         for (int s = 0; s < k / WEIGHTS_PER_STEP; s++) {
             int at = qOff + WEIGHTS_PER_STEP * s, o = outOff + s * STEP_TABLES;
-            three(q, at, out, o);
-            three(q, at + 3, out, o + 2 * TABLE);
-            // Lanes 16..31 repeat 0..15: W0 and W1 depend on the low four bits of the lane only.
-            W0.mul(q[at + 6]).add(W1.mul(q[at + 7])).intoArray(out, o + 4 * TABLE);
+            // Bits 0–4: codes of 0 and 1, the low bit of 2 (with 2's −1); 5–9: the high bit of 2,
+            // codes of 3 and 4; 10–14: codes of 5 and 6, the low bit of 7 (with 7's −1); 15: 2·a7.
+            CODE0.mul(q[at]).add(CODE2.mul(q[at + 1])).add(LOW4.mul(q[at + 2])).intoArray(out, o);
+            HIGH0.mul(q[at + 2]).add(CODE1.mul(q[at + 3])).add(CODE3.mul(q[at + 4])).intoArray(out, o + TABLE);
+            CODE0.mul(q[at + 5]).add(CODE2.mul(q[at + 6])).add(LOW4.mul(q[at + 7])).intoArray(out, o + 2 * TABLE);
+            ShortVector.broadcast(S, (short) (2 * q[at + 7])).intoArray(out, o + 3 * TABLE);
         }
-    }
-
-    /** The 64 entries of three activations: entries 0..31 have code 0 or 1 for the third, 32..63 code 2 or 3. */
-    private static void three(short[] q, int at, short[] out, int o) {
-        ShortVector two = W0.mul(q[at]).add(W1.mul(q[at + 1]));
-        two.add(W2_LO.mul(q[at + 2])).intoArray(out, o);
-        two.add(W2_HI.mul(q[at + 2])).intoArray(out, o + TABLE);
     }
 
     /**
@@ -165,58 +180,69 @@ final class TwoBitPanels extends Q8TablePanels {
         for (int i = 0; i < count; i++) {
             MemorySegment w = seg.asSlice(o + (long) i * blockBytes, blockBytes);
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-            for (int sub = 0; sub < subs; sub++) {
+            // 32-blocks in pairs, a loop of two in a loop of one (blocks of 64) or two (128): as one
+            // loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate (the same
+            // in L2), and written out in pairs, the method was too large for C1.
+            for (int pair = 0; pair < subs; pair += 2) for (int sub = pair; sub < pair + 2; sub++) {
                 // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
-                // only the low 6 or 5 bits of each short, which an int shift by under 16 leaves as a
-                // short shift does (v >>> 12 as ints may leave bit 4 set from the next short: lanes
-                // 16..31 of the 16-entry table repeat 0..15).
+                // only the low 5 bits of each short, which an int shift by under 16 leaves as a short
+                // shift does; a short's sign is bit 15 (weight 7's high bit).
                 long at0 = (long) sub * STEPS_PER_32 * STEP_BYTES;
                 int t0 = t + sub * STEPS_PER_32 * STEP_TABLES;
                 IntVector v, u;
-                ShortVector a0, a1, b0, b1, c, lo, hi;
+                ShortVector a, b, c, h, lo, hi;
                 v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
                 u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
-                a0 = ShortVector.fromArray(S, tab, t0);
-                a1 = ShortVector.fromArray(S, tab, t0 + TABLE);
-                b0 = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
-                b1 = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                c = ShortVector.fromArray(S, tab, t0 + 4 * TABLE);
-                lo = v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c));
-                hi = u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c));
+                a = ShortVector.fromArray(S, tab, t0);
+                b = ShortVector.fromArray(S, tab, t0 + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
+                lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
                 v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
                 u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                a0 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
-                a1 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
-                b0 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
-                b1 = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
-                c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 4 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
                 v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
                 u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                a0 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
-                a1 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
-                b0 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
-                b1 = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
-                c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 4 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
+                a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
                 v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
                 u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
-                a0 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
-                a1 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
-                b0 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
-                b1 = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
-                c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 4 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a0, a1).add(v.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(v.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a0, a1).add(u.lanewise(LSHR, 6).reinterpretAsShorts().selectFrom(b0, b1)).add(u.lanewise(LSHR, 12).reinterpretAsShorts().selectFrom(c)));
-                // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a fused
-                // multiply-add rounds as the reference's multiply, then add.
-                FloatVector dy = FloatVector.broadcast(F, d[d0 + sub]);
-                s0 = ((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).fma(dy, s0);
-                s1 = ((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).fma(dy, s1);
-                s2 = ((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).fma(dy, s2);
-                s3 = ((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).fma(dy, s3);
+                a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
+                b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
+                c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
+                h = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
+                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
+                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
+                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                // Read as ints, lane j of lo holds row j in its low half and row 16 + j in its high half
+                // (BinaryPanels.lane): the high half shifted down is the row's sum, the low half
+                // shifted up 65536 times it, exact, and times dy / 65536 the same product as sum · dy.
+                // Each product is exact (a sum of at most 13 bits times an fp16 scale's 11), so a
+                // fused multiply-add rounds as the reference's multiply, then add.
+                float dy = d[d0 + sub];
+                FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
+                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
+                s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
+                s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
+                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
+                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
             }
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
