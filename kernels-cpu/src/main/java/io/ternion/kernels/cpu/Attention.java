@@ -269,7 +269,7 @@ public final class Attention {
      * head's tail past the last full vector (scalar, after the sum, as {@link Vec#dot}), times scale,
      * into scores[at..at+m).
      */
-    private static void sumAcross(float[] lanes, int off, float[] block, float[] qs, int qOff, int m, int headDim, float scale,
+    static void sumAcross(float[] lanes, int off, float[] block, float[] qs, int qOff, int m, int headDim, float scale,
             float[] scores, int at) {
         int level = 0;
         for (int count = L; count > 1; count >>= 1, level++) {
