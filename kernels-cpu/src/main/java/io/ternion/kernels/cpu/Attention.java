@@ -216,17 +216,130 @@ public final class Attention {
         KvType kType = cache.keyType(), vType = cache.valueType();
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
+        // F16 and Q8_0 heads of whole vectors are read straight from the cache, each vector of keys or
+        // values widened in a register and used at once; the other types go through the block of rows.
+        boolean direct = headDim % L == 0 && Vec.B != null;
+        boolean kHalves = direct && kType == KvType.F16, kBytes = direct && kType == KvType.Q8_0;
+        boolean vHalves = direct && vType == KvType.F16, vBytes = direct && vType == KvType.Q8_0;
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
-            for (int t = 0; t < m; t++) decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + b + t, headDim, block, t * headDim);
-            scoreBlock(qs, group, block, m, headDim, lanes);
+            if (kHalves) scoreHalves(cache.kh[layer], (first + b) * headDim, qs, group, m, headDim, lanes);
+            else if (kBytes) scoreQ8(cache.kq[layer], (first + b) * cache.kBytes, cache.kBytes, qs, group, m, headDim, lanes);
+            else {
+                for (int t = 0; t < m; t++) decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + b + t, headDim, block, t * headDim);
+                scoreBlock(qs, group, block, m, headDim, lanes);
+            }
             for (int j = 0; j < group; j++) sumAcross(lanes, j * L * L, block, qs, j * headDim, m, headDim, scale, scores, j * n + b);
         }
         for (int j = 0; j < group; j++) Ops.softmax(scores, j * n, n, stats, dstOff + j * dstStride + headDim);
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
+            if (vHalves || vBytes) {
+                for (int j = 0; j + 2 <= group; j += 2) {
+                    if (vHalves) weighHalves2(scores, j * n + b, (j + 1) * n + b, cache.vh[layer], (first + b) * headDim, m, headDim, dst,
+                            dstOff + j * dstStride, dstOff + (j + 1) * dstStride);
+                    else weighQ8x2(scores, j * n + b, (j + 1) * n + b, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
+                            dst, dstOff + j * dstStride, dstOff + (j + 1) * dstStride);
+                }
+                if (group % 2 == 0) continue;
+            }
             for (int t = 0; t < m; t++) decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + b + t, headDim, block, t * headDim);
-            for (int j = 0; j < group; j++) weighBlock(scores, j * n + b, block, m, headDim, dst, dstOff + j * dstStride);
+            for (int j = (vHalves || vBytes) ? group - 1 : 0; j < group; j++) weighBlock(scores, j * n + b, block, m, headDim, dst, dstOff + j * dstStride);
+        }
+    }
+
+    /** {@link #scoreBlock} for F16 keys of whole vectors, each widened as it is read (as {@link #halves} widens it). */
+    private static void scoreHalves(short[] k, int at, float[] qs, int group, int m, int headDim, float[] lanes) {
+        int j = 0;
+        for (; j + 2 <= group; j += 2) {
+            int q0 = j * headDim, q1 = q0 + headDim;
+            for (int t = 0; t < m; t++) {
+                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+                for (int i = 0, row = at + t * headDim; i < headDim; i += L) {
+                    FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, row + i));
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+                }
+                acc0.intoArray(lanes, (j * L + t) * L);
+                acc1.intoArray(lanes, ((j + 1) * L + t) * L);
+            }
+        }
+        for (; j < group; j++) {
+            for (int t = 0; t < m; t++) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int i = 0, row = at + t * headDim, q0 = j * headDim; i < headDim; i += L) {
+                    acc = FloatVector.fromArray(F, qs, q0 + i).fma(Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, row + i)), acc);
+                }
+                acc.intoArray(lanes, (j * L + t) * L);
+            }
+        }
+    }
+
+    /**
+     * {@link #scoreBlock} for Q8_0 keys of whole vectors (headDim a multiple of L, so of 16 or 8: a
+     * vector never straddles two blocks), each vector widened and scaled as it is read, as
+     * {@link #q8} does.
+     */
+    private static void scoreQ8(byte[] k, int at, int bytes, float[] qs, int group, int m, int headDim, float[] lanes) {
+        int j = 0;
+        for (; j + 2 <= group; j += 2) {
+            int q0 = j * headDim, q1 = q0 + headDim;
+            for (int t = 0; t < m; t++) {
+                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+                for (int i = 0, block = at + t * bytes; i < headDim; block += 2 + KvType.BLOCK) {
+                    float d = scaleAt(k, block);
+                    for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
+                        FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, k, c)).mul(d);
+                        acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                        acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+                    }
+                }
+                acc0.intoArray(lanes, (j * L + t) * L);
+                acc1.intoArray(lanes, ((j + 1) * L + t) * L);
+            }
+        }
+        for (; j < group; j++) {
+            for (int t = 0; t < m; t++) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int i = 0, block = at + t * bytes, q0 = j * headDim; i < headDim; block += 2 + KvType.BLOCK) {
+                    float d = scaleAt(k, block);
+                    for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
+                        acc = FloatVector.fromArray(F, qs, q0 + i).fma(Vec.bytesToFloat(ByteVector.fromArray(Vec.B, k, c)).mul(d), acc);
+                    }
+                }
+                acc.intoArray(lanes, (j * L + t) * L);
+            }
+        }
+    }
+
+    /** {@link #weighBlock} for two queries at once over F16 values of whole vectors, each value vector widened once for both. */
+    private static void weighHalves2(float[] scores, int at0, int at1, short[] v, int at, int m, int headDim, float[] dst, int dst0, int dst1) {
+        for (int i = 0; i < headDim; i += L) {
+            FloatVector acc0 = FloatVector.fromArray(F, dst, dst0 + i), acc1 = FloatVector.fromArray(F, dst, dst1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, v, at + t * headDim + i));
+                acc0 = value.fma(FloatVector.broadcast(F, scores[at0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[at1 + t]), acc1);
+            }
+            acc0.intoArray(dst, dst0 + i);
+            acc1.intoArray(dst, dst1 + i);
+        }
+    }
+
+    /** {@link #weighHalves2} for Q8_0 values: each vector of int8s widened and scaled by its block's scale once for both queries. */
+    private static void weighQ8x2(float[] scores, int at0, int at1, byte[] v, int at, int bytes, int m, int headDim, float[] dst, int dst0,
+            int dst1) {
+        for (int i = 0; i < headDim; i += L) {
+            int block = i / KvType.BLOCK, c = at + block * (2 + KvType.BLOCK) + 2 + i % KvType.BLOCK;
+            FloatVector acc0 = FloatVector.fromArray(F, dst, dst0 + i), acc1 = FloatVector.fromArray(F, dst, dst1 + i);
+            for (int t = 0; t < m; t++) {
+                float d = scaleAt(v, c - 2 - i % KvType.BLOCK + t * bytes);
+                FloatVector value = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, v, c + t * bytes)).mul(d);
+                acc0 = value.fma(FloatVector.broadcast(F, scores[at0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[at1 + t]), acc1);
+            }
+            acc0.intoArray(dst, dst0 + i);
+            acc1.intoArray(dst, dst1 + i);
         }
     }
 
