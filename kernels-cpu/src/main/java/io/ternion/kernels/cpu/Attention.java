@@ -216,162 +216,126 @@ public final class Attention {
         KvType kType = cache.keyType(), vType = cache.valueType();
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
-        // F16 and Q8_0 heads of whole vectors are read straight from the cache, each vector of keys or
-        // values widened in a register and used at once; the other types go through the block of rows.
-        boolean direct = headDim % L == 0 && Vec.B != null;
-        boolean kHalves = direct && kType == KvType.F16, kBytes = direct && kType == KvType.Q8_0;
-        boolean vHalves = direct && vType == KvType.F16, vBytes = direct && vType == KvType.Q8_0;
+        int keys = source(kType, headDim), values = source(vType, headDim);
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
-            if (kHalves) scoreHalves(cache.kh[layer], (first + b) * headDim, qs, group, m, headDim, lanes);
-            else if (kBytes) scoreQ8(cache.kq[layer], (first + b) * cache.kBytes, cache.kBytes, qs, group, m, headDim, lanes);
-            else {
+            if (keys == ROWS) {
                 for (int t = 0; t < m; t++) decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + b + t, headDim, block, t * headDim);
-                scoreBlock(qs, group, block, m, headDim, lanes);
+            }
+            // Two queries per key read; an odd group's last query is scored as both of a pair (the same bits twice).
+            for (int j = 0; j < group; j += 2) {
+                int j1 = Math.min(j + 1, group - 1), q0 = j * headDim, q1 = j1 * headDim;
+                for (int t = 0; t < m; t++) {
+                    int l0 = (j * L + t) * L, l1 = (j1 * L + t) * L, vector = first + b + t;
+                    switch (keys) {
+                        case HALVES -> keyHalves(cache.kh[layer], vector * headDim, qs, q0, q1, headDim, lanes, l0, l1);
+                        case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, qs, q0, q1, headDim, lanes, l0, l1);
+                        case NIBBLES -> keyNibbles(bits(kType), cache.kq[layer], vector * cache.kBytes, qs, q0, q1, headDim, lanes, l0, l1);
+                        default -> keyRow(block, t * headDim, qs, q0, q1, headDim, lanes, l0, l1);
+                    }
+                }
             }
             for (int j = 0; j < group; j++) sumAcross(lanes, j * L * L, block, qs, j * headDim, m, headDim, scale, scores, j * n + b);
         }
         for (int j = 0; j < group; j++) Ops.softmax(scores, j * n, n, stats, dstOff + j * dstStride + headDim);
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
-            if (vHalves || vBytes) {
-                for (int j = 0; j + 2 <= group; j += 2) {
-                    if (vHalves) weighHalves2(scores, j * n + b, (j + 1) * n + b, cache.vh[layer], (first + b) * headDim, m, headDim, dst,
-                            dstOff + j * dstStride, dstOff + (j + 1) * dstStride);
-                    else weighQ8x2(scores, j * n + b, (j + 1) * n + b, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
-                            dst, dstOff + j * dstStride, dstOff + (j + 1) * dstStride);
-                }
-                if (group % 2 == 0) continue;
+            if (values == ROWS) {
+                for (int t = 0; t < m; t++) decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + b + t, headDim, block, t * headDim);
             }
-            for (int t = 0; t < m; t++) decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + b + t, headDim, block, t * headDim);
-            for (int j = (vHalves || vBytes) ? group - 1 : 0; j < group; j++) weighBlock(scores, j * n + b, block, m, headDim, dst, dstOff + j * dstStride);
-        }
-    }
-
-    /** {@link #scoreBlock} for F16 keys of whole vectors, each widened as it is read (as {@link #halves} widens it). */
-    private static void scoreHalves(short[] k, int at, float[] qs, int group, int m, int headDim, float[] lanes) {
-        int j = 0;
-        for (; j + 2 <= group; j += 2) {
-            int q0 = j * headDim, q1 = q0 + headDim;
-            for (int t = 0; t < m; t++) {
-                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-                for (int i = 0, row = at + t * headDim; i < headDim; i += L) {
-                    FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, row + i));
-                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
-                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+            for (int j = 0; j < group; j += 2) {
+                int j1 = Math.min(j + 1, group - 1), s0 = j * n + b, s1 = j1 * n + b, d0 = dstOff + j * dstStride, d1 = dstOff + j1 * dstStride;
+                switch (values) {
+                    case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
+                    case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
+                    case NIBBLES -> weighNibbles(bits(vType), scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
+                            dst, d0, d1);
+                    default -> weighRows(scores, s0, s1, block, m, headDim, dst, d0, d1);
                 }
-                acc0.intoArray(lanes, (j * L + t) * L);
-                acc1.intoArray(lanes, ((j + 1) * L + t) * L);
-            }
-        }
-        for (; j < group; j++) {
-            for (int t = 0; t < m; t++) {
-                FloatVector acc = FloatVector.zero(F);
-                for (int i = 0, row = at + t * headDim, q0 = j * headDim; i < headDim; i += L) {
-                    acc = FloatVector.fromArray(F, qs, q0 + i).fma(Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, row + i)), acc);
-                }
-                acc.intoArray(lanes, (j * L + t) * L);
             }
         }
     }
 
     /**
-     * {@link #scoreBlock} for Q8_0 keys of whole vectors (headDim a multiple of L, so of 16 or 8: a
-     * vector never straddles two blocks), each vector widened and scaled as it is read, as
-     * {@link #q8} does.
+     * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
+     * vector never straddles a 32-block) and, with 16 lanes, Q4_0 and TURBO4 nibbles of whole
+     * blocks are widened in registers straight from the cache and used at once; the rest (floats,
+     * TURBO3, other head sizes) is decoded into a block of rows first.
      */
-    private static void scoreQ8(byte[] k, int at, int bytes, float[] qs, int group, int m, int headDim, float[] lanes) {
-        int j = 0;
-        for (; j + 2 <= group; j += 2) {
-            int q0 = j * headDim, q1 = q0 + headDim;
-            for (int t = 0; t < m; t++) {
-                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-                for (int i = 0, block = at + t * bytes; i < headDim; block += 2 + KvType.BLOCK) {
-                    float d = scaleAt(k, block);
-                    for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
-                        FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, k, c)).mul(d);
-                        acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
-                        acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
-                    }
-                }
-                acc0.intoArray(lanes, (j * L + t) * L);
-                acc1.intoArray(lanes, ((j + 1) * L + t) * L);
-            }
-        }
-        for (; j < group; j++) {
-            for (int t = 0; t < m; t++) {
-                FloatVector acc = FloatVector.zero(F);
-                for (int i = 0, block = at + t * bytes, q0 = j * headDim; i < headDim; block += 2 + KvType.BLOCK) {
-                    float d = scaleAt(k, block);
-                    for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
-                        acc = FloatVector.fromArray(F, qs, q0 + i).fma(Vec.bytesToFloat(ByteVector.fromArray(Vec.B, k, c)).mul(d), acc);
-                    }
-                }
-                acc.intoArray(lanes, (j * L + t) * L);
-            }
-        }
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
+
+    private static int source(KvType type, int headDim) {
+        if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
+        return switch (type) {
+            case F16 -> HALVES;
+            case Q8_0 -> BYTES;
+            case Q4_0, TURBO4 -> L == 16 && headDim % KvType.BLOCK == 0 ? NIBBLES : ROWS;
+            case TURBO3 -> ROWS;
+        };
     }
 
-    /** {@link #weighBlock} for two queries at once over F16 values of whole vectors, each value vector widened once for both. */
-    private static void weighHalves2(float[] scores, int at0, int at1, short[] v, int at, int m, int headDim, float[] dst, int dst0, int dst1) {
-        for (int i = 0; i < headDim; i += L) {
-            FloatVector acc0 = FloatVector.fromArray(F, dst, dst0 + i), acc1 = FloatVector.fromArray(F, dst, dst1 + i);
-            for (int t = 0; t < m; t++) {
-                FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, v, at + t * headDim + i));
-                acc0 = value.fma(FloatVector.broadcast(F, scores[at0 + t]), acc0);
-                acc1 = value.fma(FloatVector.broadcast(F, scores[at1 + t]), acc1);
-            }
-            acc0.intoArray(dst, dst0 + i);
-            acc1.intoArray(dst, dst1 + i);
-        }
-    }
-
-    /** {@link #weighHalves2} for Q8_0 values: each vector of int8s widened and scaled by its block's scale once for both queries. */
-    private static void weighQ8x2(float[] scores, int at0, int at1, byte[] v, int at, int bytes, int m, int headDim, float[] dst, int dst0,
-            int dst1) {
-        for (int i = 0; i < headDim; i += L) {
-            int block = i / KvType.BLOCK, c = at + block * (2 + KvType.BLOCK) + 2 + i % KvType.BLOCK;
-            FloatVector acc0 = FloatVector.fromArray(F, dst, dst0 + i), acc1 = FloatVector.fromArray(F, dst, dst1 + i);
-            for (int t = 0; t < m; t++) {
-                float d = scaleAt(v, c - 2 - i % KvType.BLOCK + t * bytes);
-                FloatVector value = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, v, c + t * bytes)).mul(d);
-                acc0 = value.fma(FloatVector.broadcast(F, scores[at0 + t]), acc0);
-                acc1 = value.fma(FloatVector.broadcast(F, scores[at1 + t]), acc1);
-            }
-            acc0.intoArray(dst, dst0 + i);
-            acc1.intoArray(dst, dst1 + i);
-        }
+    private static int[] bits(KvType type) {
+        return type == KvType.Q4_0 ? Q4_0_BITS : TURBO4_BITS;
     }
 
     /**
-     * For each of the m keys in block (rows of headDim) and each query: the products of their whole
-     * vectors summed lane-wise (as {@link Vec#dot} before its reduction), left in lanes at
-     * (j·L + t)·L. Two queries at a time share each key vector read.
+     * The lane-wise dot products of queries q0 and q1 with one key, into lanes[l0..] and lanes[l1..]:
+     * here a row of the block (as {@link Vec#dot} before its reduction, up to its last full vector).
      */
-    private static void scoreBlock(float[] qs, int group, float[] block, int m, int headDim, float[] lanes) {
-        int body = F.loopBound(headDim), j = 0;
-        for (; j + 2 <= group; j += 2) {
-            int q0 = j * headDim, q1 = q0 + headDim;
-            for (int t = 0; t < m; t++) {
-                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-                for (int i = 0, k = t * headDim; i < body; i += L) {
-                    FloatVector key = FloatVector.fromArray(F, block, k + i);
-                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
-                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
-                }
-                acc0.intoArray(lanes, (j * L + t) * L);
-                acc1.intoArray(lanes, ((j + 1) * L + t) * L);
+    private static void keyRow(float[] block, int row, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int i = 0, body = F.loopBound(headDim); i < body; i += L) {
+            FloatVector key = FloatVector.fromArray(F, block, row + i);
+            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+        }
+        acc0.intoArray(lanes, l0);
+        acc1.intoArray(lanes, l1);
+    }
+
+    /** {@link #keyRow} for an F16 key at h[at..], each vector widened as {@link #halves} widens it. */
+    private static void keyHalves(short[] h, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int i = 0; i < headDim; i += L) {
+            FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i));
+            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+        }
+        acc0.intoArray(lanes, l0);
+        acc1.intoArray(lanes, l1);
+    }
+
+    /** {@link #keyRow} for a Q8_0 key at src[at..], each vector of int8s widened and scaled as {@link #q8} does. */
+    private static void keyBytes(byte[] src, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
+            float d = scaleAt(src, block);
+            for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
+                FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c)).mul(d);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
             }
         }
-        for (; j < group; j++) {
-            for (int t = 0; t < m; t++) {
-                FloatVector acc = FloatVector.zero(F);
-                for (int i = 0, k = t * headDim, q0 = j * headDim; i < body; i += L) {
-                    acc = FloatVector.fromArray(F, qs, q0 + i).fma(FloatVector.fromArray(F, block, k + i), acc);
-                }
-                acc.intoArray(lanes, (j * L + t) * L);
-            }
+        acc0.intoArray(lanes, l0);
+        acc1.intoArray(lanes, l1);
+    }
+
+    /** {@link #keyRow} for a Q4_0 or TURBO4 key at src[at..] (16 lanes): each block's 16 bytes give its two vectors, as {@link #nibbles}. */
+    private static void keyNibbles(int[] bits, byte[] src, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
+            float d = scaleAt(src, block);
+            IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
+            FloatVector low = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+            FloatVector high = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(low, acc0);
+            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(low, acc1);
+            acc0 = FloatVector.fromArray(F, qs, q0 + i + 16).fma(high, acc0);
+            acc1 = FloatVector.fromArray(F, qs, q1 + i + 16).fma(high, acc1);
         }
+        acc0.intoArray(lanes, l0);
+        acc1.intoArray(lanes, l1);
     }
 
     /**
@@ -444,19 +408,87 @@ public final class Attention {
     }
 
     /**
-     * dst[dstOff..+headDim) += Σ over the block's m values of weight·value, the weights at
-     * scores[at..at+m): per output vector, the m fused multiply-adds in position order in a
-     * register, as m calls of {@link Vec#axpy} would do them in memory.
+     * dst[d0..+headDim) and dst[d1..+headDim) += Σ over the block's m values of weight·value, the
+     * weights at scores[s0..] and scores[s1..]: per output vector, the m fused multiply-adds in
+     * position order in a register, as m calls of {@link Vec#axpy} would do them in memory. d0 may
+     * be d1 (with s0 = s1: an odd group's last query), as both are read before either is written.
      */
-    private static void weighBlock(float[] scores, int at, float[] block, int m, int headDim, float[] dst, int dstOff) {
+    private static void weighRows(float[] scores, int s0, int s1, float[] block, int m, int headDim, float[] dst, int d0, int d1) {
         int body = F.loopBound(headDim), i = 0;
         for (; i < body; i += L) {
-            FloatVector acc = FloatVector.fromArray(F, dst, dstOff + i);
-            for (int t = 0; t < m; t++) acc = FloatVector.fromArray(F, block, t * headDim + i).fma(FloatVector.broadcast(F, scores[at + t]), acc);
-            acc.intoArray(dst, dstOff + i);
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = FloatVector.fromArray(F, block, t * headDim + i);
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
         }
         for (; i < headDim; i++) {
-            for (int t = 0; t < m; t++) dst[dstOff + i] += scores[at + t] * block[t * headDim + i];
+            float y0 = dst[d0 + i], y1 = dst[d1 + i];
+            for (int t = 0; t < m; t++) {
+                y0 += scores[s0 + t] * block[t * headDim + i];
+                y1 += scores[s1 + t] * block[t * headDim + i];
+            }
+            dst[d0 + i] = y0;
+            dst[d1 + i] = y1;
+        }
+    }
+
+    /** {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both queries. */
+    private static void weighHalves(float[] scores, int s0, int s1, short[] h, int at, int m, int headDim, float[] dst, int d0, int d1) {
+        for (int i = 0; i < headDim; i += L) {
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + t * headDim + i));
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per position), each widened and scaled once. */
+    private static void weighBytes(float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst, int d0,
+            int d1) {
+        for (int i = 0; i < headDim; i += L) {
+            int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK), c = block + 2 + i % KvType.BLOCK;
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c + t * bytes)).mul(scaleAt(src, block + t * bytes));
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** {@link #weighRows} over Q4_0 or TURBO4 values (16 lanes, whole blocks): each block's bytes read once for its two vectors. */
+    private static void weighNibbles(int[] bits, float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst,
+            int d0, int d1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+        for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
+            FloatVector low0 = FloatVector.fromArray(F, dst, d0 + i), low1 = FloatVector.fromArray(F, dst, d1 + i);
+            FloatVector high0 = FloatVector.fromArray(F, dst, d0 + i + 16), high1 = FloatVector.fromArray(F, dst, d1 + i + 16);
+            for (int t = 0; t < m; t++) {
+                int from = block + t * bytes;
+                float d = scaleAt(src, from);
+                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, from + 2));
+                FloatVector low = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector high = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
+                low0 = low.fma(w0, low0);
+                low1 = low.fma(w1, low1);
+                high0 = high.fma(w0, high0);
+                high1 = high.fma(w1, high1);
+            }
+            low0.intoArray(dst, d0 + i);
+            low1.intoArray(dst, d1 + i);
+            high0.intoArray(dst, d0 + i + 16);
+            high1.intoArray(dst, d1 + i + 16);
         }
     }
 
