@@ -188,11 +188,12 @@ public final class Attention {
      * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
      * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
      *
-     * <p>Positions go L at a time: their keys are decoded into a block of L rows (once for all the
-     * queries), each query's L dot products are left as L accumulator vectors and summed across
-     * their lanes together ({@link #sumAcross}: 3 operations per position at 16 lanes instead of a
-     * reduction of 8 each), then, after the softmax, the block's values are decoded the same way and
-     * each output vector takes the L weighted values in a register before it is stored. Every
+     * <p>Positions go L at a time: their keys are read (widened in registers from F16 or Q8_0,
+     * else decoded into a block of L rows), two queries per key read, each query's L dot products
+     * are left as L accumulator vectors and summed across their lanes together ({@link #sumAcross}:
+     * 3 operations per position at 16 lanes instead of a reduction of 8 each), then, after the
+     * softmax, the block's values are read the same way and each output vector takes the L weighted
+     * values in a register before it is stored. Every
      * score and output lane sees the additions of {@link Vec#dot} and {@link Vec#axpy} in their
      * order, so the bits are those of scoring and summing one position at a time.
      */
@@ -224,15 +225,11 @@ public final class Attention {
             }
             // Two queries per key read; an odd group's last query is scored as both of a pair (the same bits twice).
             for (int j = 0; j < group; j += 2) {
-                int j1 = Math.min(j + 1, group - 1), q0 = j * headDim, q1 = j1 * headDim;
-                for (int t = 0; t < m; t++) {
-                    int l0 = (j * L + t) * L, l1 = (j1 * L + t) * L, vector = first + b + t;
-                    switch (keys) {
-                        case HALVES -> keyHalves(cache.kh[layer], vector * headDim, qs, q0, q1, headDim, lanes, l0, l1);
-                        case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, qs, q0, q1, headDim, lanes, l0, l1);
-                        case NIBBLES -> keyNibbles(bits(kType), cache.kq[layer], vector * cache.kBytes, qs, q0, q1, headDim, lanes, l0, l1);
-                        default -> keyRow(block, t * headDim, qs, q0, q1, headDim, lanes, l0, l1);
-                    }
+                int j1 = Math.min(j + 1, group - 1), q0 = j * headDim, q1 = j1 * headDim, l0 = j * L * L, l1 = j1 * L * L, vector = first + b;
+                switch (keys) {
+                    case HALVES -> keyHalves(cache.kh[layer], vector * headDim, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    default -> keyRow(block, m, qs, q0, q1, headDim, lanes, l0, l1);
                 }
             }
             for (int j = 0; j < group; j++) sumAcross(lanes, j * L * L, block, qs, j * headDim, m, headDim, scale, scores, j * n + b);
@@ -248,8 +245,6 @@ public final class Attention {
                 switch (values) {
                     case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
                     case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
-                    case NIBBLES -> weighNibbles(bits(vType), scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
-                            dst, d0, d1);
                     default -> weighRows(scores, s0, s1, block, m, headDim, dst, d0, d1);
                 }
             }
@@ -258,84 +253,66 @@ public final class Attention {
 
     /**
      * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
-     * vector never straddles a 32-block) and, with 16 lanes, Q4_0 and TURBO4 nibbles of whole
-     * blocks are widened in registers straight from the cache and used at once; the rest (floats,
-     * TURBO3, other head sizes) is decoded into a block of rows first.
+     * vector never straddles a 32-block) are widened in registers straight from the cache and used
+     * at once; the rest is decoded into a block of rows first. (Q4_0 and TURBO4 read straight from
+     * the cache, a block's 16 bytes giving its two vectors through the table, took 1.36× the time of
+     * decoding them into rows in the same run: 2365 against 1736 µs per step for Bonsai-1.7B's 16
+     * query and 8 KV heads of 128 over 4096 positions, on 1 thread.)
      */
-    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2;
 
     private static int source(KvType type, int headDim) {
         if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
-        return switch (type) {
-            case F16 -> HALVES;
-            case Q8_0 -> BYTES;
-            case Q4_0, TURBO4 -> L == 16 && headDim % KvType.BLOCK == 0 ? NIBBLES : ROWS;
-            case TURBO3 -> ROWS;
-        };
-    }
-
-    private static int[] bits(KvType type) {
-        return type == KvType.Q4_0 ? Q4_0_BITS : TURBO4_BITS;
+        return type == KvType.F16 ? HALVES : type == KvType.Q8_0 ? BYTES : ROWS;
     }
 
     /**
-     * The lane-wise dot products of queries q0 and q1 with one key, into lanes[l0..] and lanes[l1..]:
-     * here a row of the block (as {@link Vec#dot} before its reduction, up to its last full vector).
+     * The lane-wise dot products of queries q0 and q1 with each of m keys, key t's into lanes[l0 + t·L..]
+     * and lanes[l1 + t·L..]: here the rows of the block (as {@link Vec#dot} before its reduction, up
+     * to its last full vector).
      */
-    private static void keyRow(float[] block, int row, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int i = 0, body = F.loopBound(headDim); i < body; i += L) {
-            FloatVector key = FloatVector.fromArray(F, block, row + i);
-            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
-            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
-        }
-        acc0.intoArray(lanes, l0);
-        acc1.intoArray(lanes, l1);
-    }
-
-    /** {@link #keyRow} for an F16 key at h[at..], each vector widened as {@link #halves} widens it. */
-    private static void keyHalves(short[] h, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int i = 0; i < headDim; i += L) {
-            FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i));
-            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
-            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
-        }
-        acc0.intoArray(lanes, l0);
-        acc1.intoArray(lanes, l1);
-    }
-
-    /** {@link #keyRow} for a Q8_0 key at src[at..], each vector of int8s widened and scaled as {@link #q8} does. */
-    private static void keyBytes(byte[] src, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
-            float d = scaleAt(src, block);
-            for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
-                FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c)).mul(d);
+    private static void keyRow(float[] block, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0, row = 0; t < m; t++, row += headDim) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, body = F.loopBound(headDim); i < body; i += L) {
+                FloatVector key = FloatVector.fromArray(F, block, row + i);
                 acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
                 acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
             }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
         }
-        acc0.intoArray(lanes, l0);
-        acc1.intoArray(lanes, l1);
     }
 
-    /** {@link #keyRow} for a Q4_0 or TURBO4 key at src[at..] (16 lanes): each block's 16 bytes give its two vectors, as {@link #nibbles}. */
-    private static void keyNibbles(int[] bits, byte[] src, int at, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
-        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
-            float d = scaleAt(src, block);
-            IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
-            FloatVector low = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
-            FloatVector high = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
-            acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(low, acc0);
-            acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(low, acc1);
-            acc0 = FloatVector.fromArray(F, qs, q0 + i + 16).fma(high, acc0);
-            acc1 = FloatVector.fromArray(F, qs, q1 + i + 16).fma(high, acc1);
+    /** {@link #keyRow} for F16 keys from h[at..], each vector widened as {@link #halves} widens it. */
+    private static void keyHalves(short[] h, int at, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0; t < m; t++, at += headDim) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0; i < headDim; i += L) {
+                FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i));
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
         }
-        acc0.intoArray(lanes, l0);
-        acc1.intoArray(lanes, l1);
+    }
+
+    /** {@link #keyRow} for Q8_0 keys from src[at..] ({@code bytes} each), each vector of int8s widened and scaled as {@link #q8} does. */
+    private static void keyBytes(byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0; t < m; t++, at += bytes) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
+                float d = scaleAt(src, block);
+                for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
+                    FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c)).mul(d);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+                }
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
     }
 
     /**
@@ -463,32 +440,6 @@ public final class Attention {
             }
             acc0.intoArray(dst, d0 + i);
             acc1.intoArray(dst, d1 + i);
-        }
-    }
-
-    /** {@link #weighRows} over Q4_0 or TURBO4 values (16 lanes, whole blocks): each block's bytes read once for its two vectors. */
-    private static void weighNibbles(int[] bits, float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst,
-            int d0, int d1) {
-        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
-        for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
-            FloatVector low0 = FloatVector.fromArray(F, dst, d0 + i), low1 = FloatVector.fromArray(F, dst, d1 + i);
-            FloatVector high0 = FloatVector.fromArray(F, dst, d0 + i + 16), high1 = FloatVector.fromArray(F, dst, d1 + i + 16);
-            for (int t = 0; t < m; t++) {
-                int from = block + t * bytes;
-                float d = scaleAt(src, from);
-                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, from + 2));
-                FloatVector low = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
-                FloatVector high = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
-                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
-                low0 = low.fma(w0, low0);
-                low1 = low.fma(w1, low1);
-                high0 = high.fma(w0, high0);
-                high1 = high.fma(w1, high1);
-            }
-            low0.intoArray(dst, d0 + i);
-            low1.intoArray(dst, d1 + i);
-            high0.intoArray(dst, d0 + i + 16);
-            high1.intoArray(dst, d1 + i + 16);
         }
     }
 
