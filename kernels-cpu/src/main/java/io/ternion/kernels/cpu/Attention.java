@@ -31,7 +31,6 @@ import jdk.incubator.vector.VectorOperators;
 public final class Attention {
     private Attention() {}
 
-    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
     /** Below this many multiply-adds (2 per position and dim), the caller does it alone. */
     private static final long PARALLEL_MIN_WORK = 1 << 16;
 
@@ -100,99 +99,10 @@ public final class Attention {
         return (nHeads / nKvHeads) % 2 == 0 ? 2 : 1;
     }
 
-    /** {@code g} (1 or 2) consecutive query heads on one KV head; their queries and outputs are adjacent. */
+    /** {@code g} (1 or 2) consecutive query heads on one KV head over all its positions; their queries and outputs are adjacent. */
     private static void heads(KvCache cache, int layer, int slot, float[] q, int qOff, int g, int kvHead, int headDim, int positions,
             float[] out, int outOff, float scale) {
-        if (g == 1 || !cache.f16()) {
-            for (int i = 0; i < g; i++) {
-                head(cache, layer, slot, q, qOff + i * headDim, kvHead, headDim, positions, out, outOff + i * headDim, scale);
-            }
-            return;
-        }
-        float[] scores = SCORES.get();
-        if (scores.length < 2 * positions) SCORES.set(scores = new float[Math.max(2 * positions, 2 * scores.length)]);
-        int at = cache.at(slot, kvHead, 0), q1 = qOff + headDim, out1 = outOff + headDim;
-        short[] k = cache.kh[layer], v = cache.vh[layer];
-        for (int t = 0; t < positions; t++) dotHalf2(q, qOff, q1, k, at + t * headDim, headDim, scale, scores, t, positions + t);
-        Ops.softmax(scores, 0, positions);
-        Ops.softmax(scores, positions, positions);
-        Arrays.fill(out, outOff, outOff + 2 * headDim, 0f);
-        for (int t = 0; t < positions; t++) axpyHalf2(scores[t], scores[positions + t], v, at + t * headDim, out, outOff, out1, headDim);
-    }
-
-    private static void head(KvCache cache, int layer, int slot, float[] q, int qOff, int kvHead, int headDim, int positions,
-            float[] out, int outOff, float scale) {
-        float[] scores = SCORES.get();
-        if (scores.length < positions) SCORES.set(scores = new float[Math.max(positions, 2 * scores.length)]);
-        int at = cache.at(slot, kvHead, 0);
-        if (cache.f16()) {
-            short[] k = cache.kh[layer], v = cache.vh[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * dotHalf(q, qOff, k, at + t * headDim, headDim);
-            Ops.softmax(scores, 0, positions);
-            Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) axpyHalf(scores[t], v, at + t * headDim, out, outOff, headDim);
-        } else {
-            float[] k = cache.kf[layer], v = cache.vf[layer];
-            for (int t = 0; t < positions; t++) scores[t] = scale * Vec.dot(q, qOff, k, at + t * headDim, headDim);
-            Ops.softmax(scores, 0, positions);
-            Arrays.fill(out, outOff, outOff + headDim, 0f);
-            for (int t = 0; t < positions; t++) Vec.axpy(scores[t], v, at + t * headDim, out, outOff, headDim);
-        }
-    }
-
-    private static float dotHalf(float[] q, int qOff, short[] k, int kOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int end = F.loopBound(n); i < end; i += L) {
-            acc = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, kOff + i)).fma(FloatVector.fromArray(F, q, qOff + i), acc);
-        }
-        float sum = Vec.sum(acc);
-        for (; i < n; i++) sum += Float.float16ToFloat(k[kOff + i]) * q[qOff + i];
-        return sum;
-    }
-
-    /** {@link #dotHalf} for two queries on one key, each scaled into {@code s[s0]}, {@code s[s1]}: the same operations per query. */
-    private static void dotHalf2(float[] q, int q0, int q1, short[] k, int kOff, int n, float scale, float[] s, int s0, int s1) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        int i = 0;
-        for (int end = F.loopBound(n); i < end; i += L) {
-            FloatVector kf = Vec.finiteHalfToFloat(ShortVector.fromArray(S, k, kOff + i));
-            acc0 = kf.fma(FloatVector.fromArray(F, q, q0 + i), acc0);
-            acc1 = kf.fma(FloatVector.fromArray(F, q, q1 + i), acc1);
-        }
-        float sum0 = Vec.sum(acc0), sum1 = Vec.sum(acc1);
-        for (; i < n; i++) {
-            float kf = Float.float16ToFloat(k[kOff + i]);
-            sum0 += kf * q[q0 + i];
-            sum1 += kf * q[q1 + i];
-        }
-        s[s0] = scale * sum0;
-        s[s1] = scale * sum1;
-    }
-
-    /** {@link #axpyHalf} of one value into two outputs with their own weights. */
-    private static void axpyHalf2(float a0, float a1, short[] x, int xOff, float[] y, int y0, int y1, int n) {
-        FloatVector va0 = FloatVector.broadcast(F, a0), va1 = FloatVector.broadcast(F, a1);
-        int i = 0;
-        for (int end = F.loopBound(n); i < end; i += L) {
-            FloatVector xf = Vec.finiteHalfToFloat(ShortVector.fromArray(S, x, xOff + i));
-            xf.fma(va0, FloatVector.fromArray(F, y, y0 + i)).intoArray(y, y0 + i);
-            xf.fma(va1, FloatVector.fromArray(F, y, y1 + i)).intoArray(y, y1 + i);
-        }
-        for (; i < n; i++) {
-            float xf = Float.float16ToFloat(x[xOff + i]);
-            y[y0 + i] += a0 * xf;
-            y[y1 + i] += a1 * xf;
-        }
-    }
-
-    private static void axpyHalf(float a, short[] x, int xOff, float[] y, int yOff, int n) {
-        FloatVector va = FloatVector.broadcast(F, a);
-        int i = 0;
-        for (int end = F.loopBound(n); i < end; i += L) {
-            Vec.finiteHalfToFloat(ShortVector.fromArray(S, x, xOff + i)).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
-        }
-        for (; i < n; i++) y[yOff + i] += a * Float.float16ToFloat(x[xOff + i]);
+        part(cache, layer, slot, kvHead, q, qOff, g, headDim, 0, positions, scale, out, outOff, headDim, null, SCRATCH.get());
     }
 
     /** A part has at least this many positions: below it, merging costs more than the threads win. */
@@ -214,9 +124,12 @@ public final class Attention {
         return Math.max(1, Math.min(byDepth, byTasks));
     }
 
-    /** Per thread: the group's queries, its scores over a part, one decoded key or value. */
+    /**
+     * Per thread: the group's queries, its scores over a part, a block of decoded keys or values (L rows of
+     * headDim), and each query's L accumulator vectors of a block.
+     */
     private static final class Scratch {
-        float[] queries = new float[0], scores = new float[0], row = new float[0];
+        float[] queries = new float[0], scores = new float[0], block = new float[0], lanes = new float[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -267,10 +180,22 @@ public final class Attention {
         }
     }
 
+    /** Positions a part takes at a time: L, one per lane of the vector their scores are summed into. */
+    private static final int BLOCK_POSITIONS = L;
+
     /**
      * The {@code group} query heads at q[qOff..] (one after the other) on KV head {@code kvHead}
      * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
      * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
+     *
+     * <p>Positions go L at a time: their keys are read (widened in registers from F16 or Q8_0,
+     * else decoded into a block of L rows), two queries per key read, each query's L dot products
+     * are left as L accumulator vectors and summed across their lanes together ({@link #sumAcross}:
+     * 3 operations per position at 16 lanes instead of a reduction of 8 each), then, after the
+     * softmax, the block's values are read the same way and each output vector takes the L weighted
+     * values in a register before it is stored. Every
+     * score and output lane sees the additions of {@link Vec#dot} and {@link Vec#axpy} in their
+     * order, so the bits are those of scoring and summing one position at a time.
      */
     private static void part(KvCache cache, int layer, int slot, int kvHead, float[] q, int qOff, int group, int headDim, int t0,
             int t1, float scale, float[] dst, int dstOff, int dstStride, float[] stats, Scratch scratch) {
@@ -285,42 +210,259 @@ public final class Attention {
         }
         if (scratch.queries.length < group * headDim) scratch.queries = new float[group * headDim];
         if (scratch.scores.length < group * n) scratch.scores = new float[Math.max(group * n, 2 * scratch.scores.length)];
-        if (scratch.row.length < headDim) scratch.row = new float[headDim];
-        float[] qs = scratch.queries, scores = scratch.scores, row = scratch.row;
+        if (scratch.block.length < BLOCK_POSITIONS * headDim) scratch.block = new float[BLOCK_POSITIONS * headDim];
+        if (scratch.lanes.length < group * L * L) scratch.lanes = new float[group * L * L];
+        float[] qs = scratch.queries, scores = scratch.scores, block = scratch.block, lanes = scratch.lanes;
         System.arraycopy(q, qOff, qs, 0, group * headDim);
         KvType kType = cache.keyType(), vType = cache.valueType();
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
-        for (int t = 0; t < n; t++) {
-            decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + t, headDim, row);
-            for (int j = 0; j < group; j++) scores[j * n + t] = scale * Vec.dot(qs, j * headDim, row, 0, headDim);
+        int keys = source(kType, headDim), values = source(vType, headDim);
+        for (int b = 0; b < n; b += BLOCK_POSITIONS) {
+            int m = Math.min(BLOCK_POSITIONS, n - b);
+            if (keys == ROWS) {
+                for (int t = 0; t < m; t++) decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + b + t, headDim, block, t * headDim);
+            }
+            // Two queries per key read; an odd group's last query is scored as both of a pair (the same bits twice).
+            for (int j = 0; j < group; j += 2) {
+                int j1 = Math.min(j + 1, group - 1), q0 = j * headDim, q1 = j1 * headDim, l0 = j * L * L, l1 = j1 * L * L, vector = first + b;
+                switch (keys) {
+                    case HALVES -> keyHalves(cache.kh[layer], vector * headDim, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    default -> keyRow(block, m, qs, q0, q1, headDim, lanes, l0, l1);
+                }
+            }
+            for (int j = 0; j < group; j++) sumAcross(lanes, j * L * L, block, qs, j * headDim, m, headDim, scale, scores, j * n + b);
         }
         for (int j = 0; j < group; j++) Ops.softmax(scores, j * n, n, stats, dstOff + j * dstStride + headDim);
-        for (int t = 0; t < n; t++) {
-            decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + t, headDim, row);
-            for (int j = 0; j < group; j++) Vec.axpy(scores[j * n + t], row, 0, dst, dstOff + j * dstStride, headDim);
+        for (int b = 0; b < n; b += BLOCK_POSITIONS) {
+            int m = Math.min(BLOCK_POSITIONS, n - b);
+            if (values == ROWS) {
+                for (int t = 0; t < m; t++) decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + b + t, headDim, block, t * headDim);
+            }
+            for (int j = 0; j < group; j += 2) {
+                int j1 = Math.min(j + 1, group - 1), s0 = j * n + b, s1 = j1 * n + b, d0 = dstOff + j * dstStride, d1 = dstOff + j1 * dstStride;
+                switch (values) {
+                    case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
+                    case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
+                    default -> weighRows(scores, s0, s1, block, m, headDim, dst, d0, d1);
+                }
+            }
         }
     }
 
-    /** Head vector number {@code vector} of one side of the cache, as stored (still rotated), into row[0..headDim). */
-    private static void decode(KvType type, float[][] f, short[][] h, byte[][] q, int bytes, int layer, int vector, int headDim, float[] row) {
+    /**
+     * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
+     * vector never straddles a 32-block) are widened in registers straight from the cache and used
+     * at once; the rest is decoded into a block of rows first. (Q4_0 and TURBO4 read straight from
+     * the cache, a block's 16 bytes giving its two vectors through the table, took 1.36× the time of
+     * decoding them into rows in the same run: 2365 against 1736 µs per step for Bonsai-1.7B's 16
+     * query and 8 KV heads of 128 over 4096 positions, on 1 thread.)
+     */
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2;
+
+    private static int source(KvType type, int headDim) {
+        if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
+        return type == KvType.F16 ? HALVES : type == KvType.Q8_0 ? BYTES : ROWS;
+    }
+
+    /**
+     * The lane-wise dot products of queries q0 and q1 with each of m keys, key t's into lanes[l0 + t·L..]
+     * and lanes[l1 + t·L..]: here the rows of the block (as {@link Vec#dot} before its reduction, up
+     * to its last full vector).
+     */
+    private static void keyRow(float[] block, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0, row = 0; t < m; t++, row += headDim) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, body = F.loopBound(headDim); i < body; i += L) {
+                FloatVector key = FloatVector.fromArray(F, block, row + i);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
+    }
+
+    /** {@link #keyRow} for F16 keys from h[at..], each vector widened as {@link #halves} widens it. */
+    private static void keyHalves(short[] h, int at, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0; t < m; t++, at += headDim) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0; i < headDim; i += L) {
+                FloatVector key = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i));
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
+    }
+
+    /** {@link #keyRow} for Q8_0 keys from src[at..] ({@code bytes} each), each vector of int8s widened and scaled as {@link #q8} does. */
+    private static void keyBytes(byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        for (int t = 0; t < m; t++, at += bytes) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
+                float d = scaleAt(src, block);
+                for (int end = Math.min(headDim, i + KvType.BLOCK), c = block + 2; i < end; i += L, c += L) {
+                    FloatVector key = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c)).mul(d);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
+                }
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
+    }
+
+    /**
+     * One query's block scores: lane t of the sum is the sum of the lanes of accumulator t (at
+     * lanes[off + t·L]), added as {@link Vec#sum} adds them (lane i with lane i + L/2, then i + L/4,
+     * …), L accumulators at once: each step folds the halves of every segment of two vectors into
+     * one (two two-vector permutes and one add), so L vectors become one in L − 1 steps. Then the
+     * head's tail past the last full vector (scalar, after the sum, as {@link Vec#dot}), times scale,
+     * into scores[at..at+m).
+     */
+    static void sumAcross(float[] lanes, int off, float[] block, float[] qs, int qOff, int m, int headDim, float scale,
+            float[] scores, int at) {
+        int level = 0;
+        for (int count = L; count > 1; count >>= 1, level++) {
+            IntVector lo = IntVector.fromArray(Vec.I, FOLD, 2 * level * L), hi = IntVector.fromArray(Vec.I, FOLD, (2 * level + 1) * L);
+            for (int i = 0; i < count; i += 2) {
+                IntVector a = FloatVector.fromArray(F, lanes, off + i * L).reinterpretAsInts();
+                IntVector b = FloatVector.fromArray(F, lanes, off + (i + 1) * L).reinterpretAsInts();
+                lo.selectFrom(a, b).reinterpretAsFloats().add(hi.selectFrom(a, b).reinterpretAsFloats()).intoArray(lanes, off + i / 2 * L);
+            }
+        }
+        FloatVector sums = IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts())
+                .reinterpretAsFloats();
+        int body = F.loopBound(headDim);
+        if (body == headDim && m == L) {
+            sums.mul(scale).intoArray(scores, at);
+            return;
+        }
+        sums.intoArray(lanes, off);
+        for (int t = 0; t < m; t++) {
+            float sum = lanes[off + t];
+            for (int i = body; i < headDim; i++) sum += block[t * headDim + i] * qs[qOff + i];
+            scores[at + t] = scale * sum;
+        }
+    }
+
+    /**
+     * The two-vector permutes of {@link #sumAcross}, per step: at step s, segments of L/2ˢ lanes
+     * (each one position's partial sums) fold their halves; output lane o takes from the pair (a, b)
+     * of inputs lane FOLD[2sL + o] (lo) and FOLD[(2s+1)L + o] (hi), indices ≥ L meaning b's, so that
+     * a's segment and b's segment lie side by side, each half as long. FOLD_ORDER then puts
+     * position t's sum in lane t.
+     */
+    private static final int[] FOLD, FOLD_ORDER = new int[L];
+
+    static {
+        int steps = Integer.numberOfTrailingZeros(L);
+        FOLD = new int[2 * steps * L];
+        // Which position each lane's partial sums belong to, per vector as the steps combine them.
+        int[][] owners = new int[L][];
+        for (int t = 0; t < L; t++) owners[t] = new int[] {t};
+        for (int s = 0, segment = L; s < steps; s++, segment >>= 1) {
+            int half = segment / 2;
+            for (int o = 0; o < L; o++) {
+                int pair = o / segment, w = o % segment, from = w < half ? pair * segment + w : L + pair * segment + w - half;
+                FOLD[2 * s * L + o] = from;
+                FOLD[(2 * s + 1) * L + o] = from + half;
+            }
+            int count = L >> s;
+            for (int i = 0; i < count; i += 2) {
+                int[] a = owners[i], b = owners[i + 1], joined = new int[2 * a.length];
+                for (int k = 0; k < a.length; k++) {
+                    joined[2 * k] = a[k];
+                    joined[2 * k + 1] = b[k];
+                }
+                owners[i / 2] = joined;
+            }
+        }
+        for (int o = 0; o < L; o++) FOLD_ORDER[owners[0][o]] = o;
+    }
+
+    /**
+     * dst[d0..+headDim) and dst[d1..+headDim) += Σ over the block's m values of weight·value, the
+     * weights at scores[s0..] and scores[s1..]: per output vector, the m fused multiply-adds in
+     * position order in a register, as m calls of {@link Vec#axpy} would do them in memory. d0 may
+     * be d1 (with s0 = s1: an odd group's last query), as both are read before either is written.
+     */
+    private static void weighRows(float[] scores, int s0, int s1, float[] block, int m, int headDim, float[] dst, int d0, int d1) {
+        int body = F.loopBound(headDim), i = 0;
+        for (; i < body; i += L) {
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = FloatVector.fromArray(F, block, t * headDim + i);
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
+        }
+        for (; i < headDim; i++) {
+            float y0 = dst[d0 + i], y1 = dst[d1 + i];
+            for (int t = 0; t < m; t++) {
+                y0 += scores[s0 + t] * block[t * headDim + i];
+                y1 += scores[s1 + t] * block[t * headDim + i];
+            }
+            dst[d0 + i] = y0;
+            dst[d1 + i] = y1;
+        }
+    }
+
+    /** {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both queries. */
+    private static void weighHalves(float[] scores, int s0, int s1, short[] h, int at, int m, int headDim, float[] dst, int d0, int d1) {
+        for (int i = 0; i < headDim; i += L) {
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + t * headDim + i));
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per position), each widened and scaled once. */
+    private static void weighBytes(float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst, int d0,
+            int d1) {
+        for (int i = 0; i < headDim; i += L) {
+            int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK), c = block + 2 + i % KvType.BLOCK;
+            FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
+            for (int t = 0; t < m; t++) {
+                FloatVector value = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, c + t * bytes)).mul(scaleAt(src, block + t * bytes));
+                acc0 = value.fma(FloatVector.broadcast(F, scores[s0 + t]), acc0);
+                acc1 = value.fma(FloatVector.broadcast(F, scores[s1 + t]), acc1);
+            }
+            acc0.intoArray(dst, d0 + i);
+            acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** Head vector number {@code vector} of one side of the cache, as stored (still rotated), into row[rowOff..+headDim). */
+    private static void decode(KvType type, float[][] f, short[][] h, byte[][] q, int bytes, int layer, int vector, int headDim, float[] row,
+            int rowOff) {
         if (type == null) {
-            System.arraycopy(f[layer], vector * headDim, row, 0, headDim);
+            System.arraycopy(f[layer], vector * headDim, row, rowOff, headDim);
             return;
         }
         switch (type) {
-            case F16 -> halves(h[layer], vector * headDim, headDim, row);
-            case Q8_0 -> q8(q[layer], vector * bytes, headDim, row);
-            case Q4_0 -> nibbles(Q4_0_VALUES, Q4_0_BITS, q[layer], vector * bytes, headDim, row);
-            case TURBO4 -> nibbles(TURBO4_VALUES, TURBO4_BITS, q[layer], vector * bytes, headDim, row);
-            case TURBO3 -> turbo3(q[layer], vector * bytes, headDim, row);
+            case F16 -> halves(h[layer], vector * headDim, headDim, row, rowOff);
+            case Q8_0 -> q8(q[layer], vector * bytes, headDim, row, rowOff);
+            case Q4_0 -> nibbles(Q4_0_VALUES, Q4_0_BITS, q[layer], vector * bytes, headDim, row, rowOff);
+            case TURBO4 -> nibbles(TURBO4_VALUES, TURBO4_BITS, q[layer], vector * bytes, headDim, row, rowOff);
+            case TURBO3 -> turbo3(q[layer], vector * bytes, headDim, row, rowOff);
         }
     }
 
-    private static void halves(short[] h, int at, int n, float[] row) {
+    private static void halves(short[] h, int at, int n, float[] row, int rowOff) {
         int i = 0;
-        for (int end = F.loopBound(n); i < end; i += L) Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i)).intoArray(row, i);
-        for (; i < n; i++) row[i] = Float.float16ToFloat(h[at + i]);
+        for (int end = F.loopBound(n); i < end; i += L) Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + i)).intoArray(row, rowOff + i);
+        for (; i < n; i++) row[rowOff + i] = Float.float16ToFloat(h[at + i]);
     }
 
     private static float scaleAt(byte[] src, int at) {
@@ -328,9 +470,9 @@ public final class Attention {
     }
 
     /** Q8_0 blocks: the int8s widened in vectors, times the block's scale: the same products as {@link KvType#decodeStored}. */
-    private static void q8(byte[] src, int at, int headDim, float[] row) {
-        for (int b = 0; b < headDim; b += KvType.BLOCK) {
-            int n = Math.min(KvType.BLOCK, headDim - b), j = 0, q = at + 2;
+    private static void q8(byte[] src, int at, int headDim, float[] row, int rowOff) {
+        for (int b0 = 0; b0 < headDim; b0 += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b0), b = rowOff + b0, j = 0, q = at + 2;
             float d = scaleAt(src, at);
             if (Vec.B != null) {
                 for (; j + L <= n; j += L) Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, q + j)).mul(d).intoArray(row, b + j);
@@ -368,10 +510,10 @@ public final class Attention {
      * nibble picks its value from the 16-entry table in one register; otherwise (and for a short last
      * block) scalar. Either way value = table[nibble]·d, the products of {@link KvType#decodeStored}.
      */
-    private static void nibbles(float[] values, int[] bits, byte[] src, int at, int headDim, float[] row) {
+    private static void nibbles(float[] values, int[] bits, byte[] src, int at, int headDim, float[] row, int rowOff) {
         IntVector table = L == 16 ? IntVector.fromArray(Vec.I, bits, 0) : null;
-        for (int b = 0; b < headDim; b += KvType.BLOCK) {
-            int n = Math.min(KvType.BLOCK, headDim - b), half = n / 2, q = at + 2;
+        for (int b0 = 0; b0 < headDim; b0 += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b0), b = rowOff + b0, half = n / 2, q = at + 2;
             float d = scaleAt(src, at);
             if (L == 16 && half == 16) {
                 IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, q));
@@ -394,12 +536,12 @@ public final class Attention {
      * in the 8-entry codebook; a short last block, or narrower vectors, scalar. Either way value =
      * codebook[index]·d, the products of {@link KvType#decodeStored}.
      */
-    private static void turbo3(byte[] src, int at, int headDim, float[] row) {
+    private static void turbo3(byte[] src, int at, int headDim, float[] row, int rowOff) {
         IntVector table = L == 16 ? IntVector.fromArray(Vec.I, TURBO3_BITS, 0) : null;
         IntVector pairShifts = L == 16 ? IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0) : null;
         IntVector bitShifts = L == 16 ? IntVector.fromArray(Vec.I, BIT_SHIFTS, 0) : null;
-        for (int b = 0; b < headDim; b += KvType.BLOCK) {
-            int n = Math.min(KvType.BLOCK, headDim - b), q = at + 2, high = q + (n + 3) / 4;
+        for (int b0 = 0; b0 < headDim; b0 += KvType.BLOCK) {
+            int n = Math.min(KvType.BLOCK, headDim - b0), b = rowOff + b0, q = at + 2, high = q + (n + 3) / 4;
             float d = scaleAt(src, at);
             if (L == 16 && n == 32) {
                 long pairs = (long) LONG_LE.get(src, q);
