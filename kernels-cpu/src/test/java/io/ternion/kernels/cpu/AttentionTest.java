@@ -40,10 +40,15 @@ class AttentionTest {
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
         KvCache cache = new KvCache(1, 1, positions, kvHeads, headDim, new KvTypes(type, type));
         float[][] keys = new float[positions][], values = new float[positions][];
+        float[] mean = new float[kvDim];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
             cache.store(0, 0, t, k, 0, v, 0);
-            keys[t] = stored(type, k, headDim);
+            // Quantized keys are stored less the slot's first key (softmax ignores the constant q·μ).
+            if (type.centresKeys() && t == 0) mean = k.clone();
+            float[] centred = k.clone();
+            if (type.centresKeys()) for (int i = 0; i < kvDim; i++) centred[i] = k[i] - mean[i];
+            keys[t] = stored(type, centred, headDim);
             values[t] = stored(type, v, headDim);
         }
         float[] q = Inputs.floats(rnd, heads * headDim);
