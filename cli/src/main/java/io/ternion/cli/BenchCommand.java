@@ -54,7 +54,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--peer", paramLabel = "LLAMA_BENCH",
             description = {"A llama-bench binary you built (llama.cpp's, bitnet.cpp's, a fork's); repeatable. Before each timed run of a test"
-                    + " it runs once on the same file and test (-p/-n/-t/-d, -r 1), so both are timed under the same load; each row gets"
+                    + " it runs once on the same file and test (-p/-n/-t/-d, -ctk/-ctv, -r 1), so both are timed under the same load; each row gets"
                     + " its t/s and the ratio of medians (Ternion ÷ peer). A peer that refuses the file is reported with its message."})
     List<Path> peers;
 
@@ -138,9 +138,6 @@ final class BenchCommand implements Callable<Integer> {
         if (!np.isEmpty() && !d.equals(List.of(0))) throw new IllegalArgumentException("-d applies to pp and tg, not to --parallel's tests");
         List<Path> p = peers == null ? List.of() : List.copyOf(new LinkedHashSet<>(peers));
         if (!np.isEmpty() && !p.isEmpty()) throw new IllegalArgumentException("--peer runs llama-bench, which has no --parallel test");
-        if (!p.isEmpty() && !GenerationOptions.kvTypes(cacheTypeK, cacheTypeV).isF16()) {
-            throw new IllegalArgumentException("--peer compares with an F16 KV cache only (the peer is not given -ctk/-ctv yet)");
-        }
         return new BenchRunner.Settings(model != null ? model : Main.defaultModel(), promptTokens, genTokens, repetitions, t,
                 List.copyOf(new LinkedHashSet<>(backends)), device, np, d, p, GenerationOptions.kvTypes(cacheTypeK, cacheTypeV));
     }

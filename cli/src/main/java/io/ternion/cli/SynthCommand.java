@@ -40,6 +40,11 @@ final class SynthCommand implements Callable<Integer> {
             description = "Write YaRN rope scaling: the context stretches FACTOR times past the preset's, as in a Qwen3 converted with rope_scaling (default: none).")
     float yarn;
 
+    @Option(names = "--arch", paramLabel = "NAME",
+            description = "bitnet-b1.58 presets only: write architecture bitnet (a SiLU FFN in every engine) instead of the default"
+                    + " (bitnet-b1.58 for i2_s, bitnet otherwise); an i2_s file so written is one that bitnet.cpp's 2024 fork also runs.")
+    String arch;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "The GGUF file to write.")
     Path output;
 
@@ -54,7 +59,7 @@ final class SynthCommand implements Callable<Integer> {
         // A tokenizer.json carries its vocabulary and, from tokenizer_config.json beside it, the chat template.
         HfTokenizerJson.Result tok = tokenizer != null ? HfTokenizerJson.read(tokenizer) : null;
         long t0 = System.nanoTime();
-        Synth.write(p, t, seed, tok != null ? tok.vocabulary() : null, tok != null ? tok.chatTemplate() : null, yarn, output);
+        Synth.write(p, t, seed, tok != null ? tok.vocabulary() : null, tok != null ? tok.chatTemplate() : null, yarn, arch, output);
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "ternion: wrote %s (%s, %s, %.1f MiB) in %.1f s%n", output, p.about(), t.name(),
                 Files.size(output) / 1048576.0, (System.nanoTime() - t0) / 1e9);

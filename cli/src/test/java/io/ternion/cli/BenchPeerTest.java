@@ -168,6 +168,28 @@ class BenchPeerTest {
         assertEquals("not run: it refused an earlier test", report.at("/results/1/peers/0/error").asText());
     }
 
+    /**
+     * A quantized cache is compared with the peer's own: it gets -ctk/-ctv (and -fa 1 for a quantized V),
+     * and a type it lacks is its refusal, reported in its words while Ternion still measures.
+     */
+    @Test
+    void theKvCacheTypesGoToThePeer() throws IOException {
+        Path peer = fakePeer("kv", 0);
+        Result r = bench("--peer", peer.toString(), "-ctk", "q8_0", "-ctv", "q8_0");
+        assertEquals(0, r.code(), r.err());
+        String same = "-m " + model + " ";
+        assertEquals(List.of(same + "-p 8 -n 0 -t 1 -r 1 -o json -ctk q8_0 -ctv q8_0 -fa 1", same + "-p 0 -n 4 -t 1 -r 1 -o json -ctk q8_0 -ctv q8_0 -fa 1"),
+                calls(peer).stream().distinct().toList());
+
+        Path folder = Files.createDirectories(dir.resolve("no-turbo"));
+        Path lacking = executable(folder.resolve("llama-bench"), "echo \"$@\" >> " + folder.resolve("args.log") + "\n"
+                + "echo 'error: invalid parameter for argument: -ctk' >&2\nexit 1\n");
+        Result t = bench("--peer", lacking.toString(), "-ctk", "turbo3", "-ctv", "turbo3");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("refused the run: exit 1: error: invalid parameter for argument: -ctk"), t.out());
+        assertTrue(calls(lacking).get(0).endsWith("-ctk turbo3 -ctv turbo3 -fa 1"), calls(lacking).toString());
+    }
+
     /** Also the markdown table: the peer's t/s and the ratio beside Ternion's columns. */
     @Test
     void aBaselineWithThePeerIsCheckedOnTheRatio() throws IOException {

@@ -27,6 +27,27 @@ class SynthCommandTest {
     }
 
     /**
+     * --arch bitnet writes an I2_S 2B4T-shaped file as bitnet.cpp's 2024 fork reads it (arch bitnet,
+     * SiLU FFN, sub-norms kept); Ternion runs it, and other presets refuse the option.
+     */
+    @Test
+    void i2_sUnderArchBitnet(@TempDir Path dir) {
+        Path f = dir.resolve("tiny-bitnet-i2s.gguf");
+        Result w = ternion("synth", "--preset", "tiny-bitnet-b1.58", "--type", "i2_s", "--arch", "bitnet", "-o", f.toString());
+        assertEquals(0, w.code(), w.err());
+        Result info = ternion("info", "-m", f.toString());
+        assertTrue(info.out().contains("architecture  bitnet\n"), info.out());
+        assertTrue(info.out().contains("I2_S"), info.out());
+        assertTrue(info.out().contains("attn_sub_norm"), info.out());
+        Result run = ternion("run", "-m", f.toString(), "-n", "4", "--temp", "0");
+        assertEquals(0, run.code(), run.err());
+
+        Result bad = ternion("synth", "--preset", "tiny-qwen3", "--type", "q1_0", "--arch", "bitnet", "-o", dir.resolve("x.gguf").toString());
+        assertEquals(2, bad.code());
+        assertEquals("ternion: error: preset tiny-qwen3 is written as qwen3, not bitnet\n", bad.err());
+    }
+
+    /**
      * --yarn writes a Qwen3 with YaRN scaling: info shows the keys, run takes a context up to the
      * stretched one without a warning and warns once past it, and --rope-scaling none turns it off.
      */

@@ -55,6 +55,21 @@ public final class Synth {
      */
     public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, String chatTemplate, float yarnFactor, Path out)
             throws IOException {
+        write(p, type, seed, vocabulary, chatTemplate, yarnFactor, null, out);
+    }
+
+    /**
+     * As {@link #write(Preset, GgmlType, long, Vocabulary, String, float, Path)}, under architecture
+     * {@code arch} (null: the preset's rule below). Only a {@code bitnet-b1.58} preset may be written as
+     * {@code bitnet} (or as itself): bitnet.cpp's 2024 fork reads I2_S only under {@code bitnet}, so an
+     * I2_S file written that way is one both engines run, as the same SiLU model.
+     */
+    public static void write(Preset p, GgmlType type, long seed, Vocabulary vocabulary, String chatTemplate, float yarnFactor, String arch,
+            Path out) throws IOException {
+        if (arch != null && !(arch.equals(p.architecture()) || p.architecture().equals("bitnet-b1.58") && arch.equals("bitnet"))) {
+            throw new IllegalArgumentException("preset " + p.name() + " is written as " + p.architecture()
+                    + (p.architecture().equals("bitnet-b1.58") ? " or bitnet" : "") + ", not " + arch);
+        }
         if (yarnFactor != 0 && !(yarnFactor > 1 && yarnFactor <= 1024)) throw new IllegalArgumentException("a YaRN factor must be above 1 (up to 1024), not " + yarnFactor);
         if (!p.types().contains(type)) {
             throw new IllegalArgumentException("preset " + p.name() + " comes in " + p.types().stream().map(t -> t.name().toLowerCase()).sorted().toList()
@@ -67,7 +82,7 @@ public final class Synth {
         // reads bitnet.hidden_activation but maps no name to squared ReLU), as Ternion does without that
         // key. So such a file is a SiLU model everywhere, rather than 2B4T's ReLU² in Ternion alone; the
         // cost per token is the same.
-        String arch = p.architecture().equals("bitnet-b1.58") && type != GgmlType.I2_S ? "bitnet" : p.architecture();
+        if (arch == null) arch = p.architecture().equals("bitnet-b1.58") && type != GgmlType.I2_S ? "bitnet" : p.architecture();
         // Presets of 'bitnet' itself (tiny-bitnet) carry unit codes and a .scale per matrix, the layout
         // upstream's loader takes optionally; the 2B4T shape keeps each scale in its blocks, as upstream's
         // converter writes it. Both load in every peer.

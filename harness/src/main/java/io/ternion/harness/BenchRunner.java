@@ -80,7 +80,7 @@ public final class BenchRunner {
      */
     public static BenchReport run(Settings s, Consumer<String> progress) throws IOException {
         ModelInfo info = ModelInfo.read(s.model());
-        Peers peers = new Peers(s.peers(), s.model(), progress); // a missing binary fails here, before anything runs
+        Peers peers = new Peers(s.peers(), s.model(), s.kv(), progress); // a missing binary fails here, before anything runs
         BackendCheck.Availability backends = BackendCheck.check(s.backends(), s.threads().getFirst(), s.device(), progress);
         List<BenchReport.Result> results = new ArrayList<>();
         Map<String, String> devices = new LinkedHashMap<>();

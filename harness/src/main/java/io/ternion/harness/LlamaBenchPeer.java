@@ -2,6 +2,8 @@ package io.ternion.harness;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,22 +53,37 @@ public final class LlamaBenchPeer {
         Failure(String message) { super(message); }
     }
 
-    /** The arguments of one run: the same test as Ternion's, a pp ({@code gen} 0) or a tg ({@code prompt} 0) after {@code depth} tokens. */
-    List<String> command(Path model, int threads, int prompt, int gen, int depth) {
+    /**
+     * The arguments of one run: the same test as Ternion's, a pp ({@code gen} 0) or a tg ({@code prompt} 0)
+     * after {@code depth} tokens, with the same KV cache types.
+     */
+    List<String> command(Path model, int threads, int prompt, int gen, int depth, KvTypes kv) {
         List<String> c = new ArrayList<>(List.of(binary.toString(), "-m", model.toString(), "-p", Integer.toString(prompt), "-n",
                 Integer.toString(gen), "-t", Integer.toString(threads), "-r", "1", "-o", "json"));
         // Only when asked: forks cut before llama-bench had -d (bitnet.cpp's) refuse the flag.
         if (depth > 0) c.addAll(List.of("-d", Integer.toString(depth)));
+        // Likewise only when asked (F16 is llama-bench's default). llama.cpp stores a quantized V only with
+        // flash attention ("quantized V cache was requested, but this requires Flash Attention"), so that
+        // turns it on; a type the peer lacks (turbo3, turbo4 outside TurboQuant forks) is its refusal to report.
+        if (!kv.isF16()) {
+            c.addAll(List.of("-ctk", kv.key().id(), "-ctv", kv.value().id()));
+            if (kv.value() != KvType.F16) c.addAll(List.of("-fa", "1"));
+        }
         return c;
     }
 
     public Run run(Path model, int threads, int prompt, int gen, int depth) throws Failure {
+        return run(model, threads, prompt, gen, depth, KvTypes.F16);
+    }
+
+    /** One timed run with a KV cache of types {@code kv} ({@code -ctk}/{@code -ctv}). */
+    public Run run(Path model, int threads, int prompt, int gen, int depth, KvTypes kv) throws Failure {
         Path out = null, err = null;
         try {
             out = Files.createTempFile("ternion-peer", ".out");
             err = Files.createTempFile("ternion-peer", ".err");
             // Both to files: a peer that fills one pipe while we wait on the other would hang both.
-            Process p = new ProcessBuilder(command(model, threads, prompt, gen, depth))
+            Process p = new ProcessBuilder(command(model, threads, prompt, gen, depth, kv))
                     .redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
                     .start();
             boolean done;

@@ -1,5 +1,6 @@
 package io.ternion.harness;
 
+import io.ternion.graph.KvTypes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,10 +13,11 @@ import java.util.function.Consumer;
  * fails later stops for the rest of that test only (a depth it has no room for, say).
  */
 final class Peers {
-    static final Test NONE = new Peers(List.of(), null, line -> {}).test(0, 0, 0, 0);
+    static final Test NONE = new Peers(List.of(), null, KvTypes.F16, line -> {}).test(0, 0, 0, 0);
 
     private final List<State> states = new ArrayList<>();
     private final Path model;
+    private final KvTypes kv;
     private final Consumer<String> progress;
 
     private static final class State {
@@ -26,9 +28,10 @@ final class Peers {
         State(LlamaBenchPeer peer) { this.peer = peer; }
     }
 
-    Peers(List<Path> binaries, Path model, Consumer<String> progress) {
+    Peers(List<Path> binaries, Path model, KvTypes kv, Consumer<String> progress) {
         for (Path b : binaries) states.add(new State(new LlamaBenchPeer(b)));
         this.model = model;
+        this.kv = kv;
         this.progress = progress;
     }
 
@@ -59,7 +62,7 @@ final class Peers {
                 State st = states.get(i);
                 if (st.refusal != null || errors.get(i) != null) continue;
                 try {
-                    LlamaBenchPeer.Run r = st.peer.run(model, threads, prompt, gen, depth);
+                    LlamaBenchPeer.Run r = st.peer.run(model, threads, prompt, gen, depth, kv);
                     samples.get(i).add(r.tokensPerSecond());
                     st.ran = true;
                     st.build = r.build();

@@ -2,6 +2,8 @@ package io.ternion.harness;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.ternion.graph.KvType;
+import io.ternion.graph.KvTypes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,6 +87,22 @@ class LlamaBenchPeerTest {
         assertEquals(List.of("-m m.gguf -p 0 -n 16 -t 1 -r 1 -o json -d 4096"), Files.readAllLines(log));
         LlamaBenchPeer.Failure f = assertThrows(LlamaBenchPeer.Failure.class, () -> peer.run(Path.of("m.gguf"), 1, 0, 16, 0));
         assertEquals("reported no test with n_prompt 0, n_gen 16, n_depth 0", f.getMessage());
+    }
+
+    /**
+     * A non-F16 cache is passed as -ctk/-ctv, with -fa 1 when V is quantized (llama.cpp stores a
+     * quantized V only with flash attention); F16, llama-bench's default, passes neither.
+     */
+    @Test
+    void kvCacheTypesArePassedAsCtkCtv() throws Exception {
+        Path fake = script(dir, "llama-bench", "true\n");
+        LlamaBenchPeer peer = new LlamaBenchPeer(fake);
+        String head = fake + " -m m.gguf -p 0 -n 16 -t 1 -r 1 -o json";
+        assertEquals(head, String.join(" ", peer.command(Path.of("m.gguf"), 1, 0, 16, 0, KvTypes.F16)));
+        assertEquals(head + " -ctk q8_0 -ctv q8_0 -fa 1",
+                String.join(" ", peer.command(Path.of("m.gguf"), 1, 0, 16, 0, new KvTypes(KvType.Q8_0, KvType.Q8_0))));
+        assertEquals(head + " -d 512 -ctk q4_0 -ctv f16",
+                String.join(" ", peer.command(Path.of("m.gguf"), 1, 0, 16, 512, new KvTypes(KvType.Q4_0, KvType.F16))));
     }
 
     @Test
