@@ -4,6 +4,7 @@ import io.ternion.gguf.GgufFile;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
 import io.ternion.kernels.cpu.CpuBackend;
+import java.lang.foreign.Arena;
 
 /**
  * Runs the model's CPU kernels on a small model of the same architecture and weight types (one
@@ -23,6 +24,8 @@ final class KernelWarmUp implements AutoCloseable {
     static final long WORTH_IT_BYTES = 64L << 20;
     /** Tokens of the small model. */
     private static final int VOCABULARY_ROWS = 256;
+    /** Room for the small model's weights in a mapped file (sparse; a few MiB are used). */
+    private static final long SCRATCH_BYTES = 64L << 20;
     /** Prompt tokens per warm-up batch: enough for the batched kernels' row tiles. */
     private static final int BATCH = 16;
     /** Passes in a row within 1.5× of the fastest after which the kernels count as compiled (a pass then takes about 1 ms). */
@@ -58,13 +61,15 @@ final class KernelWarmUp implements AutoCloseable {
     private void run(GgufFile file, ModelConfig config) {
         int context = 2 * BATCH;
         Graph graph;
+        Arena arena = Arena.ofShared();
         try {
-            graph = LlamaGraph.buildLike(file, config.small(VOCABULARY_ROWS));
+            graph = LlamaGraph.buildLike(file, config.small(VOCABULARY_ROWS), LlamaGraph.mappedScratch(arena, SCRATCH_BYTES));
         } catch (RuntimeException e) {
+            arena.close();
             return; // a type without a quantizer to make weights with, say: no head start, nothing else lost
         }
         // One thread: the cores belong to the real model's repacking; the JIT's own threads do the compiling.
-        try (CpuBackend cpu = new CpuBackend(1)) {
+        try (arena; CpuBackend cpu = new CpuBackend(1)) {
             CompiledModel m = cpu.compile(cpu.fuse(graph), context, BATCH, 1);
             float[] logits = new float[VOCABULARY_ROWS];
             int[] prompt = new int[BATCH];

@@ -7,6 +7,13 @@ import io.ternion.graph.Buf;
 import io.ternion.graph.Graph;
 import io.ternion.graph.Op;
 import io.ternion.graph.RopeScaling;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,24 +29,49 @@ public final class LlamaGraph {
     private final ModelConfig c;
     /** Whether tensors are made up in {@code c}'s shapes, of the types the file's have, rather than read from it. */
     private final boolean madeUp;
+    /** Where made-up tensors are kept: a mapped file, as the real ones are; null: the heap. */
+    private final MemorySegment scratch;
+    private long scratchUsed;
 
-    private LlamaGraph(GgufFile file, ModelConfig c, boolean madeUp) {
+    private LlamaGraph(GgufFile file, ModelConfig c, boolean madeUp, MemorySegment scratch) {
         this.file = file;
         this.c = c;
         this.madeUp = madeUp;
+        this.scratch = scratch;
     }
 
     public static Graph build(GgufFile file, ModelConfig c) {
-        return new LlamaGraph(file, c, false).build();
+        return new LlamaGraph(file, c, false, null).build();
     }
 
     /**
      * The graph of {@code c} (a smaller model than the file's: {@link KernelWarmUp}) over random weights
      * of the types the file's tensors have: the same ops and kernels as the file's own graph at a
-     * fraction of its cost.
+     * fraction of its cost. The weights are copied into {@code scratch} (null: left on the heap),
+     * which should be a mapped file's memory like the model's: C2 compiles a kernel for the segment
+     * class it has seen, and one compiled on heap weights was compiled again, for good, slower on
+     * the file's mapped ones (2B4T's F16 head then decoded at half speed).
      */
-    static Graph buildLike(GgufFile file, ModelConfig c) {
-        return new LlamaGraph(file, c, true).build();
+    static Graph buildLike(GgufFile file, ModelConfig c, MemorySegment scratch) {
+        return new LlamaGraph(file, c, true, scratch).build();
+    }
+
+    /**
+     * A mapped temporary file of {@code bytes} (sparse: only what is written takes room), deleted at
+     * once (the mapping keeps it until {@code arena} closes); null where none can be made.
+     */
+    static MemorySegment mappedScratch(Arena arena, long bytes) {
+        try {
+            Path f = Files.createTempFile("ternion-warmup", ".bin");
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(new byte[1]), bytes - 1);
+                return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+            } finally {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     private Graph build() {
@@ -133,11 +165,16 @@ public final class LlamaGraph {
     }
 
     /** Random values of {@code type}: vectors near 1 (norm weights, scales), matrices small. */
-    private static Tensor madeUp(GgmlType type, String name, long... shape) {
+    private Tensor madeUp(GgmlType type, String name, long... shape) {
         float[] v = new float[Math.toIntExact(java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact))];
         var random = new java.util.SplittableRandom(name.hashCode());
         for (int i = 0; i < v.length; i++) v[i] = (float) (shape.length == 1 ? 1 + 0.1 * random.nextDouble(-1, 1) : 0.05 * random.nextDouble(-1, 1));
-        return Tensor.quantize(name, type, shape, v);
+        Tensor t = Tensor.quantize(name, type, shape, v);
+        long at = (scratchUsed + 63) & ~63L, size = t.data().byteSize();
+        if (scratch == null || at + size > scratch.byteSize()) return t;
+        MemorySegment mapped = scratch.asSlice(at, size).copyFrom(t.data());
+        scratchUsed = at + size;
+        return new Tensor(name, type, shape, mapped);
     }
 
     private static Buf buf(String name, int width) {

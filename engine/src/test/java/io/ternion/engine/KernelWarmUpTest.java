@@ -38,11 +38,11 @@ class KernelWarmUpTest {
     void theSmallModelHasTheRealOnesOpsAndWeightTypesWithOneLayerOfMadeUpWeights() throws IOException {
         for (var c : List.of(new Object[] {"tiny-bitnet-b1.58", GgmlType.I2_S}, new Object[] {"tiny-qwen3", GgmlType.Q1_0},
                 new Object[] {"tiny-bitnet", GgmlType.TQ1_0})) {
-            try (GgufFile file = synth((String) c[0], (GgmlType) c[1])) {
+            try (GgufFile file = synth((String) c[0], (GgmlType) c[1]); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 ModelConfig config = ModelConfig.from(file);
                 assertEquals(2, config.layers());
                 Graph real = LlamaGraph.build(file, config);
-                Graph small = LlamaGraph.buildLike(file, config.small(256));
+                Graph small = LlamaGraph.buildLike(file, config.small(256), LlamaGraph.mappedScratch(arena, 16 << 20));
                 // The real graph is the embedding, the small one's layer twice, and the same three ops for the output.
                 List<String> s = kinds(small);
                 List<String> layer = s.subList(1, s.size() - 3);
@@ -53,7 +53,12 @@ class KernelWarmUpTest {
                 assertEquals(expected, kinds(real), c[0] + ": the same ops on the same types");
                 assertEquals(1, small.cache().layers());
                 for (Op op : small.ops()) {
-                    for (Tensor t : op.matrices()) assertTrue(!t.data().isNative(), t.name() + " is made up, not mapped from the file");
+                    for (Tensor t : op.matrices()) {
+                        long at = t.data().address(), file0 = file.segment().address(), file1 = file0 + file.segment().byteSize();
+                        assertTrue(at + t.data().byteSize() <= file0 || at >= file1, t.name() + " is made up, not read from the file");
+                        // Mapped memory as the file's: kernels compiled on heap weights were compiled again, slower, on mapped ones.
+                        assertTrue(t.data().isMapped(), t.name() + " lives in a mapped scratch file, as the model's tensors do");
+                    }
                 }
             }
         }
