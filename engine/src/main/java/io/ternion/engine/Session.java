@@ -3,6 +3,7 @@ package io.ternion.engine;
 import io.ternion.graph.CompiledModel;
 import io.ternion.tokenizer.StreamingDecoder;
 import java.util.Arrays;
+import java.util.function.BooleanSupplier;
 
 /**
  * Generation over a model's KV cache. The cache keeps the tokens already evaluated; a new request
@@ -107,7 +108,7 @@ public final class Session {
      * {@value #CANCELLABLE_CHUNK} tokens (chat's Ctrl-C while a long prompt is read) or after a token.
      * A prompt stopped half way leaves what was evaluated of it in the cache, for the next call to reuse.
      */
-    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener, java.util.function.BooleanSupplier cancelled) {
+    public Result generate(int[] prompt, int maxTokens, SamplerParams params, TokenListener listener, BooleanSupplier cancelled) {
         CompiledModel cm = model.compiled();
         int ctx = cm.contextLength();
         checkPrompt(prompt);
