@@ -127,9 +127,16 @@ public final class Model implements AutoCloseable {
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             boolean onCpu = backend instanceof io.ternion.kernels.cpu.CpuBackend || backend instanceof FallbackBackend f && f.cpuOnly();
             KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null;
+            // Pages in the tensors a CPU forward reads in place (2B4T's F16 head) beside the repacking, not in the first forward.
+            Thread pager = onCpu && fitsInMemory(file) ? Thread.ofPlatform().daemon().name("ternion-pager").start(() -> populate(file)) : null;
             try {
                 int batch = Math.max(1, Math.min(options.batchSize(), slots * ctx));
-                CompiledModel compiled = backend.compile(backend.fuse(graph), ctx, batch, slots, kv);
+                CompiledModel compiled;
+                try {
+                    compiled = backend.compile(backend.fuse(graph), ctx, batch, slots, kv);
+                } finally {
+                    if (pager != null) awaitPages(pager); // also before a failed load unmaps the file
+                }
                 Model m = new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
                 m.warmUp = warmUp; // goes on until the model's first use: chat's first message, serve's first request
                 return m;
@@ -146,6 +153,28 @@ public final class Model implements AutoCloseable {
             file.close();
             throw e;
         }
+    }
+
+    private static void populate(GgufFile file) {
+        try {
+            file.populate();
+        } catch (RuntimeException | Error e) {
+            // only a head start: a forward that reads a bad page reports it
+        }
+    }
+
+    private static void awaitPages(Thread pager) {
+        try {
+            pager.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the first forward faults the rest in
+        }
+    }
+
+    /** A file past half the machine's memory is left to page in as read: reading it all ahead would evict itself. */
+    private static boolean fitsInMemory(GgufFile file) {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return !(os instanceof com.sun.management.OperatingSystemMXBean m) || file.fileSize() < m.getTotalMemorySize() / 2;
     }
 
     /**
