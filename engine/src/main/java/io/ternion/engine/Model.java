@@ -173,8 +173,12 @@ public final class Model implements AutoCloseable {
 
     /** A file past half the machine's memory is left to page in as read: reading it all ahead would evict itself. */
     private static boolean fitsInMemory(GgufFile file) {
-        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return !(os instanceof com.sun.management.OperatingSystemMXBean m) || file.fileSize() < m.getTotalMemorySize() / 2;
+        try {
+            java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            return !(os instanceof com.sun.management.OperatingSystemMXBean m) || file.fileSize() < m.getTotalMemorySize() / 2;
+        } catch (LinkageError e) {
+            return true; // a runtime without jdk.management: the file is paged in as read
+        }
     }
 
     /**
