@@ -4,6 +4,7 @@ import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Numbers;
 import io.ternion.gguf.Tensor;
 import io.ternion.kernels.cpu.MatMul;
+import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -56,6 +57,7 @@ public class F16VariantsBenchmark {
 
     private Arena arena;
     private Tensor[] weights;
+    private Weights[] prepared;
     private WorkerPool pool;
     private final float[] x = BenchWeights.activations(K, 7);
     private final float[] y = new float[N];
@@ -66,6 +68,8 @@ public class F16VariantsBenchmark {
         arena = Arena.ofShared();
         weights = BenchWeights.copies(arena, GgmlType.F16, K, N, 42);
         pool = new WorkerPool(threads);
+        prepared = new Weights[weights.length];
+        for (int i = 0; i < weights.length; i++) prepared[i] = MatMul.prepare(weights[i], pool);
     }
 
     @TearDown(Level.Trial)
@@ -74,19 +78,52 @@ public class F16VariantsBenchmark {
         arena.close();
     }
 
-    private MemorySegment nextWeights() {
-        Tensor w = weights[next];
+    private int nextIndex() {
+        int i = next;
         next = next + 1 == weights.length ? 0 : next + 1;
-        return w.data();
+        return i;
     }
 
-    /** The kernel in use (F16MatMul, Vec.halfToFloat): in registers, multiply by 2^112, masked fix-up for ±∞/NaN. */
+    private MemorySegment nextWeights() {
+        return weights[nextIndex()].data();
+    }
+
+    /**
+     * The kernel in use, prepared as the CPU backend prepares weights: these hold no ±∞ or NaN, so
+     * F16MatMul.Finite (Vec.finiteHalfToFloat: shift, mask, multiply by 2^112; four operations).
+     * A tensor holding one runs the exact F16MatMul, {@link #vectorExact} here.
+     */
     @Benchmark
     public float[] kernel() {
-        Tensor w = weights[next];
-        next = next + 1 == weights.length ? 0 : next + 1;
+        Weights w = prepared[next];
+        next = next + 1 == prepared.length ? 0 : next + 1;
         MatMul.matmul(w, x, 0, 1, y, 0, pool);
         return y;
+    }
+
+    /**
+     * What choosing the kernel costs at load: MatMul.prepare of an F16 tensor reads it once for
+     * halves of exponent 31 (a load, an AND and a MAX per vector).
+     */
+    @Benchmark
+    public Weights scanAtPrepare() {
+        return MatMul.prepare(weights[nextIndex()], pool);
+    }
+
+    /**
+     * In registers, exact for every half (F16MatMul's own loop, Vec.halfToFloat): multiply by 2^112,
+     * masked fix-up for ±∞/NaN, ten operations. The kernel for every F16 tensor until the finite
+     * one, and still for tensors that hold ∞ or NaN.
+     */
+    @Benchmark
+    public float[] vectorExact() {
+        return inRegisters(4);
+    }
+
+    /** In registers, finite halves only (Vec.finiteHalfToFloat), in this class's loop: {@link #kernel}'s conversion. */
+    @Benchmark
+    public float[] vectorFiniteOnly() {
+        return inRegisters(5);
     }
 
     /**
@@ -146,6 +183,8 @@ public class F16VariantsBenchmark {
             case 0 -> noSubnormalFloats(h16);
             case 1 -> withBlends(h16);
             case 2 -> special(h16) ? withBlends(h16) : normal(h16);
+            case 4 -> exact(h16);
+            case 5 -> finite(h16);
             default -> normal(h16);
         };
     }
@@ -161,6 +200,21 @@ public class F16VariantsBenchmark {
         FloatVector f = bits.reinterpretAsFloats()
                 .lanewise(VectorOperators.SUB, sign.or(0x38800000).reinterpretAsFloats(), subnormal.cast(F));
         return f.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    }
+
+    /** Vec.halfToFloat, copied (Vec is package-private to kernels-cpu). */
+    private static FloatVector exact(ShortVector h16) {
+        IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> infNan = h16.and((short) 0x7c00).compare(VectorOperators.EQ, (short) 0x7c00).cast(I);
+        IntVector bits = magnitude.lanewise(VectorOperators.OR, 0x7f800000, infNan);
+        return bits.or(h.lanewise(VectorOperators.LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+    }
+
+    /** Vec.finiteHalfToFloat, copied. */
+    private static FloatVector finite(ShortVector h16) {
+        IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
     }
 
     private static FloatVector withBlends(ShortVector h16) {
