@@ -108,18 +108,17 @@ public class F16VariantsBenchmark {
      */
     @Benchmark
     public float[] kernel() {
-        Weights w = prepared[next];
-        next = next + 1 == prepared.length ? 0 : next + 1;
-        MatMul.matmul(w, x, 0, 1, y, 0, pool);
-        return y;
+        return multiply(prepared);
     }
 
     /** The kernel as prepared for a tensor holding one +∞: the exact F16MatMul (Vec.halfToFloat), {@link #vectorExact}'s loop. */
     @Benchmark
     public float[] kernelExact() {
-        Weights w = withInfinity[next];
-        next = next + 1 == withInfinity.length ? 0 : next + 1;
-        MatMul.matmul(w, x, 0, 1, y, 0, pool);
+        return multiply(withInfinity);
+    }
+
+    private float[] multiply(Weights[] copies) {
+        MatMul.matmul(copies[nextIndex()], x, 0, 1, y, 0, pool);
         return y;
     }
 
