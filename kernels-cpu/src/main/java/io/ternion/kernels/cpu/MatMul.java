@@ -93,14 +93,19 @@ public final class MatMul {
     /**
      * {@code w} ready for {@link #matmul(Weights, float[], int, int, float[], int, WorkerPool)}: for the
      * formats that run from a repacked copy, the copy is made here (on the pool's threads) and held by
-     * the result; for the others nothing is copied.
+     * the result; for the others nothing is copied. An F16 tensor is read once to choose its kernel
+     * ({@link F16MatMul#allFinite}).
      */
     public static Weights prepare(Tensor w, WorkerPool pool) {
         PackedKernel<?, ?> pk = PACKED.get(w.type());
-        if (pk != null) return new Weights(w, pk.prepare(w, pool));
-        kernel(w.type());
-        return new Weights(w, null);
+        if (pk != null) return new Weights(w, null, pk.prepare(w, pool));
+        RowKernel kernel = kernel(w.type());
+        if (kernel instanceof F16MatMul && F16MatMul.allFinite(w, pool)) kernel = FINITE_F16;
+        return new Weights(w, kernel, null);
     }
+
+    /** The F16 kernel for tensors {@link F16MatMul#allFinite} has cleared; never in the registry, so never picked without that check. */
+    private static final RowKernel FINITE_F16 = new F16MatMul.Finite();
 
     /**
      * {@link #matmul(Weights, float[], int, int, float[], int, WorkerPool)} for a one-off product:
@@ -126,7 +131,7 @@ public final class MatMul {
             return;
         }
         boolean inline = (long) n * k * batch < PARALLEL_MIN_WORK;
-        RowKernel kernel = kernel(w.type());
+        RowKernel kernel = weights.kernel;
         MemorySegment data = w.data();
         if (batch == 1) {
             if (inline) kernel.dot(data, k, 0, n, x, xOffset, y, yOffset);

@@ -9,11 +9,17 @@ import io.ternion.gguf.Tensor;
  */
 public final class Weights {
     private final Tensor tensor;
+    /**
+     * The kernel that reads the tensor's own bytes; null when it runs from a packed copy. Chosen
+     * once: an F16 tensor with no ±∞ or NaN gets a faster kernel than one with them.
+     */
+    final RowKernel kernel;
     /** The packed copy and its kernel; null when the kernels read the tensor's own bytes. */
     final PackedKernel.Packed<?, ?> packed;
 
-    Weights(Tensor tensor, PackedKernel.Packed<?, ?> packed) {
+    Weights(Tensor tensor, RowKernel kernel, PackedKernel.Packed<?, ?> packed) {
         this.tensor = tensor;
+        this.kernel = kernel;
         this.packed = packed;
     }
 
