@@ -68,11 +68,8 @@ public class BuildImage {
                   fi
                   printf '%s' "$first"
                 }
-                # The JDK's ahead-of-time cache the build recorded (classes loaded and linked, the JIT's profiles).
-                aot=()
-                [[ -f "$here/lib/ternion.aot" ]] && aot=("-XX:AOTCache=$here/lib/ternion.aot" -Xlog:aot=off -Xlog:cds=off)
                 set +e +o pipefail
-                { "$here/bin/java" "${aot[@]}" -Dternion.home="$here" ${TERNION_OPTS:-} -jar "$here/app/ternion.jar" "$@" 2>&1 1>&3 3>&- \\
+                { "$here/bin/java" -Dternion.home="$here" ${TERNION_OPTS:-} -jar "$here/app/ternion.jar" "$@" 2>&1 1>&3 3>&- \\
                     | drop_incubator_notice >&2; } 3>&1
                 exit "${PIPESTATUS[0]}"
                 """);
@@ -84,39 +81,9 @@ public class BuildImage {
         Files.writeString(image.resolve("bin/ternion.cmd"), """
                 @echo off
                 rem Ternion with the Java runtime beside it: no JDK needed.
-                set "TERNION_AOT="
-                if exist "%~dp0..\\lib\\ternion.aot" set "TERNION_AOT=-XX:AOTCache=%~dp0..\\lib\\ternion.aot -Xlog:aot=off -Xlog:cds=off"
-                "%~dp0java.exe" %TERNION_AOT% -Dternion.home="%~dp0.." %TERNION_OPTS% -jar "%~dp0..\\app\\ternion.jar" %*
+                "%~dp0java.exe" -Dternion.home="%~dp0.." %TERNION_OPTS% -jar "%~dp0..\\app\\ternion.jar" %*
                 """.replace("\n", "\r\n"));
-        recordAotCache(image, target.resolve("aot-training.log"));
         System.out.println("BuildImage: wrote " + image + " (run " + sh + ")");
-    }
-
-    /**
-     * Records lib/ternion.aot with the image's own runtime (an AOT cache holds only for the JDK and
-     * the jar that made it; moved with the image, it still holds): AotTraining runs the CLI on a
-     * tiny model of each weight family. Without it the launchers start as before, so a failure here
-     * is a warning with the log, not a failed build.
-     */
-    private static void recordAotCache(Path image, Path log) throws IOException {
-        Path java = image.resolve(Files.exists(image.resolve("bin/java.exe")) ? "bin/java.exe" : "bin/java");
-        Path cache = image.resolve("lib/ternion.aot");
-        long t0 = System.nanoTime();
-        try {
-            Process p = new ProcessBuilder(java.toString(), "-XX:AOTCacheOutput=" + cache, "-Xlog:aot=off", "-Xlog:cds=off",
-                    "-cp", image.resolve("app/ternion.jar").toString(), "io.ternion.cli.AotTraining")
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            int code = p.waitFor();
-            if (code != 0 || !Files.exists(cache)) {
-                Files.deleteIfExists(cache);
-                System.err.println("BuildImage: warning: no AOT cache (training exited with " + code + ", see " + log + ")");
-                return;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-        }
-        System.out.printf("BuildImage: recorded %s (%.1f MiB) in %.1f s%n", cache, Files.size(cache) / 1048576.0, (System.nanoTime() - t0) / 1e9);
     }
 
     private static void delete(Path dir) throws IOException {

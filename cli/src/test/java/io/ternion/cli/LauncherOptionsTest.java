@@ -27,16 +27,4 @@ class LauncherOptionsTest {
         }
         assertTrue(script.contains("\"${JIT_OPTS[@]}\""), "./ternion passes its JIT options to java");
     }
-
-    /** Both launchers start from the AOT cache AotTraining records, and keep the JVM's cache messages off stdout. */
-    @Test
-    void everyLauncherStartsFromTheAotCache() throws IOException {
-        String script = Files.readString(Path.of("..", "ternion"));
-        String image = Files.readString(Path.of("src", "package", "BuildImage.java"));
-        for (String launcher : new String[] {script, image}) {
-            assertTrue(launcher.contains("-XX:AOTCacheOutput=") && launcher.contains("io.ternion.cli.AotTraining"), "the cache is recorded");
-            assertTrue(launcher.contains("-XX:AOTCache="), "and used");
-            assertTrue(launcher.contains("-Xlog:aot=off -Xlog:cds=off") || launcher.contains("\"-Xlog:aot=off\", \"-Xlog:cds=off\""), "quietly");
-        }
-    }
 }

@@ -70,16 +70,4 @@ class PackagedImageIT {
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("ternion: error: no such file: /no/such.gguf"), bad.err());
     }
-
-    /** mvn package recorded the JDK's AOT cache with the image's runtime (BuildImage), and bin/ternion starts from it. */
-    @Test
-    void theLauncherStartsFromTheRecordedAotCache() throws Exception {
-        assertTrue(Files.isRegularFile(IMAGE.resolve("lib/ternion.aot")), "the AOT training ran at mvn package (target/aot-training.log)");
-        Map<String, String> env = new java.util.HashMap<>(withoutJdk());
-        env.put("TERNION_OPTS", "-Xlog:aot=info"); // after the launcher's -Xlog:aot=off, so it wins
-        Run r = run(env, IMAGE.resolve("bin/ternion").toString(), "--version");
-        assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("Opened AOT cache " + IMAGE.resolve("lib/ternion.aot")), r.out());
-        assertFalse(r.out().contains("[warning][aot"), "the cache fits this runtime and jar: " + r.out());
-    }
 }
