@@ -229,6 +229,8 @@ public final class Attention {
                 switch (keys) {
                     case HALVES -> keyHalves(cache.kh[layer], vector * headDim, m, qs, q0, q1, headDim, lanes, l0, l1);
                     case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    case NIBBLES -> keyNibbles(table(kType), cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0,
+                            l1);
                     default -> keyRow(block, m, qs, q0, q1, headDim, lanes, l0, l1);
                 }
             }
@@ -245,6 +247,8 @@ public final class Attention {
                 switch (values) {
                     case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
                     case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
+                    case NIBBLES -> weighNibbles(table(vType), scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
+                            dst, d0, d1);
                     default -> weighRows(scores, s0, s1, block, m, headDim, dst, d0, d1);
                 }
             }
@@ -259,11 +263,16 @@ public final class Attention {
      * decoding them into rows in the same run: 2365 against 1736 µs per step for Bonsai-1.7B's 16
      * query and 8 KV heads of 128 over 4096 positions, on 1 thread.)
      */
-    private static final int ROWS = 0, HALVES = 1, BYTES = 2;
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
 
     private static int source(KvType type, int headDim) {
         if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
+        if ((type == KvType.Q4_0 || type == KvType.TURBO4) && L == 16 && headDim % KvType.BLOCK == 0) return NIBBLES;
         return type == KvType.F16 ? HALVES : type == KvType.Q8_0 ? BYTES : ROWS;
+    }
+
+    private static int[] table(KvType type) {
+        return type == KvType.Q4_0 ? Q4_0_BITS : TURBO4_BITS;
     }
 
     /**
@@ -300,6 +309,24 @@ public final class Attention {
 
     /** {@link #keyRow} for Q8_0 keys from src[at..] ({@code bytes} each), each vector of int8s widened and scaled as {@link #q8} does. */
     private static void keyBytes(byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        if (L == 16 && headDim % KvType.BLOCK == 0) {
+            // A block is exactly two vectors: no inner loop, whose set-up per block cost more than its work.
+            for (int t = 0; t < m; t++, at += bytes) {
+                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+                for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK) {
+                    float d = scaleAt(src, block);
+                    FloatVector a = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2)).mul(d);
+                    FloatVector b = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2 + L)).mul(d);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(a, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(a, acc1);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i + L).fma(b, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i + L).fma(b, acc1);
+                }
+                acc0.intoArray(lanes, l0 + t * L);
+                acc1.intoArray(lanes, l1 + t * L);
+            }
+            return;
+        }
         for (int t = 0; t < m; t++, at += bytes) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
             for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
@@ -309,6 +336,31 @@ public final class Attention {
                     acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
                     acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
                 }
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
+    }
+
+    /**
+     * {@link #keyRow} for Q4_0 or TURBO4 keys from src[at..] (16 float lanes, whole 32-blocks): each
+     * block's 16 bytes are read once for its two vectors (low nibbles, then high), each value
+     * table[nibble]·d as {@link #nibbles} decodes it.
+     */
+    private static void keyNibbles(int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes,
+            int l0, int l1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+        for (int t = 0; t < m; t++, at += bytes) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
+                float d = scaleAt(src, block);
+                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
+                FloatVector lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(lo, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(lo, acc1);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i + 16).fma(hi, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i + 16).fma(hi, acc1);
             }
             acc0.intoArray(lanes, l0 + t * L);
             acc1.intoArray(lanes, l1 + t * L);
@@ -413,9 +465,31 @@ public final class Attention {
         }
     }
 
-    /** {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both queries. */
+    /**
+     * {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both
+     * queries; two vectors per pass over the positions where headDim allows (half the passes, twice
+     * the independent accumulators).
+     */
     private static void weighHalves(float[] scores, int s0, int s1, short[] h, int at, int m, int headDim, float[] dst, int d0, int d1) {
-        for (int i = 0; i < headDim; i += L) {
+        int i = 0;
+        for (; i + 2 * L <= headDim; i += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
+            FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
+            for (int t = 0, row = at + i; t < m; t++, row += headDim) {
+                FloatVector va = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row));
+                FloatVector vb = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row + L));
+                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
+                a0 = va.fma(w0, a0);
+                b0 = vb.fma(w0, b0);
+                a1 = va.fma(w1, a1);
+                b1 = vb.fma(w1, b1);
+            }
+            a0.intoArray(dst, d0 + i);
+            b0.intoArray(dst, d0 + i + L);
+            a1.intoArray(dst, d1 + i);
+            b1.intoArray(dst, d1 + i + L);
+        }
+        for (; i < headDim; i += L) {
             FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
             for (int t = 0; t < m; t++) {
                 FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + t * headDim + i));
@@ -427,9 +501,34 @@ public final class Attention {
         }
     }
 
-    /** {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per position), each widened and scaled once. */
+    /**
+     * {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per
+     * position), each widened and scaled once; a block's vectors in one pass over the positions, its
+     * scale read once per position.
+     */
     private static void weighBytes(float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst, int d0,
             int d1) {
+        if (L == 16 && headDim % KvType.BLOCK == 0) {
+            for (int i = 0; i < headDim; i += KvType.BLOCK) {
+                FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
+                FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
+                for (int t = 0, block = at + i / KvType.BLOCK * (2 + KvType.BLOCK); t < m; t++, block += bytes) {
+                    float d = scaleAt(src, block);
+                    FloatVector va = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2)).mul(d);
+                    FloatVector vb = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2 + L)).mul(d);
+                    FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
+                    a0 = va.fma(w0, a0);
+                    b0 = vb.fma(w0, b0);
+                    a1 = va.fma(w1, a1);
+                    b1 = vb.fma(w1, b1);
+                }
+                a0.intoArray(dst, d0 + i);
+                b0.intoArray(dst, d0 + i + L);
+                a1.intoArray(dst, d1 + i);
+                b1.intoArray(dst, d1 + i + L);
+            }
+            return;
+        }
         for (int i = 0; i < headDim; i += L) {
             int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK), c = block + 2 + i % KvType.BLOCK;
             FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
@@ -440,6 +539,32 @@ public final class Attention {
             }
             acc0.intoArray(dst, d0 + i);
             acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** {@link #weighRows} over Q4_0 or TURBO4 values (as {@link #keyNibbles} reads them): a block's two vectors per pass over the positions. */
+    private static void weighNibbles(int[] bits, float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst,
+            int d0, int d1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+        for (int i = 0; i < headDim; i += KvType.BLOCK) {
+            int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK / 2);
+            FloatVector lo0 = FloatVector.fromArray(F, dst, d0 + i), hi0 = FloatVector.fromArray(F, dst, d0 + i + 16);
+            FloatVector lo1 = FloatVector.fromArray(F, dst, d1 + i), hi1 = FloatVector.fromArray(F, dst, d1 + i + 16);
+            for (int t = 0; t < m; t++, block += bytes) {
+                float d = scaleAt(src, block);
+                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
+                FloatVector lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
+                lo0 = lo.fma(w0, lo0);
+                hi0 = hi.fma(w0, hi0);
+                lo1 = lo.fma(w1, lo1);
+                hi1 = hi.fma(w1, hi1);
+            }
+            lo0.intoArray(dst, d0 + i);
+            hi0.intoArray(dst, d0 + i + 16);
+            lo1.intoArray(dst, d1 + i);
+            hi1.intoArray(dst, d1 + i + 16);
         }
     }
 
