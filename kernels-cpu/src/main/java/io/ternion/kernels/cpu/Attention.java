@@ -188,7 +188,7 @@ public final class Attention {
      * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
      * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
      *
-     * <p>Positions go L at a time: their keys are read (widened in registers from F16 or Q8_0,
+     * <p>Positions go L at a time: their keys are read (widened in registers from F16, Q8_0, Q4_0 or TURBO4,
      * else decoded into a block of L rows), two queries per key read, each query's L dot products
      * are left as L accumulator vectors and summed across their lanes together ({@link #sumAcross}:
      * 3 operations per position at 16 lanes instead of a reduction of 8 each), then, after the
@@ -258,10 +258,12 @@ public final class Attention {
     /**
      * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
      * vector never straddles a 32-block) are widened in registers straight from the cache and used
-     * at once; the rest is decoded into a block of rows first. (Q4_0 and TURBO4 read straight from
-     * the cache, a block's 16 bytes giving its two vectors through the table, took 1.36× the time of
-     * decoding them into rows in the same run: 2365 against 1736 µs per step for Bonsai-1.7B's 16
-     * query and 8 KV heads of 128 over 4096 positions, on 1 thread.)
+     * at once; with 16 lanes and whole 32-blocks, so are Q4_0 and TURBO4 (a block's 16 bytes give
+     * its two vectors through the table); the rest is decoded into a block of rows first. Reading
+     * Q4_0 straight from the cache first measured 1.36× slower than rows, when each value vector
+     * took its own pass over the positions and read the block's bytes again; one pass per block for
+     * both of its vectors made it 1.8× faster than rows (AttentionAB, Bonsai-1.7B's 16 query and 8
+     * KV heads of 128, 4096 positions, 1 thread: 1002 against 1839 µs per step).
      */
     private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
 
