@@ -218,6 +218,7 @@ public final class Attention {
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
         int keys = source(kType, headDim), values = source(vType, headDim);
+        IntVector valueTable = values == NIBBLES ? IntVector.fromArray(Vec.I, table(vType), 0) : null;
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
             if (keys == ROWS) {
@@ -244,11 +245,15 @@ public final class Attention {
             }
             for (int j = 0; j < group; j += 2) {
                 int j1 = Math.min(j + 1, group - 1), s0 = j * n + b, s1 = j1 * n + b, d0 = dstOff + j * dstStride, d1 = dstOff + j1 * dstStride;
+                if (weighsInPairs(values, headDim)) {
+                    int at = (first + b) * (values == HALVES ? headDim : cache.vBytes);
+                    weighPairs(values, valueTable, scores, s0, s1, cache.vh == null ? null : cache.vh[layer], cache.vq == null ? null : cache.vq[layer],
+                            at, cache.vBytes, m, headDim, dst, d0, d1);
+                    continue;
+                }
                 switch (values) {
                     case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
                     case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
-                    case NIBBLES -> weighNibbles(table(vType), scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim,
-                            dst, d0, d1);
                     default -> weighRows(scores, s0, s1, block, m, headDim, dst, d0, d1);
                 }
             }
@@ -467,31 +472,9 @@ public final class Attention {
         }
     }
 
-    /**
-     * {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both
-     * queries; two vectors per pass over the positions where headDim allows (half the passes, twice
-     * the independent accumulators).
-     */
+    /** {@link #weighRows} over F16 values of whole vectors from h[at..], each widened once for both queries. */
     private static void weighHalves(float[] scores, int s0, int s1, short[] h, int at, int m, int headDim, float[] dst, int d0, int d1) {
-        int i = 0;
-        for (; i + 2 * L <= headDim; i += 2 * L) {
-            FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
-            FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
-            for (int t = 0, row = at + i; t < m; t++, row += headDim) {
-                FloatVector va = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row));
-                FloatVector vb = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row + L));
-                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
-                a0 = va.fma(w0, a0);
-                b0 = vb.fma(w0, b0);
-                a1 = va.fma(w1, a1);
-                b1 = vb.fma(w1, b1);
-            }
-            a0.intoArray(dst, d0 + i);
-            b0.intoArray(dst, d0 + i + L);
-            a1.intoArray(dst, d1 + i);
-            b1.intoArray(dst, d1 + i + L);
-        }
-        for (; i < headDim; i += L) {
+        for (int i = 0; i < headDim; i += L) {
             FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
             for (int t = 0; t < m; t++) {
                 FloatVector value = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, at + t * headDim + i));
@@ -503,34 +486,9 @@ public final class Attention {
         }
     }
 
-    /**
-     * {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per
-     * position), each widened and scaled once; a block's vectors in one pass over the positions, its
-     * scale read once per position.
-     */
+    /** {@link #weighRows} over Q8_0 values of whole vectors from src[at..] ({@code bytes} per position), each widened and scaled once. */
     private static void weighBytes(float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst, int d0,
             int d1) {
-        if (L == 16 && headDim % KvType.BLOCK == 0) {
-            for (int i = 0; i < headDim; i += KvType.BLOCK) {
-                FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
-                FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
-                for (int t = 0, block = at + i / KvType.BLOCK * (2 + KvType.BLOCK); t < m; t++, block += bytes) {
-                    float d = scaleAt(src, block);
-                    FloatVector va = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2)).mul(d);
-                    FloatVector vb = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2 + L)).mul(d);
-                    FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
-                    a0 = va.fma(w0, a0);
-                    b0 = vb.fma(w0, b0);
-                    a1 = va.fma(w1, a1);
-                    b1 = vb.fma(w1, b1);
-                }
-                a0.intoArray(dst, d0 + i);
-                b0.intoArray(dst, d0 + i + L);
-                a1.intoArray(dst, d1 + i);
-                b1.intoArray(dst, d1 + i + L);
-            }
-            return;
-        }
         for (int i = 0; i < headDim; i += L) {
             int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK), c = block + 2 + i % KvType.BLOCK;
             FloatVector acc0 = FloatVector.fromArray(F, dst, d0 + i), acc1 = FloatVector.fromArray(F, dst, d1 + i);
@@ -544,29 +502,48 @@ public final class Attention {
         }
     }
 
-    /** {@link #weighRows} over Q4_0 or TURBO4 values (as {@link #keyNibbles} reads them): a block's two vectors per pass over the positions. */
-    private static void weighNibbles(int[] bits, float[] scores, int s0, int s1, byte[] src, int at, int bytes, int m, int headDim, float[] dst,
-            int d0, int d1) {
-        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
-        for (int i = 0; i < headDim; i += KvType.BLOCK) {
-            int block = at + i / KvType.BLOCK * (2 + KvType.BLOCK / 2);
-            FloatVector lo0 = FloatVector.fromArray(F, dst, d0 + i), hi0 = FloatVector.fromArray(F, dst, d0 + i + 16);
-            FloatVector lo1 = FloatVector.fromArray(F, dst, d1 + i), hi1 = FloatVector.fromArray(F, dst, d1 + i + 16);
-            for (int t = 0; t < m; t++, block += bytes) {
-                float d = scaleAt(src, block);
-                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
-                FloatVector lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
-                FloatVector hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+    /** Whether {@link #weighPairs} takes a side's values: 16 lanes (two vectors a 32-block) and heads of whole blocks. */
+    private static boolean weighsInPairs(int source, int headDim) {
+        return L == 16 && headDim % KvType.BLOCK == 0 && source != ROWS;
+    }
+
+    /**
+     * {@link #weighRows} over F16, Q8_0 or Q4_0/TURBO4 ({@code table}) values read straight from the
+     * cache, two vectors (a 32-block) per pass over the positions: a quantized block's scale and
+     * bytes are read once per position for both vectors, and the four accumulators are independent.
+     * Each value is widened (and scaled) as {@link #halves}, {@link #q8} and {@link #nibbles} decode it.
+     */
+    private static void weighPairs(int source, IntVector table, float[] scores, int s0, int s1, short[] h, byte[] src, int at, int bytes, int m,
+            int headDim, float[] dst, int d0, int d1) {
+        int stride = source == HALVES ? headDim : bytes, blockBytes = source == BYTES ? 2 + KvType.BLOCK : 2 + KvType.BLOCK / 2;
+        for (int i = 0; i < headDim; i += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
+            FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
+            for (int t = 0, row = at + (source == HALVES ? i : i / KvType.BLOCK * blockBytes); t < m; t++, row += stride) {
+                FloatVector va, vb;
+                if (source == HALVES) {
+                    va = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row));
+                    vb = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row + L));
+                } else if (source == BYTES) {
+                    float d = scaleAt(src, row);
+                    va = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2)).mul(d);
+                    vb = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2 + L)).mul(d);
+                } else {
+                    float d = scaleAt(src, row);
+                    IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, row + 2));
+                    va = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                    vb = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                }
                 FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
-                lo0 = lo.fma(w0, lo0);
-                hi0 = hi.fma(w0, hi0);
-                lo1 = lo.fma(w1, lo1);
-                hi1 = hi.fma(w1, hi1);
+                a0 = va.fma(w0, a0);
+                b0 = vb.fma(w0, b0);
+                a1 = va.fma(w1, a1);
+                b1 = vb.fma(w1, b1);
             }
-            lo0.intoArray(dst, d0 + i);
-            hi0.intoArray(dst, d0 + i + 16);
-            lo1.intoArray(dst, d1 + i);
-            hi1.intoArray(dst, d1 + i + 16);
+            a0.intoArray(dst, d0 + i);
+            b0.intoArray(dst, d0 + i + L);
+            a1.intoArray(dst, d1 + i);
+            b1.intoArray(dst, d1 + i + L);
         }
     }
 
