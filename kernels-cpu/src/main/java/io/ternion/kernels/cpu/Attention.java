@@ -188,7 +188,7 @@ public final class Attention {
      * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
      * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
      *
-     * <p>Positions go L at a time: their keys are read (widened in registers from F16 or Q8_0,
+     * <p>Positions go L at a time: their keys are read (widened in registers from F16, Q8_0, Q4_0 or TURBO4,
      * else decoded into a block of L rows), two queries per key read, each query's L dot products
      * are left as L accumulator vectors and summed across their lanes together ({@link #sumAcross}:
      * 3 operations per position at 16 lanes instead of a reduction of 8 each), then, after the
@@ -218,6 +218,7 @@ public final class Attention {
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
         int keys = source(kType, headDim), values = source(vType, headDim);
+        IntVector valueTable = values == NIBBLES ? IntVector.fromArray(Vec.I, table(vType), 0) : null;
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
             if (keys == ROWS) {
@@ -229,6 +230,8 @@ public final class Attention {
                 switch (keys) {
                     case HALVES -> keyHalves(cache.kh[layer], vector * headDim, m, qs, q0, q1, headDim, lanes, l0, l1);
                     case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0, l1);
+                    case NIBBLES -> keyNibbles(table(kType), cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0,
+                            l1);
                     default -> keyRow(block, m, qs, q0, q1, headDim, lanes, l0, l1);
                 }
             }
@@ -242,6 +245,12 @@ public final class Attention {
             }
             for (int j = 0; j < group; j += 2) {
                 int j1 = Math.min(j + 1, group - 1), s0 = j * n + b, s1 = j1 * n + b, d0 = dstOff + j * dstStride, d1 = dstOff + j1 * dstStride;
+                if (weighsInPairs(values, headDim)) {
+                    int at = (first + b) * (values == HALVES ? headDim : cache.vBytes);
+                    weighPairs(values, valueTable, scores, s0, s1, cache.vh == null ? null : cache.vh[layer], cache.vq == null ? null : cache.vq[layer],
+                            at, cache.vBytes, m, headDim, dst, d0, d1);
+                    continue;
+                }
                 switch (values) {
                     case HALVES -> weighHalves(scores, s0, s1, cache.vh[layer], (first + b) * headDim, m, headDim, dst, d0, d1);
                     case BYTES -> weighBytes(scores, s0, s1, cache.vq[layer], (first + b) * cache.vBytes, cache.vBytes, m, headDim, dst, d0, d1);
@@ -254,16 +263,23 @@ public final class Attention {
     /**
      * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
      * vector never straddles a 32-block) are widened in registers straight from the cache and used
-     * at once; the rest is decoded into a block of rows first. (Q4_0 and TURBO4 read straight from
-     * the cache, a block's 16 bytes giving its two vectors through the table, took 1.36× the time of
-     * decoding them into rows in the same run: 2365 against 1736 µs per step for Bonsai-1.7B's 16
-     * query and 8 KV heads of 128 over 4096 positions, on 1 thread.)
+     * at once; with 16 lanes and whole 32-blocks, so are Q4_0 and TURBO4 (a block's 16 bytes give
+     * its two vectors through the table); the rest is decoded into a block of rows first. Reading
+     * Q4_0 straight from the cache first measured 1.36× slower than rows, when each value vector
+     * took its own pass over the positions and read the block's bytes again; one pass per block for
+     * both of its vectors made it 1.8× faster than rows (AttentionAB, Bonsai-1.7B's 16 query and 8
+     * KV heads of 128, 4096 positions, 1 thread: 1002 against 1839 µs per step).
      */
-    private static final int ROWS = 0, HALVES = 1, BYTES = 2;
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
 
     private static int source(KvType type, int headDim) {
         if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
+        if ((type == KvType.Q4_0 || type == KvType.TURBO4) && L == 16 && headDim % KvType.BLOCK == 0) return NIBBLES;
         return type == KvType.F16 ? HALVES : type == KvType.Q8_0 ? BYTES : ROWS;
+    }
+
+    private static int[] table(KvType type) {
+        return type == KvType.Q4_0 ? Q4_0_BITS : TURBO4_BITS;
     }
 
     /**
@@ -300,6 +316,24 @@ public final class Attention {
 
     /** {@link #keyRow} for Q8_0 keys from src[at..] ({@code bytes} each), each vector of int8s widened and scaled as {@link #q8} does. */
     private static void keyBytes(byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes, int l0, int l1) {
+        if (L == 16 && headDim % KvType.BLOCK == 0) {
+            // A block is exactly two vectors: no inner loop, whose set-up per block cost more than its work.
+            for (int t = 0; t < m; t++, at += bytes) {
+                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+                for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK) {
+                    float d = scaleAt(src, block);
+                    FloatVector a = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2)).mul(d);
+                    FloatVector b = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, block + 2 + L)).mul(d);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(a, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(a, acc1);
+                    acc0 = FloatVector.fromArray(F, qs, q0 + i + L).fma(b, acc0);
+                    acc1 = FloatVector.fromArray(F, qs, q1 + i + L).fma(b, acc1);
+                }
+                acc0.intoArray(lanes, l0 + t * L);
+                acc1.intoArray(lanes, l1 + t * L);
+            }
+            return;
+        }
         for (int t = 0; t < m; t++, at += bytes) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
             for (int i = 0, block = at; i < headDim; block += 2 + KvType.BLOCK) {
@@ -309,6 +343,31 @@ public final class Attention {
                     acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(key, acc0);
                     acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(key, acc1);
                 }
+            }
+            acc0.intoArray(lanes, l0 + t * L);
+            acc1.intoArray(lanes, l1 + t * L);
+        }
+    }
+
+    /**
+     * {@link #keyRow} for Q4_0 or TURBO4 keys from src[at..] (16 float lanes, whole 32-blocks): each
+     * block's 16 bytes are read once for its two vectors (low nibbles, then high), each value
+     * table[nibble]·d as {@link #nibbles} decodes it.
+     */
+    private static void keyNibbles(int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes,
+            int l0, int l1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+        for (int t = 0; t < m; t++, at += bytes) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
+                float d = scaleAt(src, block);
+                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
+                FloatVector lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(lo, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(lo, acc1);
+                acc0 = FloatVector.fromArray(F, qs, q0 + i + 16).fma(hi, acc0);
+                acc1 = FloatVector.fromArray(F, qs, q1 + i + 16).fma(hi, acc1);
             }
             acc0.intoArray(lanes, l0 + t * L);
             acc1.intoArray(lanes, l1 + t * L);
@@ -440,6 +499,51 @@ public final class Attention {
             }
             acc0.intoArray(dst, d0 + i);
             acc1.intoArray(dst, d1 + i);
+        }
+    }
+
+    /** Whether {@link #weighPairs} takes a side's values: 16 lanes (two vectors a 32-block) and heads of whole blocks. */
+    private static boolean weighsInPairs(int source, int headDim) {
+        return L == 16 && headDim % KvType.BLOCK == 0 && source != ROWS;
+    }
+
+    /**
+     * {@link #weighRows} over F16, Q8_0 or Q4_0/TURBO4 ({@code table}) values read straight from the
+     * cache, two vectors (a 32-block) per pass over the positions: a quantized block's scale and
+     * bytes are read once per position for both vectors, and the four accumulators are independent.
+     * Each value is widened (and scaled) as {@link #halves}, {@link #q8} and {@link #nibbles} decode it.
+     */
+    private static void weighPairs(int source, IntVector table, float[] scores, int s0, int s1, short[] h, byte[] src, int at, int bytes, int m,
+            int headDim, float[] dst, int d0, int d1) {
+        int stride = source == HALVES ? headDim : bytes, blockBytes = source == BYTES ? 2 + KvType.BLOCK : 2 + KvType.BLOCK / 2;
+        for (int i = 0; i < headDim; i += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
+            FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
+            for (int t = 0, row = at + (source == HALVES ? i : i / KvType.BLOCK * blockBytes); t < m; t++, row += stride) {
+                FloatVector va, vb;
+                if (source == HALVES) {
+                    va = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row));
+                    vb = Vec.finiteHalfToFloat(ShortVector.fromArray(S, h, row + L));
+                } else if (source == BYTES) {
+                    float d = scaleAt(src, row);
+                    va = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2)).mul(d);
+                    vb = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2 + L)).mul(d);
+                } else {
+                    float d = scaleAt(src, row);
+                    IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, row + 2));
+                    va = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                    vb = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                }
+                FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
+                a0 = va.fma(w0, a0);
+                b0 = vb.fma(w0, b0);
+                a1 = va.fma(w1, a1);
+                b1 = vb.fma(w1, b1);
+            }
+            a0.intoArray(dst, d0 + i);
+            b0.intoArray(dst, d0 + i + L);
+            a1.intoArray(dst, d1 + i);
+            b1.intoArray(dst, d1 + i + L);
         }
     }
 
