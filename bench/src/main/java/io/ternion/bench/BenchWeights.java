@@ -51,13 +51,20 @@ final class BenchWeights {
     /**
      * A matrix quantized from N(0, 0.02²) values (the spread of real LLM weights, which matters for
      * F16: about 0.2% of such weights are subnormal halves) where gguf has a quantizer; else random
-     * blocks with sane scales.
+     * blocks with sane scales. The ternary formats get what a BitNet converter hands their quantizers,
+     * those values rounded to −s, 0, +s with one s (the mean |w|) for the matrix: so every TQ block
+     * has the same scale, as in a real converted model, which the kernel uses.
      */
     static byte[] bytes(GgmlType type, int k, int n, SplittableRandom rnd) {
         int elements = k * n;
         if (type.canQuantize()) {
             float[] v = new float[elements];
-            for (int i = 0; i < elements; i++) v[i] = (float) (gaussian(rnd) * 0.02);
+            double sum = 0;
+            for (int i = 0; i < elements; i++) sum += Math.abs(v[i] = (float) (gaussian(rnd) * 0.02));
+            if (type.isTernary()) {
+                float s = (float) (sum / elements);
+                for (int i = 0; i < elements; i++) v[i] = s * Math.max(-1, Math.min(1, Math.round(v[i] / s)));
+            }
             return type.quantize(v);
         }
         byte[] b = new byte[(int) type.byteSize(elements)];

@@ -2,6 +2,8 @@ package io.ternion.kernels.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Numbers;
@@ -42,19 +44,44 @@ class PanelPackingTest {
     void packingIsThePlainTransposition(GgmlType type, int k, int n) {
         Tensor w = Inputs.weights(Inputs.random("packing", type, k, n), type, k, n, Placement.NATIVE_ODD);
         for (WorkerPool pool : TestPools.BOTH) {
-            byte[] expected = type == GgmlType.Q1_0 ? binary(w.data(), k, n, pool.threads()) : ternary(w, pool.threads());
+            String where = type + " k=" + k + " n=" + n + ", " + pool.threads() + " threads";
             Object packed = MatMul.prepare(w, pool).packed.data();
-            MemorySegment data = packed instanceof TernaryPanels t ? t.data : ((BinaryPanels) packed).data;
-            assertEquals(expected.length, data.byteSize(), "packed size");
-            assertArrayEquals(expected, data.toArray(ValueLayout.JAVA_BYTE), type + " k=" + k + " n=" + n + ", " + pool.threads() + " threads");
+            if (packed instanceof TernaryPanels t) {
+                float[][] scales_ = new float[1][];
+                byte[] expected = ternary(w, pool.threads(), s -> scales_[0] = s);
+                assertArrayEquals(expected, t.data.toArray(ValueLayout.JAVA_BYTE), where);
+                float[] expectedScales = scales_[0];
+                if (!t.scaled) {
+                    assertNull(t.scales, where);
+                } else if (t.scales != null) {
+                    assertTrue(Float.isNaN(t.uniformScale), where);
+                    assertArrayEquals(expectedScales, t.scales.toArray(ValueLayout.JAVA_FLOAT), where);
+                } else {
+                    // Dropped: every real row's scale in every chunk was this one.
+                    for (int panel = 0, panels = (n + 63) / 64; panel < panels; panel++) {
+                        for (int i = 0; i < 64 && panel * 64 + i < n; i++) {
+                            for (int c = 0; c < k / 256; c++) {
+                                assertEquals(t.uniformScale, expectedScales[(int) t.block(c, panel) * 64 + i], where);
+                            }
+                        }
+                    }
+                }
+            } else {
+                byte[] expected = binary(w.data(), k, n, pool.threads());
+                MemorySegment data = ((BinaryPanels) packed).data;
+                assertEquals(expected.length, data.byteSize(), "packed size");
+                assertArrayEquals(expected, data.toArray(ValueLayout.JAVA_BYTE), where);
+            }
         }
     }
 
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(Vec.LE);
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(Vec.LE);
 
-    /** The first TernaryPanels.pack, on one thread, with the blocks placed in stripes for {@code threads}. */
-    private static byte[] ternary(Tensor w, int threads) {
+    /**
+     * The first TernaryPanels.pack, on one thread, with the blocks placed in stripes for {@code threads}:
+     * the codes, and for a scaled format the row scales in the same block order to {@code scalesOut}.
+     */
+    private static byte[] ternary(Tensor w, int threads, java.util.function.Consumer<float[]> scalesOut) {
         TernaryKernel kernel = switch (w.type()) {
             case I2_S -> new I2_SMatMul();
             case TQ2_0 -> new TQ2_0MatMul();
@@ -65,8 +92,9 @@ class PanelPackingTest {
         int ROWS = TernaryPanels.ROWS, LANES = TernaryPanels.LANES, CHUNK = TernaryPanels.CHUNK, STEPS = TernaryPanels.STEPS;
         int chunks = (k + CHUNK - 1) / CHUNK, panels = (n + ROWS - 1) / ROWS;
         boolean scaled = kernel.scaled();
-        int blockBytes = TernaryPanels.CODE_BYTES + (scaled ? 4 * ROWS : 0);
+        int blockBytes = TernaryPanels.CODE_BYTES;
         MemorySegment out = MemorySegment.ofArray(new byte[chunks * panels * blockBytes]);
+        float[] allScales = new float[scaled ? chunks * panels * ROWS : 0];
         TernaryPanels.Source src = kernel.source(w);
         byte[] rows = new byte[ROWS * k], codes = new byte[3 * TernaryPanels.TRIPLES * ROWS];
         short[] block = new short[STEPS * ROWS];
@@ -88,14 +116,15 @@ class PanelPackingTest {
                         e0.or(e1.lanewise(VectorOperators.LSHL, 5)).or(e2.lanewise(VectorOperators.LSHL, 10)).intoArray(block, s * ROWS + half);
                     }
                 }
-                long at = stripedBlock(c, panel, chunks, panels, threads) * blockBytes;
-                MemorySegment.copy(block, 0, out, SHORT, at, block.length);
+                long at = stripedBlock(c, panel, chunks, panels, threads);
+                MemorySegment.copy(block, 0, out, SHORT, at * blockBytes, block.length);
                 if (scaled) {
                     for (int i = 0; i < ROWS; i++) scales[i] = panel * ROWS + i < n ? src.scale(panel * ROWS + i, c) : 0;
-                    MemorySegment.copy(scales, 0, out, FLOAT, at + TernaryPanels.CODE_BYTES, ROWS);
+                    System.arraycopy(scales, 0, allScales, (int) at * ROWS, ROWS);
                 }
             }
         }
+        scalesOut.accept(allScales);
         return out.toArray(ValueLayout.JAVA_BYTE);
     }
 
