@@ -14,8 +14,7 @@ import jdk.incubator.vector.VectorOperators;
  * bitnet.cpp's activations for I2_S ({@code quantize_row_i8_s}): one scale per row over the whole
  * K, no blocks. {@code s = (float) (127 / max(max|x|, 1e-5))} with the max taken in double;
  * {@code q = clamp(round(x·s), −128, 127)} where x·s is a float product and round is C's
- * {@code round} (halves away from zero); the row's Σq is kept because the I2_S dot sums codes 0..2
- * and subtracts it once: Σ(c − 1)·q = Σc·q − Σq.
+ * {@code round} (halves away from zero).
  *
  * <p>The quantized values are stored as shorts in the order {@code order} gives (position p holds
  * element order[p] of the row; natural order when null), so the kernel can load them in the order
@@ -26,13 +25,11 @@ final class ActivationI8 {
     /** batch × k values, row b from b·k, permuted by the kernel's order. */
     final short[] q;
     final float[] scale;
-    final int[] sum;
 
     private ActivationI8(int k, int batch) {
         this.k = k;
         q = new short[batch * k];
         scale = new float[batch];
-        sum = new int[batch];
     }
 
     static ActivationI8 quantize(float[] x, int xOff, int k, int batch, int[] order) {
@@ -46,9 +43,6 @@ final class ActivationI8 {
                 a.scale[b] = quantizeRow(x, from, k, row, 0);
                 for (int p = 0; p < k; p++) a.q[b * k + p] = row[order[p]];
             }
-            int s = 0;
-            for (int j = 0; j < k; j++) s += a.q[b * k + j];
-            a.sum[b] = s;
         }
         return a;
     }

@@ -13,7 +13,6 @@ import jdk.incubator.vector.VectorOperators;
  * The element of largest |x| (the first one on ties) sets {@code iscale = −127/max} with its sign,
  * so that element becomes −127; {@code q = min(127, nearest_int(iscale·x))}, where ggml's
  * nearest_int rounds halves to even; {@code d = 1/iscale}. An all-zero block gets d = 0 and q = 0.
- * Σq per block is kept so a kernel can sum codes 0..2 and subtract it: Σ(c − 1)·q = Σc·q − Σq.
  *
  * <p>Values are stored as shorts, within each block in the order {@code order} gives (position p
  * holds element order[p] of the block; natural when null).
@@ -25,13 +24,11 @@ final class Q8KActivations {
     final short[] q;
     /** Per block, batch × k/256 of them. */
     final float[] d;
-    final int[] sum;
 
     private Q8KActivations(int k, int batch) {
         this.k = k;
         q = new short[batch * k];
         d = new float[batch * k / QK];
-        sum = new int[d.length];
     }
 
     static Q8KActivations quantize(float[] x, int xOff, int k, int batch, int[] order) {
@@ -41,9 +38,6 @@ final class Q8KActivations {
             byte[] block = new byte[QK];
             for (int i = 0; i < a.d.length; i++) {
                 a.d[i] = quantizeBlock(x, xOff + i * QK, block);
-                int s = 0;
-                for (int j = 0; j < QK; j++) s += block[j];
-                a.sum[i] = s;
                 for (int p = 0; p < QK; p++) a.q[i * QK + p] = block[order[p]];
             }
             return a;
@@ -60,26 +54,18 @@ final class Q8KActivations {
                 // All zero, or a NaN (which the scalar statement never picks as the largest): as it does.
                 byte[] block = new byte[QK];
                 a.d[i] = quantizeBlock(x, off, block);
-                int s = 0;
-                for (int j = 0; j < QK; j++) {
-                    a.q[i * QK + j] = block[j];
-                    s += block[j];
-                }
-                a.sum[i] = s;
+                for (int j = 0; j < QK; j++) a.q[i * QK + j] = block[j];
                 continue;
             }
             int first = 0;
             while (Math.abs(x[off + first]) != amax) first++;
             float iscale = -127f / x[off + first];
-            int s = 0;
             for (int l = 0; l < QK; l += L) {
                 FloatVector v = FloatVector.fromArray(F, x, off + l).mul(iscale);
                 IntVector q = ((IntVector) v.add(0x1.8p23f).sub(0x1.8p23f).convert(VectorOperators.F2I, 0)).min(127);
-                s += q.reduceLanes(VectorOperators.ADD);
                 ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(a.q, i * QK + l);
             }
             a.d[i] = 1 / iscale;
-            a.sum[i] = s;
         }
         return a;
     }

@@ -18,15 +18,8 @@ abstract class Q8TableKernel<P extends Q8TablePanels> extends PackedKernel<P, Ta
 
     @Override
     TableActivations quantize(P p, float[] x, int xOff, int batch, WorkerPool pool) {
-        int k = p.k, per = p.tablesPerVector();
-        Q8_0Activations a = Q8_0Activations.quantize(x, xOff, k, batch);
-        TableActivations act = TableActivations.of(batch, batch * per);
-        act.d = a.d;
-        WorkerPool.RangeTask tables = (from, to) -> {
-            for (int b = from; b < to; b++) p.tables(a.q, b * k, act.tables, b * per);
-        };
-        pool.parallelFor(batch, tables); // inline for one row
-        return act;
+        Q8_0Activations a = Q8_0Activations.quantize(x, xOff, p.k, batch);
+        return TableActivations.built(batch, p.k, a.q, a.d, p.tablesPerVector(), p::tables, pool);
     }
 
     @Override
@@ -35,7 +28,7 @@ abstract class Q8TableKernel<P extends Q8TablePanels> extends PackedKernel<P, Ta
         to = Math.min(p.panels, to * p.stripeWidth);
         int n = p.n, span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(n, to * ROWS);
         float[] fsum = TableActivations.floatSums(act.batch * span);
-        p.dot(from, to, act.tables, act.batch, act.d, fsum);
+        p.dot(from, to, act.tables(), act.batch, act.d, fsum);
         for (int b = 0; b < act.batch; b++) System.arraycopy(fsum, b * span, y, yOff + b * n + r0, r1 - r0);
     }
 }

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorOperators;
  * llama.cpp's Q8_0 activations for Q1_0 and Q2_0 ({@code quantize_row_q8_0_ref}, as gguf's Q8_0Codec):
  * blocks of 32, {@code d = amax/127}, {@code q = roundf(x/d)} (halves away from zero, computed as
  * x·(1/d)), and d stored as fp16: the dot product uses the fp16-rounded d, which is kept here
- * already widened back to float. Σq per block is kept for the ±1 weights: Σ(2b − 1)·q = 2·Σ_b q − Σq.
+ * already widened back to float.
  */
 final class Q8_0Activations {
     static final int QK = 32;
@@ -23,27 +23,24 @@ final class Q8_0Activations {
     final short[] q;
     /** fp16(d) as float, per block of 32. */
     final float[] d;
-    final int[] sum;
 
     private Q8_0Activations(int k, int batch) {
         this.k = k;
         q = new short[batch * k];
         d = new float[batch * k / QK];
-        sum = new int[d.length];
     }
 
     static Q8_0Activations quantize(float[] x, int xOff, int k, int batch) {
         if (k % QK != 0) throw new IllegalArgumentException("Q8_0 needs rows of a multiple of 32, got " + k);
         Q8_0Activations a = new Q8_0Activations(k, batch);
         // The reference's steps with vectors (quantizeBlock is the scalar statement of them): the
-        // largest |x| and the integer sum do not depend on the order they are taken in.
+        // largest |x| does not depend on the order it is taken in.
         for (int i = 0; i < a.d.length; i++) {
             int off = xOff + i * QK;
             FloatVector m = FloatVector.zero(F);
             for (int l = 0; l < QK; l += L) m = m.max(FloatVector.fromArray(F, x, off + l).abs());
             float d = m.reduceLanes(VectorOperators.MAX) / 127;
             float id = d != 0 ? 1.0f / d : 0.0f;
-            int s = 0;
             for (int l = 0; l < QK; l += L) {
                 // round as in ActivationI8.quantizeRow (written out for the same reason).
                 FloatVector v = FloatVector.fromArray(F, x, off + l).mul(id);
@@ -51,11 +48,9 @@ final class Q8_0Activations {
                 FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
                 IntVector neg = (IntVector) v.compare(VectorOperators.LT, 0f).toVector().convert(VectorOperators.F2I, 0);
                 IntVector q = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I));
-                s += q.reduceLanes(VectorOperators.ADD);
                 ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(a.q, i * QK + l);
             }
             a.d[i] = Float.float16ToFloat(Numbers.floatToHalf(d));
-            a.sum[i] = s;
         }
         return a;
     }

@@ -1,42 +1,101 @@
 package io.ternion.kernels.cpu;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A batch of activation rows as the table-lookup kernels ({@link TernaryPanels}, {@link BinaryPanels},
- * {@link TwoBitPanels})
- * consume them: per row and chunk the lookup tables, and the row's scales. The sums a kernel
- * accumulates are each thread's own ({@link #intSums}, {@link #floatSums}): in one array shared by
- * the threads, the cache line where one thread's panels meet the next one's went back and forth on
- * every chunk, and two threads ran a 6144×2048 matvec slower than one.
+ * {@link TwoBitPanels}) consume them: per row and chunk the lookup tables, and the row's scales. The
+ * sums a kernel accumulates are each thread's own ({@link #intSums}, {@link #floatSums}): in one array
+ * shared by the threads, the cache line where one thread's panels meet the next one's went back and
+ * forth on every chunk, and two threads ran a 6144×2048 matvec slower than one.
+ *
+ * <p>For the ternary formats a single vector (a decode step) has its tables built by each thread
+ * that uses them, into that thread's own buffer ({@link #tables()}), from the quantized values the
+ * caller made once ({@link #perThread}). Built once by the caller and read by all, the tables (22
+ * bytes per element of K) sat in the caller's cache and the other thread fetched them from there: a
+ * 6912×2560 I2_S matvec took 121 µs on two threads where its quantization took 10 and its dot
+ * product, with the tables already in each thread's cache, 88; built on each thread it took 15–20%
+ * less (2560×2560 and 6912×2560, alternating runs). A thread keeps its tables while it works through
+ * the matrices that share the input (a layer's q, k and v). For Q1_0 and Q2_0, whose weights take
+ * fewer bytes per element, the same change measured no faster and at times slower (building the
+ * tables twice costs more of their shorter matvec), so theirs are built once ({@link #built}), as is
+ * every batch (a prompt), its rows spread over the threads: building them all on every thread would
+ * add a tenth to the work.
  *
  * <p>The arrays are reused from one call to the next on the same thread (an object lives only until
  * its matmul returns): allocating a fresh 50–150 KB of tables per matvec took about as long as
  * building them.
  */
 final class TableActivations {
-    private static final ThreadLocal<TableActivations> LAST = new ThreadLocal<>();
-    private static final ThreadLocal<int[]> INT_SUMS = ThreadLocal.withInitial(() -> new int[0]);
-    private static final ThreadLocal<float[]> FLOAT_SUMS = ThreadLocal.withInitial(() -> new float[0]);
-
-    final int batch;
-    /** batch × chunks × the kernel's tables per chunk, in shorts (possibly longer). */
-    final short[] tables;
-    /** The activation scales: Q8_K's d per row and chunk (TQ), the I8 scale per row (I2_S), Q8_0's d per 32 (Q1_0, Q2_0). */
-    float[] d;
-
-    private TableActivations(int batch, short[] tables) {
-        this.batch = batch;
-        this.tables = tables;
+    /** Builds one vector's tables: q[qOff..qOff + k) into out[outOff..outOff + per). */
+    @FunctionalInterface
+    interface Builder {
+        void build(short[] q, int qOff, short[] out, int outOff);
     }
 
-    /** Activations for {@code batch} rows with room for {@code tables} shorts. */
-    static TableActivations of(int batch, int tables) {
-        TableActivations last = LAST.get();
-        short[] t = last != null && last.tables.length >= tables ? last.tables : new short[tables];
-        TableActivations a = new TableActivations(batch, t);
-        LAST.set(a);
-        return a;
+    private static final ThreadLocal<short[]> SHARED = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<Own> OWN = ThreadLocal.withInitial(Own::new);
+    private static final ThreadLocal<int[]> INT_SUMS = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<float[]> FLOAT_SUMS = ThreadLocal.withInitial(() -> new float[0]);
+    private static final AtomicLong NEXT_ID = new AtomicLong();
+
+    /** A thread's own tables for a single vector, and which activations they were built from. */
+    private static final class Own {
+        long id = -1;
+        short[] tables = new short[0];
+    }
+
+    final int batch;
+    /** The activation scales: Q8_K's d per row and chunk (TQ), the I8 scale per row (I2_S), Q8_0's d per 32 (Q1_0, Q2_0). */
+    final float[] d;
+    private final long id = NEXT_ID.incrementAndGet();
+    private final short[] q;
+    private final int per;
+    private final Builder builder;
+    /** A batch's tables, built once for all threads; null for a single vector. */
+    private final short[] shared;
+
+    private TableActivations(int batch, float[] d, short[] q, int per, Builder builder, short[] shared) {
+        this.batch = batch;
+        this.d = d;
+        this.q = q;
+        this.per = per;
+        this.builder = builder;
+        this.shared = shared;
+    }
+
+    /**
+     * Activations for {@code batch} rows of k quantized values each ({@code q}, row b from b·k) with
+     * scales {@code d}, whose tables ({@code per} shorts a row) {@code builder} makes: for a batch now
+     * ({@link #built}); for a single row later, on each thread that reads them.
+     */
+    static TableActivations perThread(int batch, int k, short[] q, float[] d, int per, Builder builder, WorkerPool pool) {
+        return batch == 1 ? new TableActivations(1, d, q, per, builder, null) : built(batch, k, q, d, per, builder, pool);
+    }
+
+    /** As {@link #perThread}, with the tables built now, the rows over the pool's threads, and shared by all. */
+    static TableActivations built(int batch, int k, short[] q, float[] d, int per, Builder builder, WorkerPool pool) {
+        int size = batch * per;
+        short[] t = SHARED.get();
+        if (t.length < size) SHARED.set(t = new short[size]);
+        short[] tables = t;
+        pool.parallelFor(batch, (from, to) -> {
+            for (int b = from; b < to; b++) builder.build(q, b * k, tables, b * per);
+        });
+        return new TableActivations(batch, d, q, per, builder, tables);
+    }
+
+    /** The tables, batch × the kernel's tables per row: the batch's shared ones, or this thread's own for a single row. */
+    short[] tables() {
+        if (shared != null) return shared;
+        Own own = OWN.get();
+        if (own.id != id) {
+            if (own.tables.length < per) own.tables = new short[per];
+            builder.build(q, 0, own.tables, 0);
+            own.id = id;
+        }
+        return own.tables;
     }
 
     /** This thread's integer sums, the first {@code n} zeroed. */

@@ -43,23 +43,13 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
     @Override
     TableActivations quantize(TernaryPanels p, float[] x, int xOff, int batch, WorkerPool pool) {
         int k = p.k, per = p.chunks * CHUNK_TABLES;
-        TableActivations act = TableActivations.of(batch, batch * per);
-        short[] q;
+        TableActivations.Builder tables = (q, qOff, out, outOff) -> TernaryPanels.tables(q, qOff, k, out, outOff);
         if (scaled()) {
             Q8KActivations a = Q8KActivations.quantize(x, xOff, k, batch, null);
-            q = a.q;
-            act.d = a.d;
-        } else {
-            ActivationI8 a = ActivationI8.quantize(x, xOff, k, batch, null);
-            q = a.q;
-            act.d = a.scale;
+            return TableActivations.perThread(batch, k, a.q, a.d, per, tables, pool);
         }
-        short[] rows = q;
-        WorkerPool.RangeTask tables = (from, to) -> {
-            for (int b = from; b < to; b++) TernaryPanels.tables(rows, b * k, k, act.tables, b * per);
-        };
-        pool.parallelFor(batch, tables); // inline for one row
-        return act;
+        ActivationI8 a = ActivationI8.quantize(x, xOff, k, batch, null);
+        return TableActivations.perThread(batch, k, a.q, a.scale, per, tables, pool);
     }
 
     @Override
@@ -69,7 +59,7 @@ abstract class TernaryKernel extends PackedKernel<TernaryPanels, TableActivation
         int span = (to - from) * ROWS, r0 = from * ROWS, r1 = Math.min(p.n, to * ROWS);
         int[] isum = scaled() ? null : TableActivations.intSums(act.batch * span);
         float[] fsum = scaled() ? TableActivations.floatSums(act.batch * span) : null;
-        p.dot(from, to, act.tables, act.batch, act.d, isum, fsum);
+        p.dot(from, to, act.tables(), act.batch, act.d, isum, fsum);
         for (int b = 0; b < act.batch; b++) {
             for (int r = r0; r < r1; r++) {
                 int at = b * span + r - r0;
