@@ -186,9 +186,12 @@ final class BinaryPanels extends Q8TablePanels {
      *
      * <p>Shaped for C2 (instructions per 1152-byte panel chunk, from 500–700 to about 440): one call
      * per chunk and stripe, not per panel; the segment in a local (read from the field, it was
-     * reloaded and type-checked at every load); each panel's chunk a slice of its own, so that its
-     * loads at offsets C2 can bound need no range checks (one per load on the whole segment was 16%
-     * of the instructions); the indices shifted as ints, which C2 does with an immediate, where a
+     * reloaded and type-checked at every load); one slice of the segment per call, so that loads at
+     * offsets C2 can bound need no range checks (one per load on the whole segment was 16% of the
+     * instructions). A slice per panel's chunk did that too, but C2 did not remove its allocation:
+     * 8 MB of slices per token on Bonsai-1.7B, whose garbage collection and, after the load, first
+     * touches of fresh heap pages (7.5 µs a page on these VMs) made decode on two threads 25–45%
+     * slower and the first steps 5× a later one. The indices shifted as ints, which C2 does with an immediate, where a
      * short shift took a register loaded at each use (the lookups read only the low 5 or 6 bits of
      * each short, which an int shift by under 16 leaves as a short shift does); and fused
      * multiply-adds for the per-32 scales. A panel's 8 steps written out in full took 16% fewer
@@ -196,9 +199,9 @@ final class BinaryPanels extends Q8TablePanels {
      * ("out of virtual registers"), and without its profile C2 never did: it ran as Java.
      */
     private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        MemorySegment seg = data;
+        MemorySegment seg = data.asSlice(o, (long) count * BLOCK_BYTES);
         for (int i = 0; i < count; i++) {
-            MemorySegment w = seg.asSlice(o + (long) i * BLOCK_BYTES, BLOCK_BYTES);
+            long w = (long) i * BLOCK_BYTES;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             // Two 32-blocks per iteration: as a loop of four, Q1_0 streamed from memory at about two
             // thirds of the rate of Q2_0's loop of two, at the same rate in L2.
@@ -207,16 +210,16 @@ final class BinaryPanels extends Q8TablePanels {
                     // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
                     long at0 = (long) (sub) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
                     int t0 = t + (sub) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
-                    IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                    IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                    IntVector v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
+                    IntVector u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
                     ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
                     ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
                     ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
                             .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
                     ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
                             .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
+                    v = ShortVector.fromMemorySegment(S, seg, w + at1, LE).reinterpretAsInts();
+                    u = ShortVector.fromMemorySegment(S, seg, w + at1 + 2 * LANES, LE).reinterpretAsInts();
                     a = ShortVector.fromArray(S, tab, t1);
                     b = ShortVector.fromArray(S, tab, t1 + TABLE);
                     c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
@@ -243,16 +246,16 @@ final class BinaryPanels extends Q8TablePanels {
                     // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
                     long at0 = (long) (sub + 1) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
                     int t0 = t + (sub + 1) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
-                    IntVector v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                    IntVector u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                    IntVector v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
+                    IntVector u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
                     ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
                     ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
                     ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
                             .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
                     ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
                             .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, w, at1, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, w, at1 + 2 * LANES, LE).reinterpretAsInts();
+                    v = ShortVector.fromMemorySegment(S, seg, w + at1, LE).reinterpretAsInts();
+                    u = ShortVector.fromMemorySegment(S, seg, w + at1 + 2 * LANES, LE).reinterpretAsInts();
                     a = ShortVector.fromArray(S, tab, t1);
                     b = ShortVector.fromArray(S, tab, t1 + TABLE);
                     c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
@@ -281,8 +284,8 @@ final class BinaryPanels extends Q8TablePanels {
             // here (a helper taking vectors was not inlined, see above); packing made them positive
             // (see pack), so the sign bit needs no work: h·2^13 as float bits is the half's value
             // times 2^-112, exact (normal or subnormal); exponent 31 (infinity, NaN) is set to 255.
-            ShortVector h01 = ShortVector.fromMemorySegment(S, w, CODE_BYTES, LE);
-            ShortVector h23 = ShortVector.fromMemorySegment(S, w, CODE_BYTES + 2 * LANES, LE);
+            ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES, LE);
+            ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES + 2 * LANES, LE);
             IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
             FloatVector dx = h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretAsFloats();
             FloatVector.fromArray(F, fsum, f).add(dx.mul(0x1p112f).mul(s0)).intoArray(fsum, f);

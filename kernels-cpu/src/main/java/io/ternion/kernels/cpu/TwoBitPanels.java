@@ -175,10 +175,10 @@ final class TwoBitPanels extends Q8TablePanels {
      * each (loop upkeep and two range checks), written out 43.
      */
     private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        MemorySegment seg = data;
+        MemorySegment seg = data.asSlice(o, (long) count * blockBytes);
         int subs = qk / 32;
         for (int i = 0; i < count; i++) {
-            MemorySegment w = seg.asSlice(o + (long) i * blockBytes, blockBytes);
+            long w = (long) i * blockBytes;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             // 32-blocks in pairs, a loop of two in a loop of one (blocks of 64) or two (128): as one
             // loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate (the same
@@ -191,8 +191,8 @@ final class TwoBitPanels extends Q8TablePanels {
                 int t0 = t + sub * STEPS_PER_32 * STEP_TABLES;
                 IntVector v, u;
                 ShortVector a, b, c, h, lo, hi;
-                v = ShortVector.fromMemorySegment(S, w, at0, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * LANES, LE).reinterpretAsInts();
+                v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
                 a = ShortVector.fromArray(S, tab, t0);
                 b = ShortVector.fromArray(S, tab, t0 + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
@@ -201,8 +201,8 @@ final class TwoBitPanels extends Q8TablePanels {
                         .add(h, v.reinterpretAsShorts().compare(LT, 0));
                 hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
                         .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, w, at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
                 a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
@@ -211,8 +211,8 @@ final class TwoBitPanels extends Q8TablePanels {
                         .add(h, v.reinterpretAsShorts().compare(LT, 0));
                 hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
                         .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, w, at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
                 a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
@@ -221,8 +221,8 @@ final class TwoBitPanels extends Q8TablePanels {
                         .add(h, v.reinterpretAsShorts().compare(LT, 0));
                 hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
                         .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, w, at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
+                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
                 a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
@@ -247,8 +247,8 @@ final class TwoBitPanels extends Q8TablePanels {
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
             long sc = codeBytes;
-            ShortVector h01 = ShortVector.fromMemorySegment(S, w, sc, LE);
-            ShortVector h23 = ShortVector.fromMemorySegment(S, w, sc + 2 * LANES, LE);
+            ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + sc, LE);
+            ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + sc + 2 * LANES, LE);
             IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
             FloatVector m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
             FloatVector dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
