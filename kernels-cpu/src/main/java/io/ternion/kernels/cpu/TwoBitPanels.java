@@ -169,7 +169,7 @@ final class TwoBitPanels extends Q8TablePanels {
      * method of its own with every vector operation written out in it, for the reason
      * {@link BinaryPanels} gives (C2 otherwise left Vector API calls out of line, allocating their
      * vectors), and shaped for C2 as {@code BinaryPanels.block} is (one call per chunk and stripe, the
-     * segment in a local, a slice per panel's chunk, indices shifted as ints, fused multiply-adds),
+     * segment sliced once per call (not per panel: see there), indices shifted as ints, fused multiply-adds),
      * except that a 32-block's four steps are written out in a loop over the chunk's two or four
      * 32-blocks (the block size varies). As a loop of their own the four steps took 53 instructions
      * each (loop upkeep and two range checks), written out 43.
