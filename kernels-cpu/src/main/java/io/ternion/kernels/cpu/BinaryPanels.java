@@ -163,10 +163,13 @@ final class BinaryPanels extends Q8TablePanels {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);
+            // One slice per stripe: its loads then need no range checks, and it is not garbage per chunk.
+            MemorySegment stripe = data.asSlice(offset(0, s0), (long) chunks * (s1 - s0) * BLOCK_BYTES);
+            long base = offset(0, s0);
             for (int c = 0; c < chunks; c++) {
                 for (int b = 0; b < batch; b++) {
                     int t0 = (b * chunks + c) * CHUNK_TABLES, d0 = b * subs + 4 * c;
-                    block(offset(c, s0), s1 - s0, tab, t0, d, d0, fsum, b * span + (s0 - from) * ROWS);
+                    block(stripe, offset(c, s0) - base, s1 - s0, tab, t0, d, d0, fsum, b * span + (s0 - from) * ROWS);
                 }
             }
         }
@@ -186,8 +189,8 @@ final class BinaryPanels extends Q8TablePanels {
      *
      * <p>Shaped for C2 (instructions per 1152-byte panel chunk, from 500–700 to about 440): one call
      * per chunk and stripe, not per panel; the segment in a local (read from the field, it was
-     * reloaded and type-checked at every load); one slice of the segment per call, so that loads at
-     * offsets C2 can bound need no range checks (one per load on the whole segment was 16% of the
+     * reloaded and type-checked at every load), a slice of the stripe, so that loads at offsets C2
+     * can bound need no range checks (one per load on the whole segment was 16% of the
      * instructions). A slice per panel's chunk did that too, but C2 did not remove its allocation:
      * 8 MB of slices per token on Bonsai-1.7B, whose garbage collection and, after the load, first
      * touches of fresh heap pages (7.5 µs a page on these VMs) made decode on two threads 25–45%
@@ -198,10 +201,9 @@ final class BinaryPanels extends Q8TablePanels {
      * instructions than this loop over its 32-blocks, but C1 could not compile so large a method
      * ("out of virtual registers"), and without its profile C2 never did: it ran as Java.
      */
-    private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        MemorySegment seg = data.asSlice(o, (long) count * BLOCK_BYTES);
+    private static void block(MemorySegment seg, long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
         for (int i = 0; i < count; i++) {
-            long w = (long) i * BLOCK_BYTES;
+            long w = o + (long) i * BLOCK_BYTES;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             // Two 32-blocks per iteration: as a loop of four, Q1_0 streamed from memory at about two
             // thirds of the rate of Q2_0's loop of two, at the same rate in L2.

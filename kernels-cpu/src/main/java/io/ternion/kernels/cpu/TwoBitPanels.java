@@ -149,10 +149,13 @@ final class TwoBitPanels extends Q8TablePanels {
         int span = (to - from) * ROWS, subs = k / 32;
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);
+            // One slice per stripe: its loads then need no range checks, and it is not garbage per chunk.
+            MemorySegment stripe = data.asSlice(offset(0, s0), (long) chunks * (s1 - s0) * blockBytes);
+            long base = offset(0, s0);
             for (int c = 0; c < chunks; c++) {
                 for (int b = 0; b < batch; b++) {
                     int t0 = (b * chunks + c) * chunkTables, d0 = b * subs + qk / 32 * c;
-                    block(offset(c, s0), s1 - s0, tab, t0, d, d0, fsum, b * span + (s0 - from) * ROWS);
+                    block(stripe, offset(c, s0) - base, s1 - s0, tab, t0, d, d0, fsum, b * span + (s0 - from) * ROWS);
                 }
             }
         }
@@ -174,11 +177,10 @@ final class TwoBitPanels extends Q8TablePanels {
      * 32-blocks (the block size varies). As a loop of their own the four steps took 53 instructions
      * each (loop upkeep and two range checks), written out 43.
      */
-    private void block(long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
-        MemorySegment seg = data.asSlice(o, (long) count * blockBytes);
+    private void block(MemorySegment seg, long o, int count, short[] tab, int t, float[] d, int d0, float[] fsum, int at) {
         int subs = qk / 32;
         for (int i = 0; i < count; i++) {
-            long w = (long) i * blockBytes;
+            long w = o + (long) i * blockBytes;
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             // 32-blocks in pairs, a loop of two in a loop of one (blocks of 64) or two (128): as one
             // loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate (the same
