@@ -257,12 +257,10 @@ final class TernaryPanels {
                 for (int b = 0; b < batch; b++) {
                     int t = (b * chunks + c) * CHUNK_TABLES;
                     long i = block(c, s0);
-                    float da = scaled ? d[b * chunks + c] : 0, dd = da * uniformScale;
                     for (int p = s0; p < s1; p++, i++) {
                         int at = b * span + (p - from) * ROWS;
-                        if (!scaled) block(i * CODE_BYTES, tab, t, isum, at);
-                        else if (scales == null) uniformBlock(i * CODE_BYTES, tab, t, dd, fsum, at);
-                        else scaledBlock(i * CODE_BYTES, i * 4 * ROWS, tab, t, da, fsum, at);
+                        if (scaled) scaledBlock(i * CODE_BYTES, i * 4 * ROWS, tab, t, d[b * chunks + c], fsum, at);
+                        else block(i * CODE_BYTES, tab, t, isum, at);
                     }
                 }
             }
@@ -275,7 +273,7 @@ final class TernaryPanels {
         return (long) s0 * chunks + (long) c * Math.min(stripeWidth, panels - s0) + p - s0;
     }
 
-    // The three methods below are the same loop with different ends. Each is a method of its own with
+    // The two methods below are the same loop with different ends. Each is a method of its own with
     // every vector operation written out in it: as part of the loop nest in dot, or with helpers
     // taking vectors, C2 left some Vector API calls out of line, and those ran as Java code
     // allocating their vectors (gigabytes per second of garbage, several times slower).
@@ -300,30 +298,9 @@ final class TernaryPanels {
     }
 
     /**
-     * One chunk of one panel whose rows all have the scale d, {@code dd = da · d}: as llama.cpp adds
-     * a block, {@code fsum += (float) sumi · (da · d)} over the 64 rows.
-     */
-    private void uniformBlock(long o, short[] tab, int t, float dd, float[] fsum, int at) {
-        ShortVector lo = ShortVector.zero(S), hi = lo;
-        for (long w = o, end = o + CODE_BYTES; w < end; w += STEP_BYTES, t += 3 * TABLE) {
-            ShortVector v = ShortVector.fromMemorySegment(S, data, w, LE);
-            ShortVector u = ShortVector.fromMemorySegment(S, data, w + 2 * LANES, LE);
-            ShortVector x0 = ShortVector.fromArray(S, tab, t);
-            ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
-            ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
-            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
-            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
-        }
-        FloatVector d = FloatVector.broadcast(F, dd);
-        FloatVector.fromArray(F, fsum, at).add(((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d)).intoArray(fsum, at);
-        FloatVector.fromArray(F, fsum, at + 16).add(((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d)).intoArray(fsum, at + 16);
-        FloatVector.fromArray(F, fsum, at + 32).add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d)).intoArray(fsum, at + 32);
-        FloatVector.fromArray(F, fsum, at + 48).add(((FloatVector) hi.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d)).intoArray(fsum, at + 48);
-    }
-
-    /**
-     * One chunk of one panel with its row scales (from {@code sc} in {@link #scales}), as llama.cpp
-     * adds a block: {@code fsum += (float) sumi · (da · d)} over the 64 rows, each product rounded.
+     * One chunk of one panel with its row scales (from {@code sc} in {@link #scales}, or the
+     * {@link #uniformScale} of every row), as llama.cpp adds a block:
+     * {@code fsum += (float) sumi · (da · d)} over the 64 rows, each product rounded.
      */
     private void scaledBlock(long o, long sc, short[] tab, int t, float da, float[] fsum, int at) {
         ShortVector lo = ShortVector.zero(S), hi = lo;
@@ -336,8 +313,16 @@ final class TernaryPanels {
             lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
             hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
         }
-        FloatVector d0 = FloatVector.fromMemorySegment(F, scales, sc, LE).mul(da), d1 = FloatVector.fromMemorySegment(F, scales, sc + 64, LE).mul(da);
-        FloatVector d2 = FloatVector.fromMemorySegment(F, scales, sc + 128, LE).mul(da), d3 = FloatVector.fromMemorySegment(F, scales, sc + 192, LE).mul(da);
+        MemorySegment rowScales = scales;
+        FloatVector d0, d1, d2, d3;
+        if (rowScales == null) {
+            d0 = d1 = d2 = d3 = FloatVector.broadcast(F, da * uniformScale);
+        } else {
+            d0 = FloatVector.fromMemorySegment(F, rowScales, sc, LE).mul(da);
+            d1 = FloatVector.fromMemorySegment(F, rowScales, sc + 64, LE).mul(da);
+            d2 = FloatVector.fromMemorySegment(F, rowScales, sc + 128, LE).mul(da);
+            d3 = FloatVector.fromMemorySegment(F, rowScales, sc + 192, LE).mul(da);
+        }
         FloatVector.fromArray(F, fsum, at).add(((FloatVector) lo.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d0)).intoArray(fsum, at);
         FloatVector.fromArray(F, fsum, at + 16).add(((FloatVector) lo.convertShape(S2I, I, 1).convert(I2F, 0)).mul(d1)).intoArray(fsum, at + 16);
         FloatVector.fromArray(F, fsum, at + 32).add(((FloatVector) hi.convertShape(S2I, I, 0).convert(I2F, 0)).mul(d2)).intoArray(fsum, at + 32);

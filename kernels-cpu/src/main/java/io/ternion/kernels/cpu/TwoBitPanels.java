@@ -150,8 +150,8 @@ final class TwoBitPanels extends Q8TablePanels {
         for (int s0 = from; s0 < to; s0 += stripeWidth) {
             int s1 = Math.min(s0 + stripeWidth, to);
             // One slice per stripe: its loads then need no range checks, and it is not garbage per chunk.
-            MemorySegment stripe = data.asSlice(offset(0, s0), (long) chunks * (s1 - s0) * blockBytes);
             long base = offset(0, s0);
+            MemorySegment stripe = data.asSlice(base, (long) chunks * (s1 - s0) * blockBytes);
             for (int c = 0; c < chunks; c++) {
                 for (int b = 0; b < batch; b++) {
                     int t0 = (b * chunks + c) * chunkTables, d0 = b * subs + qk / 32 * c;
