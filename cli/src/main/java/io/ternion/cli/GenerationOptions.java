@@ -126,6 +126,10 @@ final class GenerationOptions {
     @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16", description = "KV cache type of V, as -ctk.")
     String cacheTypeV;
 
+    @Option(names = "--no-warmup",
+            description = "As llama.cpp: load without warming the kernels up (the first tokens then run while the JIT compiles them).")
+    boolean noWarmup;
+
     @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "1",
             description = "Sequences at once: serve's slots, which share -c; run and chat generate one (ternion bench --parallel measures several).")
     int parallel;
@@ -250,6 +254,7 @@ final class GenerationOptions {
         checkFlags();
         Tokenizer tok = tokenizer != null ? Tokenizer.load(tokenizer) : null;
         String backend = backend();
+        if (noWarmup) System.setProperty(Model.WARMUP_PROPERTY, "false");
         return Model.load(modelFile(), new Model.Options(backend, threads, contextSize, batchSize, device).withParallel(parallel)
                 .withKvTypes(kvTypes()), tok, rope());
     }

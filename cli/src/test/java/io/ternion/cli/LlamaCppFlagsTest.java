@@ -42,6 +42,21 @@ class LlamaCppFlagsTest {
         assertEquals(cpu.out(), gpu.out());
     }
 
+    /** --no-warmup loads without the kernel warm-up, as llama.cpp's skips its warm-up run. */
+    @Test
+    void noWarmupTurnsTheWarmUpOff() {
+        String before = System.getProperty(io.ternion.engine.Model.WARMUP_PROPERTY);
+        try {
+            System.clearProperty(io.ternion.engine.Model.WARMUP_PROPERTY);
+            Result r = run("--no-warmup");
+            assertEquals(0, r.code(), r.err());
+            assertEquals("false", System.getProperty(io.ternion.engine.Model.WARMUP_PROPERTY));
+        } finally {
+            if (before == null) System.clearProperty(io.ternion.engine.Model.WARMUP_PROPERTY);
+            else System.setProperty(io.ternion.engine.Model.WARMUP_PROPERTY, before);
+        }
+    }
+
     /** llama.cpp's RoPE flags reach the model (the load line says so) or are refused by name. */
     @Test
     void ropeFlags() {

@@ -43,6 +43,8 @@ final class FallbackBackend implements Backend {
     /** Whether compiling goes straight to the CPU (no usable GPU was found). */
     boolean cpuOnly() { return gpu == null; }
 
+    int cpuThreads() { return cpu.threads(); }
+
     @Override
     public String device() {
         return active.equals("cpu") ? cpu.device() : gpu.device();

@@ -3,20 +3,21 @@ package io.ternion.engine;
 import io.ternion.gguf.GgufFile;
 import io.ternion.graph.CompiledModel;
 import io.ternion.graph.Graph;
+import io.ternion.graph.KvTypes;
 import io.ternion.kernels.cpu.CpuBackend;
 import java.lang.foreign.Arena;
 
 /**
  * Runs the model's CPU kernels on a small model of the same architecture and weight types (one
- * layer, 256 wide, random weights) on a background thread while the real one is mapped and
- * repacked, so that the JIT has compiled them when the first real forward comes. Without it that
- * forward runs the Vector API kernels interpreted until C2 catches up: 14–18 s for Bonsai-1.7B
- * against 0.1 s a step after. The small model's first slow passes cost a fraction of the real one's.
- * It stops by itself once its passes stop getting faster, so as not to hold a core for nothing, and
- * is stopped at the model's first use (a run's prompt, chat's first message, serve's first
- * request) however far it got: a chat's or a server's idle seconds finish the JIT's work. Set
- * {@value #PROPERTY} to false to load without it (to measure what it saves), or to always to warm
- * up even small models (for tests).
+ * layer, 256 wide, random weights), on as many threads and over the same KV cache types as the
+ * real one, on a background thread while the real one is mapped and repacked, so that the JIT has
+ * compiled them when the load ends. Without it the first forward runs the Vector API kernels
+ * interpreted until C2 catches up: 14–18 s for Bonsai-1.7B against 0.1 s a step after. The small
+ * model's first slow passes cost a fraction of the real one's. It stops by itself once its passes
+ * stop getting faster, so as not to hold a core for nothing, and is stopped at the end of the load,
+ * where the real model's own warm-up steps take over ({@code Model.settle}). Set {@value #PROPERTY}
+ * to false to load without either (to measure what they save; the CLI's {@code --no-warmup}), or to
+ * always to warm up even small models (for tests).
  */
 final class KernelWarmUp implements AutoCloseable {
     static final String PROPERTY = "ternion.warmup";
@@ -35,20 +36,23 @@ final class KernelWarmUp implements AutoCloseable {
     private volatile boolean stop;
     private volatile int passes;
 
-    private KernelWarmUp(GgufFile file, ModelConfig config) {
-        this.thread = Thread.ofPlatform().daemon().name("ternion-warmup").unstarted(() -> run(file, config));
+    private KernelWarmUp(GgufFile file, ModelConfig config, int threads, KvTypes kv) {
+        this.thread = Thread.ofPlatform().daemon().name("ternion-warmup").unstarted(() -> run(file, config, threads, kv));
     }
 
-    /** Starts warming up for {@code config}'s model in {@code file}; null when disabled or the model is too small to need it. */
-    static KernelWarmUp start(GgufFile file, ModelConfig config) {
+    /**
+     * Starts warming up for {@code config}'s model in {@code file}, run on {@code threads} threads
+     * with a {@code kv} cache; null when disabled or the model is too small to need it.
+     */
+    static KernelWarmUp start(GgufFile file, ModelConfig config, int threads, KvTypes kv) {
         String setting = System.getProperty(PROPERTY, "true");
         if (!setting.equals("always") && (!Boolean.parseBoolean(setting) || file.fileSize() < WORTH_IT_BYTES)) return null;
-        return begin(file, config);
+        return begin(file, config, threads, kv);
     }
 
     /** Starts warming up, whatever the model's size. */
-    static KernelWarmUp begin(GgufFile file, ModelConfig config) {
-        KernelWarmUp w = new KernelWarmUp(file, config);
+    static KernelWarmUp begin(GgufFile file, ModelConfig config, int threads, KvTypes kv) {
+        KernelWarmUp w = new KernelWarmUp(file, config, threads, kv);
         w.thread.start();
         return w;
     }
@@ -58,7 +62,7 @@ final class KernelWarmUp implements AutoCloseable {
 
     boolean isRunning() { return thread.isAlive(); }
 
-    private void run(GgufFile file, ModelConfig config) {
+    private void run(GgufFile file, ModelConfig config, int threads, KvTypes kv) {
         int context = 2 * BATCH;
         Graph graph;
         Arena arena = Arena.ofShared();
@@ -68,9 +72,12 @@ final class KernelWarmUp implements AutoCloseable {
             arena.close();
             return; // a type without a quantizer to make weights with, say: no head start, nothing else lost
         }
-        // One thread: the cores belong to the real model's repacking; the JIT's own threads do the compiling.
-        try (arena; CpuBackend cpu = new CpuBackend(1)) {
-            CompiledModel m = cpu.compile(cpu.fuse(graph), context, BATCH, 1);
+        // As many threads as the real model, over the same cache: C2 compiles only the branches and
+        // types it has seen run, so a one-thread warm-up left the real model's first forward to
+        // deoptimize a dozen kernels (the worker hand-off, each worker's first thread-local arrays)
+        // and run them interpreted until they were compiled again.
+        try (arena; CpuBackend cpu = new CpuBackend(threads)) {
+            CompiledModel m = cpu.compile(cpu.fuse(graph), context, BATCH, 1, kv);
             float[] logits = new float[VOCABULARY_ROWS];
             int[] prompt = new int[BATCH];
             for (int i = 0; i < BATCH; i++) prompt[i] = (i * 37 + 1) % VOCABULARY_ROWS;
@@ -93,16 +100,13 @@ final class KernelWarmUp implements AutoCloseable {
         }
     }
 
-    /**
-     * Stops warming up after the forward in progress, without waiting for it: one forward of the
-     * small model, perhaps still interpreted, may overlap the real model's first.
-     */
+    /** Stops warming up after the forward in progress, without waiting for it ({@link #awaitStopped}). */
     @Override
     public void close() {
         stop = true;
     }
 
-    /** Waits until the thread has stopped (for tests). */
+    /** Waits until the thread has stopped. */
     void awaitStopped() throws InterruptedException {
         thread.join();
     }

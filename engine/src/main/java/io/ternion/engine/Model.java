@@ -10,6 +10,7 @@ import io.ternion.tokenizer.Tokenizer;
 import io.ternion.tokenizer.Vocabulary;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.BitSet;
 
 /**
@@ -69,8 +70,6 @@ public final class Model implements AutoCloseable {
     private final BitSet stopTokens;
     private final long loadNanos;
     private final KvTypes kvTypes;
-    /** Still warming the kernels up after the load (null once stopped): it gives way at the model's first use. */
-    private volatile KernelWarmUp warmUp;
 
     private Model(GgufFile file, ModelConfig config, Tokenizer tokenizer, Backend backend, CompiledModel compiled, long loadNanos, KvTypes kvTypes) {
         this.kvTypes = kvTypes;
@@ -126,7 +125,7 @@ public final class Model implements AutoCloseable {
             warnPastMaxContext(config, ctx);
             Backend backend = Backends.create(options.backend(), options.threads(), options.device());
             boolean onCpu = backend instanceof io.ternion.kernels.cpu.CpuBackend || backend instanceof FallbackBackend f && f.cpuOnly();
-            KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config) : null;
+            KernelWarmUp warmUp = onCpu ? KernelWarmUp.start(file, config, cpuThreads(backend), kv) : null;
             // Pages in the tensors a CPU forward reads in place (2B4T's F16 head) beside the repacking, not in the first forward.
             Thread pager = onCpu && fitsInMemory(file) ? Thread.ofPlatform().daemon().name("ternion-pager").start(() -> populate(file)) : null;
             try {
@@ -137,9 +136,8 @@ public final class Model implements AutoCloseable {
                 } finally {
                     if (pager != null) awaitPages(pager); // also before a failed load unmaps the file
                 }
-                Model m = new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
-                m.warmUp = warmUp; // goes on until the model's first use: chat's first message, serve's first request
-                return m;
+                if (warmUp != null) settle(warmUp, compiled, config.vocabSize());
+                return new Model(file, config, tok, backend, compiled, System.nanoTime() - t0, kv);
             } catch (OutOfMemoryError e) {
                 if (warmUp != null) warmUp.close();
                 backend.close();
@@ -153,6 +151,55 @@ public final class Model implements AutoCloseable {
             file.close();
             throw e;
         }
+    }
+
+    /** Set to false to load without warming the kernels up ({@link KernelWarmUp}, {@link #settle}). */
+    public static final String WARMUP_PROPERTY = KernelWarmUp.PROPERTY;
+
+    /** The longest a load spends on {@link #settle}: past it, the first tokens may still run partly uncompiled. */
+    static final long SETTLE_NANOS = 3_000_000_000L;
+    /** The steps in a row whose times must lie within {@link #SETTLE_SPREAD} of each other. */
+    private static final int SETTLE_STEPS = 3;
+    private static final double SETTLE_SPREAD = 1.3;
+
+    /**
+     * llama.cpp's warm-up run, on the real model: single-token steps at position 0 until
+     * {@value #SETTLE_STEPS} in a row take times within {@value #SETTLE_SPREAD}× of each other and the
+     * JIT finished no compilation meanwhile, or {@link #SETTLE_NANOS} have passed. {@link KernelWarmUp} had the JIT compile the kernels on a
+     * small model beside the repacking, but the real model still takes branches that one never took
+     * (its own widths and buffer sizes, the first buffers of its worker threads). Its first forward
+     * deoptimized those kernels and ran them interpreted until the JIT had compiled them again: 28–137×
+     * a later step on Bonsai-1.7B. Here that happens in the load, so a run's first token costs about
+     * what its later ones do. The steps write slot 0's KV rows from position 0, which every sequence
+     * writes before it reads them.
+     */
+    private static void settle(KernelWarmUp warmUp, CompiledModel compiled, int vocab) {
+        warmUp.close();
+        try {
+            warmUp.awaitStopped(); // its last small forward, not both at once on the cores
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        long deadline = System.nanoTime() + SETTLE_NANOS;
+        float[] logits = new float[vocab];
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long[] last = new long[SETTLE_STEPS], compiling = new long[SETTLE_STEPS];
+        for (int step = 0; System.nanoTime() < deadline; step++) {
+            long t0 = System.nanoTime(), c0 = jitTimed ? jit.getTotalCompilationTime() : 0;
+            compiled.forwardArgmax(new int[] {0}, 0, logits);
+            last[step % SETTLE_STEPS] = System.nanoTime() - t0;
+            compiling[step % SETTLE_STEPS] = jitTimed ? jit.getTotalCompilationTime() - c0 : 0;
+            // Steps as fast as each other can still all be slow: the JIT's threads share the cores.
+            if (step + 1 >= SETTLE_STEPS && Arrays.stream(compiling).sum() == 0
+                    && Arrays.stream(last).max().getAsLong() <= SETTLE_SPREAD * Arrays.stream(last).min().getAsLong()) break;
+        }
+    }
+
+    /** The threads the CPU kernels of {@code backend} (a CPU backend, or a fallback that fell back) run on. */
+    private static int cpuThreads(Backend backend) {
+        return backend instanceof io.ternion.kernels.cpu.CpuBackend c ? c.threads() : ((FallbackBackend) backend).cpuThreads();
     }
 
     private static void populate(GgufFile file) {
@@ -238,25 +285,7 @@ public final class Model implements AutoCloseable {
      * feeding a fixed sequence). A {@link Session} on this model does not see those passes: use one
      * or the other.
      */
-    public CompiledModel compiled() {
-        stopWarmUp();
-        return compiled;
-    }
-
-    /** Whether the kernel warm-up may still run: not yet told to stop (for tests). */
-    boolean warmUpGoesOn() { return warmUp != null; }
-
-    /** As {@link #compiled()}, for a {@link Scheduler} made before its first step (which stops the warm-up). */
-    CompiledModel compiledKeepingWarmUp() { return compiled; }
-
-    /** The kernel warm-up stops where the model is first used: its forward passes then have the cores to themselves. */
-    void stopWarmUp() {
-        KernelWarmUp w = warmUp;
-        if (w != null) {
-            warmUp = null;
-            w.close();
-        }
-    }
+    public CompiledModel compiled() { return compiled; }
 
     /**
      * Throws the error for logits that hold NaN or an infinity at {@code position} (where
@@ -280,7 +309,6 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
-        stopWarmUp();
         compiled.close();
         backend.close();
         file.close();

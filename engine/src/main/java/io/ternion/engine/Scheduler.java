@@ -58,7 +58,7 @@ public final class Scheduler implements AutoCloseable {
 
     public Scheduler(Model model, int promptChunk) {
         this.model = model;
-        this.cm = model.compiledKeepingWarmUp(); // a server waits for its first request: the warm-up goes on until then
+        this.cm = model.compiled();
         this.vocab = model.config().vocabSize();
         this.context = cm.contextLength();
         this.promptChunk = Math.max(1, Math.min(promptChunk, cm.maxBatch()));
@@ -121,7 +121,6 @@ public final class Scheduler implements AutoCloseable {
     public boolean step() {
         admit();
         if (active.isEmpty()) return false;
-        model.stopWarmUp();
         List<Sequence> rows = new ArrayList<>();
         List<Sequence> outputs = new ArrayList<>();
         int budget = cm.maxBatch();

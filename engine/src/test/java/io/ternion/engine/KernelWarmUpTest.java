@@ -81,7 +81,7 @@ class KernelWarmUpTest {
     @Test
     void itRunsUntilStoppedOrDone() throws Exception {
         try (GgufFile file = synth("tiny-qwen3", GgmlType.Q1_0)) {
-            KernelWarmUp w = KernelWarmUp.begin(file, ModelConfig.from(file));
+            KernelWarmUp w = KernelWarmUp.begin(file, ModelConfig.from(file), 1, io.ternion.graph.KvTypes.F16);
             while (w.passes() == 0 && w.isRunning()) Thread.sleep(10);
             assertTrue(w.passes() > 0, "a pass of the small model ran");
             w.close();
@@ -96,31 +96,39 @@ class KernelWarmUpTest {
     void smallFilesAreNotWarmedUp() throws IOException {
         try (GgufFile file = synth("tiny-qwen3", GgmlType.Q1_0)) {
             assertTrue(file.fileSize() < KernelWarmUp.WORTH_IT_BYTES);
-            assertNull(KernelWarmUp.start(file, ModelConfig.from(file)), "a model this small is through its first forward at once");
+            assertNull(KernelWarmUp.start(file, ModelConfig.from(file), 1, io.ternion.graph.KvTypes.F16), "a model this small is through its first forward at once");
         }
     }
 
-    /** The warm-up outlives the load and gives way at the first use: a run's prompt, a Session's generate, a Scheduler's first step. */
+    /**
+     * The small model's warm-up ends with the load, where the real model's warm-up steps run in slot
+     * 0 from position 0: what a session then generates is what it generates without either.
+     */
     @Test
-    void itGoesOnAfterTheLoadUntilTheModelIsFirstUsed() throws Exception {
+    void itEndsWithTheLoadAndTheRealWarmUpStepsChangeNothingGenerated() throws Exception {
         String before = System.getProperty(KernelWarmUp.PROPERTY);
-        System.setProperty(KernelWarmUp.PROPERTY, "always");
         try {
-            try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, 64, 8))) {
-                assertTrue(m.warmUpGoesOn(), "loaded, not used yet");
-                m.newSession().generate(m.tokenizer().encode("Once"), 2, SamplerParams.GREEDY, (id, text) -> true);
-                assertFalse(m.warmUpGoesOn(), "the session's first forward stopped it");
-            }
-            try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 1, 64, 8))) {
-                Scheduler s = new Scheduler(m);
-                assertTrue(m.warmUpGoesOn(), "a server waiting for its first request keeps warming up");
-                s.submit(new Scheduler.Request(m.tokenizer().encode("Once"), 2, SamplerParams.GREEDY, (id, t) -> true));
-                s.runUntilIdle();
-                assertFalse(m.warmUpGoesOn(), "the first step stopped it");
-            }
+            System.setProperty(KernelWarmUp.PROPERTY, "false");
+            String cold = greedy(40);
+            System.setProperty(KernelWarmUp.PROPERTY, "always");
+            String warm = greedy(40);
+            assertEquals(cold, warm);
+            assertFalse(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("ternion-warmup") && t.isAlive()),
+                    "no warm-up thread outlives the load");
         } finally {
             if (before == null) System.clearProperty(KernelWarmUp.PROPERTY);
             else System.setProperty(KernelWarmUp.PROPERTY, before);
+        }
+    }
+
+    private static String greedy(int tokens) throws IOException {
+        try (Model m = Model.load(TestData.bundledModel(), new Model.Options("cpu", 2, 64, 8))) {
+            StringBuilder out = new StringBuilder();
+            m.newSession().generate(m.tokenizer().encode("Once upon a time"), tokens, SamplerParams.GREEDY, (id, text) -> {
+                out.append(text);
+                return true;
+            });
+            return out.toString();
         }
     }
 }
