@@ -60,10 +60,10 @@ public final class ReadBandwidth implements AutoCloseable {
         int step = F.vectorByteSize();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (long o = base; o < base + ROW; o += 4L * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, buffer, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, buffer, o + 2L * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, buffer, o + 3L * step, ByteOrder.LITTLE_ENDIAN));
+            a0 = FloatVector.fromMemorySegment(F, buffer, o, ByteOrder.LITTLE_ENDIAN).add(a0);
+            a1 = FloatVector.fromMemorySegment(F, buffer, o + step, ByteOrder.LITTLE_ENDIAN).add(a1);
+            a2 = FloatVector.fromMemorySegment(F, buffer, o + 2L * step, ByteOrder.LITTLE_ENDIAN).add(a2);
+            a3 = FloatVector.fromMemorySegment(F, buffer, o + 3L * step, ByteOrder.LITTLE_ENDIAN).add(a3);
         }
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }

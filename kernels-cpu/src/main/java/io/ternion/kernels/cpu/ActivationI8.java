@@ -21,15 +21,27 @@ import jdk.incubator.vector.VectorOperators;
  * its weight lanes come out.
  */
 final class ActivationI8 {
+    /**
+     * The arrays of the calling thread's last quantization, reused by its next one, as in
+     * {@link Q8_0Activations}: fresh, they were about 1 MB of garbage a 2B4T decode step.
+     */
+    private static final ThreadLocal<short[]> Q = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> SCALE = ThreadLocal.withInitial(() -> new float[0]);
+
     final int k;
-    /** batch × k values, row b from b·k, permuted by the kernel's order. */
+    /** batch × k values, row b from b·k, permuted by the kernel's order (the array may be longer). */
     final short[] q;
+    /** Per row (the array may be longer). */
     final float[] scale;
 
     private ActivationI8(int k, int batch) {
         this.k = k;
-        q = new short[batch * k];
-        scale = new float[batch];
+        short[] qs = Q.get();
+        if (qs.length < batch * k) Q.set(qs = new short[batch * k]);
+        float[] ss = SCALE.get();
+        if (ss.length < batch) SCALE.set(ss = new float[batch]);
+        q = qs;
+        scale = ss;
     }
 
     static ActivationI8 quantize(float[] x, int xOff, int k, int batch, int[] order) {

@@ -126,7 +126,7 @@ class F16MatMul implements RowKernel {
         ShortVector max = ShortVector.zero(SCAN);
         long o = start;
         for (long body = end - (end - start) % bytes; o < body; o += bytes) {
-            max = max.max(ShortVector.fromMemorySegment(SCAN, data, o, LE).and((short) 0x7fff));
+            max = ShortVector.fromMemorySegment(SCAN, data, o, LE).and((short) 0x7fff).max(max); // fresh receiver (Vec.sumsOf32)
         }
         short largest = max.reduceLanes(VectorOperators.MAX);
         for (; o < end; o += 2) largest = (short) Math.max(largest, data.get(Numbers.SHORT, o) & 0x7fff);

@@ -39,7 +39,7 @@ final class I2_SMatMul extends TernaryKernel {
                 ByteVector three = ByteVector.zero(B32);
                 for (int o = 0; o < bytes.length; o += 32) {
                     ByteVector q = ByteVector.fromArray(B32, bytes, o);
-                    three = three.or(q.and(q.lanewise(LSHR, 1)).and((byte) 0x55));
+                    three = q.and(q.lanewise(LSHR, 1)).and((byte) 0x55).or(three); // fresh receiver (Vec.sumsOf32)
                     int e = off + 4 * o;
                     q.lanewise(LSHR, 6).intoArray(codes, e);
                     q.lanewise(LSHR, 4).and((byte) 3).intoArray(codes, e + 32);

@@ -31,8 +31,9 @@ public final class Ops {
         for (int end = F.loopBound(n); i < end; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             FloatVector sq = v.mul(v);
-            s0 = s0.add(sq.convertShape(VectorOperators.F2D, D, 0));
-            s1 = s1.add(sq.convertShape(VectorOperators.F2D, D, 1));
+            // The fresh vector is the receiver, the carried sum the argument (see Vec.sumsOf32).
+            s0 = ((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 0)).add(s0);
+            s1 = ((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 1)).add(s1);
         }
         double sum = Vec.sum(s0.add(s1));
         for (; i < n; i++) sum += x[xOff + i] * x[xOff + i];
@@ -93,7 +94,7 @@ public final class Ops {
     static void softmax(float[] x, int off, int n, float[] stats, int at) {
         int body = F.loopBound(n), i = 0;
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (; i < body; i += L) m = m.max(FloatVector.fromArray(F, x, off + i));
+        for (; i < body; i += L) m = FloatVector.fromArray(F, x, off + i).max(m); // the fresh vector as receiver (Vec.sumsOf32)
         float max = m.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) max = Math.max(max, x[off + i]);
         for (i = 0; i < body; i += L) {

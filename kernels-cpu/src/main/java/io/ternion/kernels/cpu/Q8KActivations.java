@@ -19,24 +19,33 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q8KActivations {
     static final int QK = 256;
+    /** The arrays of the calling thread's last quantization, reused by its next one, as in {@link Q8_0Activations}. */
+    private static final ThreadLocal<short[]> Q = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<float[]> D = ThreadLocal.withInitial(() -> new float[0]);
+
     final int k;
-    /** batch × k values, block by block. */
+    /** batch × k values, block by block (the array may be longer). */
     final short[] q;
-    /** Per block, batch × k/256 of them. */
+    /** Per block, batch × k/256 of them (the array may be longer). */
     final float[] d;
 
     private Q8KActivations(int k, int batch) {
         this.k = k;
-        q = new short[batch * k];
-        d = new float[batch * k / QK];
+        short[] qs = Q.get();
+        if (qs.length < batch * k) Q.set(qs = new short[batch * k]);
+        float[] ds = D.get();
+        if (ds.length < batch * k / QK) D.set(ds = new float[batch * k / QK]);
+        q = qs;
+        d = ds;
     }
 
     static Q8KActivations quantize(float[] x, int xOff, int k, int batch, int[] order) {
         if (k % QK != 0) throw new IllegalArgumentException("Q8_K needs rows of a multiple of 256, got " + k);
         Q8KActivations a = new Q8KActivations(k, batch);
+        int blocks = batch * k / QK;
         if (order != null) {
             byte[] block = new byte[QK];
-            for (int i = 0; i < a.d.length; i++) {
+            for (int i = 0; i < blocks; i++) {
                 a.d[i] = quantizeBlock(x, xOff + i * QK, block);
                 for (int p = 0; p < QK; p++) a.q[i * QK + p] = block[order[p]];
             }
@@ -45,10 +54,10 @@ final class Q8KActivations {
         // quantizeBlock's steps with vectors, natural order: the largest |x| is found lane-wise, then
         // its first occurrence (whose sign sets iscale) by a scan; Math.rint is ggml's nearest_int,
         // which adds and subtracts 1.5·2²³ (exact here, |iscale·x| ≤ 127).
-        for (int i = 0; i < a.d.length; i++) {
+        for (int i = 0; i < blocks; i++) {
             int off = xOff + i * QK;
             FloatVector m = FloatVector.zero(F);
-            for (int l = 0; l < QK; l += L) m = m.max(FloatVector.fromArray(F, x, off + l).abs());
+            for (int l = 0; l < QK; l += L) m = FloatVector.fromArray(F, x, off + l).abs().max(m); // fresh receiver (Vec.sumsOf32)
             float amax = m.reduceLanes(VectorOperators.MAX);
             if (!(amax > 0)) {
                 // All zero, or a NaN (which the scalar statement never picks as the largest): as it does.

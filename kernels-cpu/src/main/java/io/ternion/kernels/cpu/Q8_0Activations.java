@@ -50,7 +50,7 @@ final class Q8_0Activations {
         for (int i = 0, blocks = batch * k / QK; i < blocks; i++) {
             int off = xOff + i * QK;
             FloatVector m = FloatVector.zero(F);
-            for (int l = 0; l < QK; l += L) m = m.max(FloatVector.fromArray(F, x, off + l).abs());
+            for (int l = 0; l < QK; l += L) m = FloatVector.fromArray(F, x, off + l).abs().max(m); // fresh receiver (Vec.sumsOf32)
             float d = m.reduceLanes(VectorOperators.MAX) / 127;
             float id = d != 0 ? 1.0f / d : 0.0f;
             for (int l = 0; l < QK; l += L) {

@@ -38,7 +38,7 @@ final class TQ2_0MatMul extends TernaryKernel {
                 for (int i = 0; i < blocks; i++) {
                     for (int h = 0; h < 2; h++) {
                         ByteVector q = ByteVector.fromArray(B32, bytes, i * BYTES + 32 * h);
-                        three = three.or(q.and(q.lanewise(LSHR, 1)).and((byte) 0x55));
+                        three = q.and(q.lanewise(LSHR, 1)).and((byte) 0x55).or(three); // fresh receiver (Vec.sumsOf32)
                         int e = off + QK * i + 128 * h;
                         q.and((byte) 3).intoArray(codes, e);
                         q.lanewise(LSHR, 2).and((byte) 3).intoArray(codes, e + 32);

@@ -288,8 +288,8 @@ final class TernaryPanels {
             ShortVector x0 = ShortVector.fromArray(S, tab, t);
             ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
             ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
-            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
-            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+            lo = v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)).add(lo);
+            hi = u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)).add(hi);
         }
         IntVector.fromArray(I, isum, at).add(lo.convertShape(S2I, I, 0)).intoArray(isum, at);
         IntVector.fromArray(I, isum, at + 16).add(lo.convertShape(S2I, I, 1)).intoArray(isum, at + 16);
@@ -310,8 +310,8 @@ final class TernaryPanels {
             ShortVector x0 = ShortVector.fromArray(S, tab, t);
             ShortVector x1 = ShortVector.fromArray(S, tab, t + TABLE);
             ShortVector x2 = ShortVector.fromArray(S, tab, t + 2 * TABLE);
-            lo = lo.add(v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)));
-            hi = hi.add(u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)));
+            lo = v.selectFrom(x0).add(v.lanewise(LSHR, 5).selectFrom(x1)).add(v.lanewise(LSHR, 10).selectFrom(x2)).add(lo);
+            hi = u.selectFrom(x0).add(u.lanewise(LSHR, 5).selectFrom(x1)).add(u.lanewise(LSHR, 10).selectFrom(x2)).add(hi);
         }
         MemorySegment rowScales = scales;
         FloatVector d0, d1, d2, d3;

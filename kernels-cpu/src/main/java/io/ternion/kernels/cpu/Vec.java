@@ -146,12 +146,21 @@ final class Vec {
         return (IntVector) b.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
-    /** Sums of x over each group of 32 (a Q4_0/Q4_K sub-block), shared by all rows of a call. */
+    /**
+     * Sums of x over each group of 32 (a Q4_0/Q4_K sub-block), shared by all rows of a call.
+     *
+     * <p>A vector carried from one loop iteration to the next is always the argument of the
+     * operation that updates it here and in the other kernels ({@code v = fresh.add(v)}), never its
+     * receiver: C2 types the loop's phi as plain FloatVector, cannot bind {@code v.add} statically
+     * ("failed to inline: virtual call" in -XX:+PrintInlining), and the call then runs the Vector
+     * API's Java code, allocating. Softmax's max loop and rmsNorm's sums did that in every 2B4T
+     * decode step: about 100 MB of garbage in 4 s (JFR), as much as everything else together.
+     */
     static float[] sumsOf32(float[] x, int xOff, int k) {
         float[] sums = new float[k / 32];
         for (int s = 0; s < sums.length; s++) {
             FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * s);
-            for (int l = L; l < 32; l += L) v = v.add(FloatVector.fromArray(F, x, xOff + 32 * s + l));
+            for (int l = L; l < 32; l += L) v = FloatVector.fromArray(F, x, xOff + 32 * s + l).add(v);
             sums[s] = sum(v);
         }
         return sums;

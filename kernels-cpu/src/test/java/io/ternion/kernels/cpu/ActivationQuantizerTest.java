@@ -2,6 +2,7 @@ package io.ternion.kernels.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -25,14 +26,27 @@ class ActivationQuantizerTest {
         assertEquals((float) (127 / 1e-5), ActivationI8.quantizeRow(x, 0, 8, q));
         assertArrayEquals(new byte[8], q);
         ActivationI8 a = ActivationI8.quantize(x, 0, 8, 1, null);
-        assertArrayEquals(new short[8], a.q);
+        assertArrayEquals(new short[8], Arrays.copyOf(a.q, 8));
+    }
+
+    /** A quantization reuses its thread's arrays from the last one, and writes every value it holds. */
+    @Test
+    void i8ReusesItsThreadsArraysAndOverwritesThem() {
+        float[] big = new float[64];
+        Arrays.fill(big, 5f);
+        ActivationI8 first = ActivationI8.quantize(big, 0, 32, 2, null);
+        float[] x = {0, 10, -20, 30, 127};
+        ActivationI8 a = ActivationI8.quantize(x, 0, 5, 1, null);
+        assertSame(first.q, a.q);
+        assertArrayEquals(new short[] {0, 10, -20, 30, 127}, Arrays.copyOf(a.q, 5));
+        assertEquals(1f, a.scale[0]);
     }
 
     @Test
     void i8AppliesTheOrder() {
         float[] x = {0, 10, -20, 30, 127};
         ActivationI8 a = ActivationI8.quantize(x, 0, 5, 1, new int[] {4, 3, 2, 1, 0});
-        assertArrayEquals(new short[] {127, 30, -20, 10, 0}, a.q);
+        assertArrayEquals(new short[] {127, 30, -20, 10, 0}, Arrays.copyOf(a.q, 5));
     }
 
     @Test
@@ -66,9 +80,12 @@ class ActivationQuantizerTest {
 
     @Test
     void q8kZeroBlock() {
+        float[] x = new float[512];
+        Arrays.fill(x, 3f);
+        Q8KActivations.quantize(x, 0, 512, 1, null); // this thread's arrays, reused below, now hold values
         Q8KActivations a = Q8KActivations.quantize(new float[512], 0, 512, 1, null);
-        assertArrayEquals(new float[2], a.d);
-        assertArrayEquals(new short[512], a.q);
+        assertArrayEquals(new float[2], Arrays.copyOf(a.d, 2));
+        assertArrayEquals(new short[512], Arrays.copyOf(a.q, 512));
     }
 
     @Test
