@@ -25,8 +25,8 @@ final class ActivationI8 {
      * The arrays of the calling thread's last quantization, reused by its next one, as in
      * {@link Q8_0Activations}: fresh, they were about 1 MB of garbage a 2B4T decode step.
      */
-    private static final ThreadLocal<short[]> Q = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> SCALE = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<short[]> Q = ThreadArrays.shorts();
+    private static final ThreadLocal<float[]> SCALE = ThreadArrays.floats();
 
     final int k;
     /** batch × k values, row b from b·k, permuted by the kernel's order (the array may be longer). */
@@ -36,12 +36,8 @@ final class ActivationI8 {
 
     private ActivationI8(int k, int batch) {
         this.k = k;
-        short[] qs = Q.get();
-        if (qs.length < batch * k) Q.set(qs = new short[batch * k]);
-        float[] ss = SCALE.get();
-        if (ss.length < batch) SCALE.set(ss = new float[batch]);
-        q = qs;
-        scale = ss;
+        q = ThreadArrays.atLeast(Q, batch * k);
+        scale = ThreadArrays.atLeastFloats(SCALE, batch);
     }
 
     static ActivationI8 quantize(float[] x, int xOff, int k, int batch, int[] order) {

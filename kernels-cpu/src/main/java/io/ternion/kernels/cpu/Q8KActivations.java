@@ -20,8 +20,8 @@ import jdk.incubator.vector.VectorOperators;
 final class Q8KActivations {
     static final int QK = 256;
     /** The arrays of the calling thread's last quantization, reused by its next one, as in {@link Q8_0Activations}. */
-    private static final ThreadLocal<short[]> Q = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> D = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<short[]> Q = ThreadArrays.shorts();
+    private static final ThreadLocal<float[]> D = ThreadArrays.floats();
 
     final int k;
     /** batch × k values, block by block (the array may be longer). */
@@ -31,12 +31,8 @@ final class Q8KActivations {
 
     private Q8KActivations(int k, int batch) {
         this.k = k;
-        short[] qs = Q.get();
-        if (qs.length < batch * k) Q.set(qs = new short[batch * k]);
-        float[] ds = D.get();
-        if (ds.length < batch * k / QK) D.set(ds = new float[batch * k / QK]);
-        q = qs;
-        d = ds;
+        q = ThreadArrays.atLeast(Q, batch * k);
+        d = ThreadArrays.atLeastFloats(D, batch * k / QK);
     }
 
     static Q8KActivations quantize(float[] x, int xOff, int k, int batch, int[] order) {

@@ -23,8 +23,8 @@ final class Q8_0Activations {
      * quantizes about a hundred vectors, and their fresh arrays (0.7 MB a token on Bonsai-1.7B) were
      * most of its garbage. A quantization's arrays are only read until its matmul returns.
      */
-    private static final ThreadLocal<short[]> Q = ThreadLocal.withInitial(() -> new short[0]);
-    private static final ThreadLocal<float[]> D = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<short[]> Q = ThreadArrays.shorts();
+    private static final ThreadLocal<float[]> D = ThreadArrays.floats();
 
     final int k;
     /** batch × k values, natural order (the array may be longer). */
@@ -34,12 +34,8 @@ final class Q8_0Activations {
 
     private Q8_0Activations(int k, int batch) {
         this.k = k;
-        short[] qs = Q.get();
-        if (qs.length < batch * k) Q.set(qs = new short[batch * k]);
-        float[] ds = D.get();
-        if (ds.length < batch * k / QK) D.set(ds = new float[batch * k / QK]);
-        q = qs;
-        d = ds;
+        q = ThreadArrays.atLeast(Q, batch * k);
+        d = ThreadArrays.atLeastFloats(D, batch * k / QK);
     }
 
     static Q8_0Activations quantize(float[] x, int xOff, int k, int batch) {
