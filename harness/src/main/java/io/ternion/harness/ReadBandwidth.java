@@ -11,14 +11,19 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The read-bandwidth probe: a Vector API sum over 1 GiB off-heap (32× a 32 MiB L3), in rows of
- * 64 KiB split over a {@link WorkerPool} as the kernels split a matrix's rows. The JMH
+ * 4 KiB split over a {@link WorkerPool} as the kernels split a matrix's rows. The JMH
  * {@code BandwidthProbe} and {@code ternion bench} both measure with it, so a kernel's bytes/s and a
  * decode step's roofline fraction are divided by the same figure.
+ *
+ * <p>Rows of 4 KiB, about the length of the kernels' own inner loops (an F16 head row is 5 KiB, a
+ * panel chunk 1–2 KiB). With rows of 64 KiB it read 1.2–1.5× less than with rows of 4–5 KiB over the
+ * same buffer, alternating JVMs, and less than the kernels themselves: the F16 head's matvec read
+ * 39–57 GB/s while it read 27 (README, "Loop-carried vectors").
  */
 public final class ReadBandwidth implements AutoCloseable {
     public static final long SIZE = 1L << 30;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int ROW = 64 << 10, ROWS = (int) (SIZE / ROW);
+    private static final int ROW = 4 << 10, ROWS = (int) (SIZE / ROW);
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer;
