@@ -183,7 +183,7 @@ public final class Model implements AutoCloseable {
         }
         long deadline = System.nanoTime() + SETTLE_NANOS;
         float[] logits = new float[vocab];
-        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        java.lang.management.CompilationMXBean jit = compilationBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         long[] last = new long[SETTLE_STEPS], compiling = new long[SETTLE_STEPS];
         for (int step = 0; System.nanoTime() < deadline; step++) {
@@ -194,6 +194,15 @@ public final class Model implements AutoCloseable {
             // Steps as fast as each other can still all be slow: the JIT's threads share the cores.
             if (step + 1 >= SETTLE_STEPS && Arrays.stream(compiling).sum() == 0
                     && Arrays.stream(last).max().getAsLong() <= SETTLE_SPREAD * Arrays.stream(last).min().getAsLong()) break;
+        }
+    }
+
+    /** The JIT's accounting, or null in a runtime without java.management (the steps then settle on their times alone). */
+    private static java.lang.management.CompilationMXBean compilationBean() {
+        try {
+            return java.lang.management.ManagementFactory.getCompilationMXBean();
+        } catch (LinkageError e) {
+            return null;
         }
     }
 
