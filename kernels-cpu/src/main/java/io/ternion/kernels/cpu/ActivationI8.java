@@ -71,11 +71,11 @@ final class ActivationI8 {
      */
     static float quantizeRow(float[] x, int off, int k, short[] out, int outOff) {
         int body = F.loopBound(k);
-        // Reduced every step, no vector carried from one iteration to the next: with one carried,
-        // C2's on-stack-replacement code for this loop ran the Vector API's Java fallbacks, and a
-        // 2B4T decode step allocated 5 MB here (JFR), none with -XX:-UseOnStackReplacement.
-        float maxAbs = 0;
-        for (int j = 0; j < body; j += L) maxAbs = Math.max(maxAbs, FloatVector.fromArray(F, x, off + j).abs().reduceLanes(VectorOperators.MAX));
+        // The carried maximum is the argument, not the receiver (Vec.sumsOf32): as the receiver, the
+        // call ran the Vector API's Java code, and a 2B4T decode step allocated 5 MB here (JFR).
+        FloatVector m = FloatVector.zero(F);
+        for (int j = 0; j < body; j += L) m = FloatVector.fromArray(F, x, off + j).abs().max(m);
+        float maxAbs = m.reduceLanes(VectorOperators.MAX);
         for (int j = body; j < k; j++) maxAbs = Math.max(maxAbs, Math.abs(x[off + j]));
         float s = (float) (127 / Math.max(1e-5, (double) maxAbs));
         for (int j = 0; j < body; j += L) {

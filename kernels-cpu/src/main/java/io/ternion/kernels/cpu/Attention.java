@@ -137,20 +137,14 @@ public final class Attention {
      * The caller's partial outputs of a split, reused from call to call (every part writes all of
      * its own): fresh, they were a third of a decode step's garbage at depth.
      */
-    private static final ThreadLocal<float[]> PARTIAL = ThreadLocal.withInitial(() -> new float[0]);
-
-    private static float[] partials(int n) {
-        float[] p = PARTIAL.get();
-        if (p.length < n) PARTIAL.set(p = new float[n]);
-        return p;
-    }
+    private static final ThreadLocal<float[]> PARTIAL = ThreadArrays.floats();
 
     private static void split(KvCache cache, int layer, float[] q, int qOff, int rows, int[] positions, int[] slots, int nHeads,
             int nKvHeads, int headDim, float[] out, int outOff, float scale, WorkerPool pool, int parts, long seen) {
         int group = nHeads / nKvHeads, qDim = nHeads * headDim, stride = headDim + 2;
         boolean rotatedValues = cache.valueType() != null && cache.valueType().rotated();
         // One part writes the output itself; several write partial outputs with their softmax's max and sum, merged below.
-        float[] partial = parts == 1 ? null : partials(rows * nKvHeads * parts * group * stride);
+        float[] partial = parts == 1 ? null : ThreadArrays.atLeastFloats(PARTIAL, rows * nKvHeads * parts * group * stride);
         run(pool, rows * nKvHeads * parts, 2L * nHeads * headDim * seen, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             for (int i = from; i < to; i++) {

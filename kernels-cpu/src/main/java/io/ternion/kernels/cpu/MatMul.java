@@ -54,7 +54,7 @@ public final class MatMul {
 
     /** Budget for one thread's decoded tile: a good part of a 1–2 MiB L2, leaving room for x. */
     private static final int TILE_BYTES = 256 * 1024;
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TILE = ThreadArrays.floats();
     /** Below this many multiply-adds, waking the other threads costs more than they save. */
     private static final long PARALLEL_MIN_WORK = 1 << 16;
 
@@ -141,8 +141,7 @@ public final class MatMul {
         int tileRows = Math.clamp(TILE_BYTES / (4L * k) / 4 * 4, 4, 64);
         int tiles = (n + tileRows - 1) / tileRows;
         WorkerPool.RangeTask tileTask = (from, to) -> {
-            float[] tile = TILE.get();
-            if (tile.length < tileRows * k) TILE.set(tile = new float[tileRows * k]);
+            float[] tile = ThreadArrays.atLeastFloats(TILE, tileRows * k);
             for (int t = from; t < to; t++) {
                 int r0 = t * tileRows, rows = Math.min(tileRows, n - r0);
                 kernel.decode(data, k, r0, r0 + rows, tile, 0);

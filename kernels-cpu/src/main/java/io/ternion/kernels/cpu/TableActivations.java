@@ -34,7 +34,7 @@ final class TableActivations {
         void build(short[] q, int qOff, short[] out, int outOff);
     }
 
-    private static final ThreadLocal<short[]> SHARED = ThreadLocal.withInitial(() -> new short[0]);
+    private static final ThreadLocal<short[]> SHARED = ThreadArrays.shorts();
     private static final ThreadLocal<Own> OWN = ThreadLocal.withInitial(Own::new);
     private static final ThreadLocal<int[]> INT_SUMS = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<float[]> FLOAT_SUMS = ThreadLocal.withInitial(() -> new float[0]);
@@ -77,9 +77,7 @@ final class TableActivations {
     /** As {@link #perThread}, with the tables built now, the rows over the pool's threads, and shared by all. */
     static TableActivations built(int batch, int k, short[] q, float[] d, int per, Builder builder, WorkerPool pool) {
         int size = batch * per;
-        short[] t = SHARED.get();
-        if (t.length < size) SHARED.set(t = new short[size]);
-        short[] tables = t;
+        short[] tables = ThreadArrays.atLeast(SHARED, size);
         pool.parallelFor(batch, (from, to) -> {
             for (int b = from; b < to; b++) builder.build(q, b * k, tables, b * per);
         });

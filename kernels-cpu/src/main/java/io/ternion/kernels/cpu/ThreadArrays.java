@@ -2,8 +2,9 @@ package io.ternion.kernels.cpu;
 
 /**
  * A thread's arrays reused from one call to the next, grown when a call needs more and never
- * shrunk: the activation quantizers' outputs, which live only until their matmul returns, were
- * most of a decode step's garbage when fresh.
+ * shrunk, for buffers that live only until their kernel returns (activation quantizers' outputs,
+ * a batch's tables, decoded tiles, attention partials): fresh, they were most of a decode step's
+ * garbage.
  */
 final class ThreadArrays {
     private ThreadArrays() {}
