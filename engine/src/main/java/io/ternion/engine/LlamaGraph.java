@@ -48,9 +48,9 @@ public final class LlamaGraph {
      * The graph of {@code c} (a smaller model than the file's: {@link KernelWarmUp}) over random weights
      * of the types the file's tensors have: the same ops and kernels as the file's own graph at a
      * fraction of its cost. The weights are copied into {@code scratch} (null: left on the heap),
-     * which should be a mapped file's memory like the model's: C2 compiles a kernel for the segment
-     * class it has seen, and one compiled on heap weights was compiled again, for good, slower on
-     * the file's mapped ones (2B4T's F16 head then decoded at half speed).
+     * which should be a native segment like the model's tensors ({@link GgufFile#open}): C2 compiles
+     * a kernel for the segment class it has seen, and one compiled on heap weights was compiled
+     * again, for good, slower on the file's (2B4T's F16 head then decoded at half speed).
      */
     static Graph buildLike(GgufFile file, ModelConfig c, MemorySegment scratch) {
         return new LlamaGraph(file, c, true, scratch).build();
@@ -58,14 +58,15 @@ public final class LlamaGraph {
 
     /**
      * A mapped temporary file of {@code bytes} (sparse: only what is written takes room), deleted at
-     * once (the mapping keeps it until {@code arena} closes); null where none can be made.
+     * once (the mapping keeps it until {@code arena} closes), seen as a plain native segment as the
+     * model's tensors are ({@link GgufFile#plainView}); null where none can be made.
      */
     static MemorySegment mappedScratch(Arena arena, long bytes) {
         try {
             Path f = Files.createTempFile("ternion-warmup", ".bin");
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(new byte[1]), bytes - 1);
-                return ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+                return GgufFile.plainView(ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena), arena);
             } finally {
                 Files.deleteIfExists(f);
             }

@@ -36,7 +36,10 @@ public final class GgufFile implements AutoCloseable {
 
     private final String source;
     private final Arena arena;
+    /** The file's bytes: a plain native view of {@link #mapping} for a mapped file (see {@link #open}). */
     private final MemorySegment file;
+    /** The mapping itself, or null: what {@link #populate} pages in. */
+    private final MemorySegment mapping;
     private final int version;
     private final Metadata metadata;
     private final List<TensorInfo> tensors;
@@ -44,10 +47,11 @@ public final class GgufFile implements AutoCloseable {
     private final long alignment;
     private final long dataOffset;
 
-    private GgufFile(String source, Arena arena, MemorySegment file) {
+    private GgufFile(String source, Arena arena, MemorySegment file, MemorySegment mapping) {
         this.source = source;
         this.arena = arena;
         this.file = file;
+        this.mapping = mapping;
         Parser p = new Parser(source, file);
         this.version = p.header();
         long tensorCount = p.tensorCount;
@@ -69,15 +73,23 @@ public final class GgufFile implements AutoCloseable {
         this.byName = Collections.unmodifiableMap(m);
     }
 
-    /** Memory-maps and parses a file. */
+    /**
+     * Memory-maps and parses a file. Its tensors are read through a plain native segment over the
+     * mapping (same bytes, same arena, read-only), not the mapped segment itself: the kernels also
+     * read repacked weights from native segments, and C2 profiles the segment's class where the
+     * Vector API loads it, in code all kernels share. With both classes seen there, the 2B4T head's
+     * F16 matvec, read from the mapping, ran at about two thirds of its speed alone in a JVM (its
+     * loop kept a range and liveness check per load), and the warm-up had to map its weights to match.
+     */
     public static GgufFile open(Path path) throws IOException {
         String source = path.toString();
         InputFiles.requireRegular(path);
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new GgufFile(source, arena, seg);
+            if (size == 0) return new GgufFile(source, arena, MemorySegment.ofArray(new byte[0]), null);
+            MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return new GgufFile(source, arena, plainView(mapping, arena), mapping);
         } catch (NoSuchFileException e) {
             arena.close();
             throw new NoSuchFileException(source, null, "no such file");
@@ -89,7 +101,16 @@ public final class GgufFile implements AutoCloseable {
 
     /** Parses a file already in memory (tests, embedded resources). The segment must outlive the result. */
     public static GgufFile read(String source, MemorySegment bytes) {
-        return new GgufFile(source, null, bytes);
+        return new GgufFile(source, null, bytes, null);
+    }
+
+    /**
+     * The bytes of a mapping as a plain native segment in the same arena (freed with it), read-only
+     * where the mapping is: see {@link #open} for why the kernels should see one segment class.
+     */
+    public static MemorySegment plainView(MemorySegment mapping, Arena arena) {
+        MemorySegment view = MemorySegment.ofAddress(mapping.address()).reinterpret(mapping.byteSize(), arena, null);
+        return mapping.isReadOnly() ? view.asReadOnly() : view;
     }
 
     public String source() { return source; }
@@ -122,8 +143,11 @@ public final class GgufFile implements AutoCloseable {
         return new Tensor(t.name(), t.type(), t.shape(), file.asSlice(dataOffset + t.offset(), t.byteSize()));
     }
 
-    /** The whole mapped file. */
+    /** The whole file's bytes. */
     public MemorySegment segment() { return file; }
+
+    /** The mapping of a file that {@link #open} mapped, else null. */
+    MemorySegment mapping() { return mapping; }
 
     /**
      * Reads one byte of every page of a mapped file now, not at a forward's first read of it: the
@@ -133,7 +157,7 @@ public final class GgufFile implements AutoCloseable {
      * first forward as slow as without it: the page has to be read, not only mapped.
      */
     public void populate() {
-        if (file.isMapped()) file.load();
+        if (mapping != null) mapping.load();
     }
 
     @Override

@@ -1,9 +1,12 @@
 package io.ternion.gguf;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -21,11 +24,26 @@ class GgufPopulateTest {
         new GgufWriter().putString("general.architecture", "llama")
                 .addTensor("t", GgmlType.F32, new long[] {tensor.length / 4}, () -> MemorySegment.ofArray(tensor)).write(path);
         try (GgufFile f = GgufFile.open(path)) {
-            assertTrue(f.segment().isMapped());
+            assertTrue(f.mapping().isMapped());
             f.populate();
-            assertTrue(f.segment().isLoaded(), "every page resident after populate");
+            assertTrue(f.mapping().isLoaded(), "every page resident after populate");
             Tensor t = f.tensor("t");
             assertArrayEquals(tensor, t.data().toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    @Test
+    void aMappedFilesTensorsAreReadOnlyPlainNativeSegmentsAsRepackedWeightsAre(@TempDir Path dir) throws Exception {
+        Path path = dir.resolve("m.gguf");
+        new GgufWriter().putString("general.architecture", "llama")
+                .addTensor("t", GgmlType.F32, new long[] {1024}, () -> MemorySegment.ofArray(new byte[4096])).write(path);
+        try (GgufFile f = GgufFile.open(path); Arena arena = Arena.ofConfined()) {
+            MemorySegment data = f.tensor("t").data();
+            // One segment class for every weight a kernel reads: C2 profiles it in the Vector API's shared load code.
+            assertEquals(arena.allocate(8).getClass(), data.getClass());
+            assertFalse(data.isMapped());
+            assertTrue(data.isReadOnly(), "the file is mapped read-only, and its view says so");
+            assertThrows(IllegalArgumentException.class, () -> data.set(ValueLayout.JAVA_BYTE, 0, (byte) 1));
         }
     }
 
