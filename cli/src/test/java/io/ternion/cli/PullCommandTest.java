@@ -125,9 +125,12 @@ class PullCommandTest {
         assertEquals(2, first.code(), "a short download is an error: " + first.err());
         assertTrue(first.err().contains("run again to resume"), first.err());
         assertFalse(Files.exists(cached()), "no half file under the model's name");
+        // What arrived before the cut: up to the 100000 bytes sent (a reset can drop the last of them).
+        long kept = Files.size(cached().resolveSibling(cached().getFileName() + ".part"));
+        assertTrue(kept > 0 && kept <= 100_000, "the part kept: " + kept);
         Result second = ternion("pull", "karpathy/stories:F32");
         assertEquals(0, second.code(), second.err());
-        assertTrue(requests.stream().anyMatch(q -> q.contains(" bytes=100000-")), "the second request asks for the rest: " + requests);
+        assertTrue(requests.stream().anyMatch(q -> q.contains(" bytes=" + kept + "-")), "the second request asks for the rest: " + requests);
         assertArrayEquals(model, Files.readAllBytes(cached()));
     }
 
