@@ -79,7 +79,8 @@ public final class GgufFile implements AutoCloseable {
      * read repacked weights from native segments, and C2 profiles the segment's class where the
      * Vector API loads it, in code all kernels share. With both classes seen there, the 2B4T head's
      * F16 matvec, read from the mapping, ran at about two thirds of its speed alone in a JVM (its
-     * loop kept a range and liveness check per load), and the warm-up had to map its weights to match.
+     * loop kept a range and liveness check per load). Anything else handing kernels weights (the
+     * warm-up's scratch) uses {@link #plainView} too.
      */
     public static GgufFile open(Path path) throws IOException {
         String source = path.toString();
