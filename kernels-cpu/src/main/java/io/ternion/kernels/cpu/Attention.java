@@ -193,8 +193,8 @@ public final class Attention {
      * over positions t0..t1−1: each head's softmax-weighted values (normalized over this part) into
      * dst at {@code dstOff + j·dstStride}; with {@code stats}, the softmax's max and sum after them.
      *
-     * <p>Positions go L at a time: their keys are read (widened in registers from F16, Q8_0, Q4_0 or TURBO4,
-     * else decoded into a block of L rows), two queries per key read, each query's L dot products
+     * <p>Positions go L at a time: their keys are read (widened in registers from F16, Q8_0, Q4_0, TURBO4 or
+     * TURBO3, else decoded into a block of L rows), two queries per key read, each query's L dot products
      * are left as L accumulator vectors and summed across their lanes together ({@link #sumAcross}:
      * 3 operations per position at 16 lanes instead of a reduction of 8 each), then, after the
      * softmax, the block's values are read the same way and each output vector takes the L weighted
@@ -223,7 +223,7 @@ public final class Attention {
         if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, j * headDim, headDim);
         int first = cache.at(slot, kvHead, t0) / headDim;
         int keys = source(kType, headDim), values = source(vType, headDim);
-        IntVector valueTable = values == NIBBLES ? IntVector.fromArray(Vec.I, table(vType), 0) : null;
+        IntVector valueTable = values == NIBBLES || values == PLANES ? IntVector.fromArray(Vec.I, table(vType), 0) : null;
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
             if (keys == ROWS) {
@@ -235,8 +235,8 @@ public final class Attention {
                 switch (keys) {
                     case HALVES -> keyHalves(cache.kh[layer], vector * headDim, m, qs, q0, q1, headDim, lanes, l0, l1);
                     case BYTES -> keyBytes(cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0, l1);
-                    case NIBBLES -> keyNibbles(table(kType), cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim, lanes, l0,
-                            l1);
+                    case NIBBLES, PLANES -> keyCodes(keys, table(kType), cache.kq[layer], vector * cache.kBytes, cache.kBytes, m, qs, q0, q1, headDim,
+                            lanes, l0, l1);
                     default -> keyRow(block, m, qs, q0, q1, headDim, lanes, l0, l1);
                 }
             }
@@ -269,22 +269,25 @@ public final class Attention {
      * How a side is read: F16 halves and Q8_0 bytes of whole vectors (headDim a multiple of L, so a
      * vector never straddles a 32-block) are widened in registers straight from the cache and used
      * at once; with 16 lanes and whole 32-blocks, so are Q4_0 and TURBO4 (a block's 16 bytes give
-     * its two vectors through the table); the rest is decoded into a block of rows first. Reading
+     * its two vectors through the table) and TURBO3 (a block's two planes give its two vectors, see
+     * {@link #turbo3Values}; 1.8× faster than rows at 16384 positions); the rest is decoded into a
+     * block of rows first. Reading
      * Q4_0 straight from the cache first measured 1.36× slower than rows, when each value vector
      * took its own pass over the positions and read the block's bytes again; one pass per block for
      * both of its vectors made it 1.8× faster than rows (AttentionAB, Bonsai-1.7B's 16 query and 8
      * KV heads of 128, 4096 positions, 1 thread: 1002 against 1839 µs per step).
      */
-    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3;
+    private static final int ROWS = 0, HALVES = 1, BYTES = 2, NIBBLES = 3, PLANES = 4;
 
     private static int source(KvType type, int headDim) {
         if (type == null || headDim % L != 0 || Vec.B == null) return ROWS;
         if ((type == KvType.Q4_0 || type == KvType.TURBO4) && L == 16 && headDim % KvType.BLOCK == 0) return NIBBLES;
+        if (type == KvType.TURBO3 && L == 16 && headDim % KvType.BLOCK == 0) return PLANES;
         return type == KvType.F16 ? HALVES : type == KvType.Q8_0 ? BYTES : ROWS;
     }
 
     private static int[] table(KvType type) {
-        return type == KvType.Q4_0 ? Q4_0_BITS : TURBO4_BITS;
+        return type == KvType.Q4_0 ? Q4_0_BITS : type == KvType.TURBO3 ? TURBO3_BITS : TURBO4_BITS;
     }
 
     /**
@@ -355,20 +358,31 @@ public final class Attention {
     }
 
     /**
-     * {@link #keyRow} for Q4_0 or TURBO4 keys from src[at..] (16 float lanes, whole 32-blocks): each
-     * block's 16 bytes are read once for its two vectors (low nibbles, then high), each value
-     * table[nibble]·d as {@link #nibbles} decodes it.
+     * {@link #keyRow} for Q4_0 or TURBO4 keys ({@code source} NIBBLES) or TURBO3 keys (PLANES) from
+     * src[at..] (16 float lanes, whole 32-blocks): each block's bytes are read once for its two
+     * vectors (low nibbles, then high; or the planes' first 16 elements, then the last), each value
+     * table[code]·d as {@link #nibbles} and {@link #turbo3} decode it.
      */
-    private static void keyNibbles(int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim, float[] lanes,
-            int l0, int l1) {
-        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
+    private static void keyCodes(int source, int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim,
+            float[] lanes, int l0, int l1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0), pairShifts = IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0);
+        IntVector bitShifts = IntVector.fromArray(Vec.I, BIT_SHIFTS, 0), four = IntVector.broadcast(Vec.I, 4);
+        int blockBytes = source == PLANES ? TURBO3_BLOCK : 2 + KvType.BLOCK / 2;
         for (int t = 0; t < m; t++, at += bytes) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-            for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += 2 + KvType.BLOCK / 2) {
+            for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += blockBytes) {
                 float d = scaleAt(src, block);
-                IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
-                FloatVector lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
-                FloatVector hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                FloatVector lo, hi;
+                if (source == PLANES) {
+                    long pairs = (long) LONG_LE.get(src, block + 2);
+                    int high = (int) INT_LE.get(src, block + 10);
+                    lo = turbo3Values(table, pairShifts, bitShifts, four, (int) pairs, high << 2, d);
+                    hi = turbo3Values(table, pairShifts, bitShifts, four, (int) (pairs >>> 32), high >>> 14, d);
+                } else {
+                    IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
+                    lo = codes.and(15).selectFrom(table).reinterpretAsFloats().mul(d);
+                    hi = codes.lanewise(VectorOperators.LSHR, 4).selectFrom(table).reinterpretAsFloats().mul(d);
+                }
                 acc0 = FloatVector.fromArray(F, qs, q0 + i).fma(lo, acc0);
                 acc1 = FloatVector.fromArray(F, qs, q1 + i).fma(lo, acc1);
                 acc0 = FloatVector.fromArray(F, qs, q0 + i + 16).fma(hi, acc0);
@@ -520,7 +534,10 @@ public final class Attention {
      */
     private static void weighPairs(int source, IntVector table, float[] scores, int s0, int s1, short[] h, byte[] src, int at, int bytes, int m,
             int headDim, float[] dst, int d0, int d1) {
-        int stride = source == HALVES ? headDim : bytes, blockBytes = source == BYTES ? 2 + KvType.BLOCK : 2 + KvType.BLOCK / 2;
+        int stride = source == HALVES ? headDim : bytes;
+        int blockBytes = source == BYTES ? 2 + KvType.BLOCK : source == PLANES ? TURBO3_BLOCK : 2 + KvType.BLOCK / 2;
+        IntVector pairShifts = IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0), bitShifts = IntVector.fromArray(Vec.I, BIT_SHIFTS, 0);
+        IntVector four = IntVector.broadcast(Vec.I, 4);
         for (int i = 0; i < headDim; i += 2 * L) {
             FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + L);
             FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + L);
@@ -533,6 +550,12 @@ public final class Attention {
                     float d = scaleAt(src, row);
                     va = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2)).mul(d);
                     vb = Vec.bytesToFloat(ByteVector.fromArray(Vec.B, src, row + 2 + L)).mul(d);
+                } else if (source == PLANES) {
+                    float d = scaleAt(src, row);
+                    long pairs = (long) LONG_LE.get(src, row + 2);
+                    int bits = (int) INT_LE.get(src, row + 10);
+                    va = turbo3Values(table, pairShifts, bitShifts, four, (int) pairs, bits << 2, d);
+                    vb = turbo3Values(table, pairShifts, bitShifts, four, (int) (pairs >>> 32), bits >>> 14, d);
                 } else {
                     float d = scaleAt(src, row);
                     IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, row + 2));
@@ -596,6 +619,8 @@ public final class Attention {
     /** The same as float bits in int lanes: an int vector's selectFrom compiles to one vpermd, where a float shuffle cast from int codes did not compile at all. */
     private static final int[] Q4_0_BITS = new int[16], TURBO4_BITS = new int[16], TURBO3_BITS = new int[16];
     private static final float[] TURBO3_VALUES = KvType.TURBO3.codebook();
+    /** Bytes of a full TURBO3 block: f16 d, 8 bytes of low bit pairs, 4 of high bits. */
+    private static final int TURBO3_BLOCK = 2 + KvType.BLOCK / 4 + KvType.BLOCK / 8;
     /** Lane j's shift into a block's 2-bit plane (as one little-endian int per 16 elements) and into its 1-bit plane. */
     private static final int[] PAIR_SHIFTS = new int[16], BIT_SHIFTS = new int[16];
     private static final java.lang.invoke.VarHandle LONG_LE =
@@ -639,6 +664,19 @@ public final class Attention {
     }
 
     /**
+     * The values of 16 TURBO3 elements, codebook[index]·d: lane j's index has its low two bits from
+     * bits 2j of {@code pairs} and its high bit from bit j + 2 of {@code highBits} (so that it lands
+     * on bit 2 with no shift back), put together by one blend; the bits above are left as they are,
+     * because the lookup reads only the low four and {@link #TURBO3_BITS} repeats the eight values.
+     */
+    private static FloatVector turbo3Values(IntVector table, IntVector pairShifts, IntVector bitShifts, IntVector four, int pairs, int highBits,
+            float d) {
+        IntVector low = IntVector.broadcast(Vec.I, pairs).lanewise(VectorOperators.LSHR, pairShifts);
+        IntVector high = IntVector.broadcast(Vec.I, highBits).lanewise(VectorOperators.LSHR, bitShifts);
+        return low.lanewise(VectorOperators.BITWISE_BLEND, high, four).selectFrom(table).reinterpretAsFloats().mul(d);
+    }
+
+    /**
      * TURBO3 blocks ({@link KvType}'s two planes: element j's low two bits at bits 2j of the 8-byte
      * plane, its high bit at bit j of the 4-byte plane, both read little-endian): with 16 float lanes
      * a full block is two vectors of 16 indices, shifted out of the planes lane by lane and looked up
@@ -649,17 +687,15 @@ public final class Attention {
         IntVector table = L == 16 ? IntVector.fromArray(Vec.I, TURBO3_BITS, 0) : null;
         IntVector pairShifts = L == 16 ? IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0) : null;
         IntVector bitShifts = L == 16 ? IntVector.fromArray(Vec.I, BIT_SHIFTS, 0) : null;
+        IntVector four = L == 16 ? IntVector.broadcast(Vec.I, 4) : null;
         for (int b0 = 0; b0 < headDim; b0 += KvType.BLOCK) {
             int n = Math.min(KvType.BLOCK, headDim - b0), b = rowOff + b0, q = at + 2, high = q + (n + 3) / 4;
             float d = scaleAt(src, at);
             if (L == 16 && n == 32) {
                 long pairs = (long) LONG_LE.get(src, q);
                 int bits = (int) INT_LE.get(src, high);
-                for (int half = 0; half < 2; half++) {
-                    IntVector lo = IntVector.broadcast(Vec.I, (int) (pairs >>> 32 * half)).lanewise(VectorOperators.LSHR, pairShifts).and(3);
-                    IntVector hi = IntVector.broadcast(Vec.I, bits >>> 16 * half).lanewise(VectorOperators.LSHR, bitShifts).and(1);
-                    lo.or(hi.lanewise(VectorOperators.LSHL, 2)).selectFrom(table).reinterpretAsFloats().mul(d).intoArray(row, b + 16 * half);
-                }
+                turbo3Values(table, pairShifts, bitShifts, four, (int) pairs, bits << 2, d).intoArray(row, b);
+                turbo3Values(table, pairShifts, bitShifts, four, (int) (pairs >>> 32), bits >>> 14, d).intoArray(row, b + 16);
             } else {
                 for (int j = 0; j < n; j++) {
                     int index = (src[q + j / 4] >> 2 * (j % 4)) & 3 | ((src[high + j / 8] >> j % 8) & 1) << 2;
