@@ -403,17 +403,22 @@ public final class Attention {
      */
     static void sumAcross(float[] lanes, int off, float[] block, float[] qs, int qOff, int m, int headDim, float scale,
             float[] scores, int at) {
-        int level = 0;
-        for (int count = L; count > 1; count >>= 1, level++) {
-            IntVector lo = IntVector.fromArray(Vec.I, FOLD, 2 * level * L), hi = IntVector.fromArray(Vec.I, FOLD, (2 * level + 1) * L);
-            for (int i = 0; i < count; i += 2) {
-                IntVector a = FloatVector.fromArray(F, lanes, off + i * L).reinterpretAsInts();
-                IntVector b = FloatVector.fromArray(F, lanes, off + (i + 1) * L).reinterpretAsInts();
-                lo.selectFrom(a, b).reinterpretAsFloats().add(hi.selectFrom(a, b).reinterpretAsFloats()).intoArray(lanes, off + i / 2 * L);
+        FloatVector sums;
+        if (L == 16) {
+            sumAcross16(lanes, off);
+            sums = FloatVector.fromArray(F, lanes, off);
+        } else {
+            int level = 0;
+            for (int count = L; count > 1; count >>= 1, level++) {
+                IntVector lo = IntVector.fromArray(Vec.I, FOLD, 2 * level * L), hi = IntVector.fromArray(Vec.I, FOLD, (2 * level + 1) * L);
+                for (int i = 0; i < count; i += 2) {
+                    IntVector a = FloatVector.fromArray(F, lanes, off + i * L).reinterpretAsInts();
+                    IntVector b = FloatVector.fromArray(F, lanes, off + (i + 1) * L).reinterpretAsInts();
+                    lo.selectFrom(a, b).reinterpretAsFloats().add(hi.selectFrom(a, b).reinterpretAsFloats()).intoArray(lanes, off + i / 2 * L);
+                }
             }
+            sums = IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts()).reinterpretAsFloats();
         }
-        FloatVector sums = IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts())
-                .reinterpretAsFloats();
         int body = F.loopBound(headDim);
         if (body == headDim && m == L) {
             sums.mul(scale).intoArray(scores, at);
@@ -425,6 +430,38 @@ public final class Attention {
             for (int i = body; i < headDim; i++) sum += block[t * headDim + i] * qs[qOff + i];
             scores[at + t] = scale * sum;
         }
+    }
+
+    /**
+     * {@link #sumAcross}'s folds at 16 lanes, two steps per pass in registers: as one loop of
+     * single steps, each step's sums went to memory and the next step loaded them back, and that
+     * chain of stores and loads made the folds a sixth of a step at 16384 positions (AttentionAB).
+     * All four steps written out in one method ran as Java (C2's node limit stopped its inlining).
+     * The same additions in the same order, so the same bits; the sums end in lanes[off..off + L).
+     */
+    private static void sumAcross16(float[] lanes, int off) {
+        for (int quarter = 0; quarter < 4; quarter++) foldTwice(lanes, off + 4 * quarter * L, off + quarter * L, 0);
+        foldTwice(lanes, off, off, 2);
+        IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts()).reinterpretAsFloats()
+                .intoArray(lanes, off);
+    }
+
+    /**
+     * Steps {@code level} and {@code level + 1} of the folds on the four vectors at lanes[from..]:
+     * (0, 1) and (2, 3), then the pair of sums, into lanes[to..to + L). Vectors stay inside: passed
+     * to or returned from a method C2 does not inline, they would be boxed.
+     */
+    private static void foldTwice(float[] lanes, int from, int to, int level) {
+        IntVector lo = IntVector.fromArray(Vec.I, FOLD, 2 * level * L), hi = IntVector.fromArray(Vec.I, FOLD, (2 * level + 1) * L);
+        FloatVector a = fold(lo, hi, FloatVector.fromArray(F, lanes, from), FloatVector.fromArray(F, lanes, from + L));
+        FloatVector b = fold(lo, hi, FloatVector.fromArray(F, lanes, from + 2 * L), FloatVector.fromArray(F, lanes, from + 3 * L));
+        fold(IntVector.fromArray(Vec.I, FOLD, (2 * level + 2) * L), IntVector.fromArray(Vec.I, FOLD, (2 * level + 3) * L), a, b).intoArray(lanes, to);
+    }
+
+    /** One fold of {@link #sumAcross}: the lanes lo and hi pick from the pair (a, b), added. */
+    private static FloatVector fold(IntVector lo, IntVector hi, FloatVector a, FloatVector b) {
+        IntVector x = a.reinterpretAsInts(), y = b.reinterpretAsInts();
+        return lo.selectFrom(x, y).reinterpretAsFloats().add(hi.selectFrom(x, y).reinterpretAsFloats());
     }
 
     /**
