@@ -635,7 +635,7 @@ public final class Attention {
     }
 
     private static float scaleAt(byte[] src, int at) {
-        return Float.float16ToFloat((short) ((src[at] & 0xFF) | src[at + 1] << 8));
+        return Float.float16ToFloat((short) SHORT_LE.get(src, at));
     }
 
     /** Q8_0 blocks: the int8s widened in vectors, times the block's scale: the same products as {@link KvType#decodeStored}. */
@@ -662,6 +662,8 @@ public final class Attention {
     private static final int[] PAIR_SHIFTS = new int[16], BIT_SHIFTS = new int[16];
     private static final java.lang.invoke.VarHandle LONG_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle SHORT_LE =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final java.lang.invoke.VarHandle INT_LE =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
