@@ -403,10 +403,8 @@ public final class Attention {
      */
     static void sumAcross(float[] lanes, int off, float[] block, float[] qs, int qOff, int m, int headDim, float scale,
             float[] scores, int at) {
-        FloatVector sums;
         if (L == 16) {
             sumAcross16(lanes, off);
-            sums = FloatVector.fromArray(F, lanes, off);
         } else {
             int level = 0;
             for (int count = L; count > 1; count >>= 1, level++) {
@@ -417,8 +415,9 @@ public final class Attention {
                     lo.selectFrom(a, b).reinterpretAsFloats().add(hi.selectFrom(a, b).reinterpretAsFloats()).intoArray(lanes, off + i / 2 * L);
                 }
             }
-            sums = IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts()).reinterpretAsFloats();
         }
+        FloatVector sums = IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts())
+                .reinterpretAsFloats();
         int body = F.loopBound(headDim);
         if (body == headDim && m == L) {
             sums.mul(scale).intoArray(scores, at);
@@ -437,13 +436,12 @@ public final class Attention {
      * single steps, each step's sums went to memory and the next step loaded them back, and that
      * chain of stores and loads made the folds a sixth of a step at 16384 positions (AttentionAB).
      * All four steps written out in one method ran as Java (C2's node limit stopped its inlining).
-     * The same additions in the same order, so the same bits; the sums end in lanes[off..off + L).
+     * The same additions in the same order, so the same bits; the folded sums end in
+     * lanes[off..off + L), in the order the loop leaves them (FOLD_ORDER still to apply).
      */
     private static void sumAcross16(float[] lanes, int off) {
         for (int quarter = 0; quarter < 4; quarter++) foldTwice(lanes, off + 4 * quarter * L, off + quarter * L, 0);
         foldTwice(lanes, off, off, 2);
-        IntVector.fromArray(Vec.I, FOLD_ORDER, 0).selectFrom(FloatVector.fromArray(F, lanes, off).reinterpretAsInts()).reinterpretAsFloats()
-                .intoArray(lanes, off);
     }
 
     /**
