@@ -106,6 +106,8 @@ public final class Ops {
         for (; i < body; i += L) m0 = FloatVector.fromArray(F, x, off + i).max(m0);
         float max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).max(m0).max(m1).max(m2).max(m3).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) max = Math.max(max, x[off + i]);
+        // The exponentials are summed in doubles as they are stored, not read back by a scalar loop.
+        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
         for (i = 0; i < body; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, off + i).sub(max);
             FloatVector c = v.max(EXP_MIN);
@@ -118,23 +120,18 @@ public final class Ops {
             FloatVector y = p.fma(r.mul(r), r).add(1f);
             // 2^k from k's integer bits in t (k ≥ −126 after the clamp), zero below the clamp.
             FloatVector twoK = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            y.mul(twoK).blend(0f, v.compare(VectorOperators.LT, EXP_MIN)).intoArray(x, off + i);
+            FloatVector e = y.mul(twoK).blend(0f, v.compare(VectorOperators.LT, EXP_MIN));
+            e.intoArray(x, off + i);
+            s0 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0)).add(s0);
+            s1 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1)).add(s1);
         }
-        for (; i < n; i++) x[off + i] = (float) Math.exp(x[off + i] - max);
-        // Four double sums, not one chain of dependent adds.
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (i = 0; i + 4 <= n; i += 4) {
-            s0 += x[off + i];
-            s1 += x[off + i + 1];
-            s2 += x[off + i + 2];
-            s3 += x[off + i + 3];
-        }
-        for (; i < n; i++) s0 += x[off + i];
+        double sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += x[off + i] = (float) Math.exp(x[off + i] - max);
         if (stats != null) {
             stats[at] = max;
-            stats[at + 1] = (float) ((s0 + s1) + (s2 + s3));
+            stats[at + 1] = (float) sum;
         }
-        float inv = (float) (1.0 / ((s0 + s1) + (s2 + s3)));
+        float inv = (float) (1.0 / sum);
         for (i = 0; i < body; i += L) FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
         for (; i < n; i++) x[off + i] *= inv;
     }
