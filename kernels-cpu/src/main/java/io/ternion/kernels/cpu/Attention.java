@@ -365,13 +365,13 @@ public final class Attention {
      */
     private static void keyCodes(int source, int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int q0, int q1, int headDim,
             float[] lanes, int l0, int l1) {
-        IntVector table = IntVector.fromArray(Vec.I, bits, 0), pairShifts = IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0);
-        IntVector bitShifts = IntVector.fromArray(Vec.I, BIT_SHIFTS, 0), four = IntVector.broadcast(Vec.I, 4);
-        int blockBytes = source == PLANES ? TURBO3_BLOCK : 2 + KvType.BLOCK / 2;
-        if (source == NIBBLES && headDim == 128 && bytes == 72) {
-            keyNibbles128(table, src, at, m, qs, q0, q1, lanes, l0, l1);
+        if (source == NIBBLES && headDim == 128 && bytes == NIBBLE_HEAD) {
+            keyNibbles128(bits, src, at, m, qs, q0, q1, lanes, l0, l1);
             return;
         }
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0), pairShifts = IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0);
+        IntVector bitShifts = IntVector.fromArray(Vec.I, BIT_SHIFTS, 0), four = IntVector.broadcast(Vec.I, 4);
+        int blockBytes = source == PLANES ? TURBO3_BLOCK : NIBBLE_BLOCK;
         for (int t = 0; t < m; t++, at += bytes) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
             for (int i = 0, block = at; i < headDim; i += KvType.BLOCK, block += blockBytes) {
@@ -406,13 +406,15 @@ public final class Attention {
      * the same product as {@code value·d}), one multiply where the two vectors took one each. The
      * same bits as {@link #keyCodes}. The same treatment measured no faster for Q8_0 keys, and
      * slower for F16 and TURBO3 ones (README, "Constant strides"), so they keep the general loops.
+     * It loads its table itself: a vector passed to a method C2 may not inline is boxed.
      */
-    private static void keyNibbles128(IntVector table, byte[] src, int at, int m, float[] qs, int q0, int q1, float[] lanes, int l0, int l1) {
+    private static void keyNibbles128(int[] bits, byte[] src, int at, int m, float[] qs, int q0, int q1, float[] lanes, int l0, int l1) {
+        IntVector table = IntVector.fromArray(Vec.I, bits, 0);
         for (int t = 0; t < m; t++) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-            int p = at + t * 72;
+            int p = at + t * NIBBLE_HEAD;
             for (int k = 0; k < 4; k++) {
-                int block = p + k * 18, i = k * 32;
+                int block = p + k * NIBBLE_BLOCK, i = k * KvType.BLOCK;
                 IntVector scaled = table.reinterpretAsFloats().mul(scaleAt(src, block)).reinterpretAsInts();
                 IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, block + 2));
                 FloatVector lo = codes.and(15).selectFrom(scaled).reinterpretAsFloats();
@@ -603,12 +605,12 @@ public final class Attention {
      */
     private static void weighPairs(int source, IntVector table, float[] scores, int s0, int s1, short[] h, byte[] src, int at, int bytes, int m,
             int headDim, float[] dst, int d0, int d1) {
-        if (source == NIBBLES && headDim == 128 && bytes == 72) {
+        if (source == NIBBLES && headDim == 128 && bytes == NIBBLE_HEAD) {
             weighNibbles128(table, scores, s0, s1, src, at, m, dst, d0, d1);
             return;
         }
         int stride = source == HALVES ? headDim : bytes;
-        int blockBytes = source == BYTES ? 2 + KvType.BLOCK : source == PLANES ? TURBO3_BLOCK : 2 + KvType.BLOCK / 2;
+        int blockBytes = source == BYTES ? 2 + KvType.BLOCK : source == PLANES ? TURBO3_BLOCK : NIBBLE_BLOCK;
         IntVector pairShifts = IntVector.fromArray(Vec.I, PAIR_SHIFTS, 0), bitShifts = IntVector.fromArray(Vec.I, BIT_SHIFTS, 0);
         IntVector four = IntVector.broadcast(Vec.I, 4);
         for (int i = 0; i < headDim; i += 2 * L) {
@@ -658,13 +660,13 @@ public final class Attention {
      */
     private static void weighNibbles128(IntVector table, float[] scores, int s0, int s1, byte[] src, int at, int m, float[] dst, int d0, int d1) {
         for (int half = 0; half < 2; half++) {
-            int i = 64 * half, o = at + 36 * half;
+            int i = 2 * KvType.BLOCK * half, o = at + 2 * NIBBLE_BLOCK * half;
             FloatVector a0 = FloatVector.fromArray(F, dst, d0 + i), b0 = FloatVector.fromArray(F, dst, d0 + i + 16);
             FloatVector c0 = FloatVector.fromArray(F, dst, d0 + i + 32), e0 = FloatVector.fromArray(F, dst, d0 + i + 48);
             FloatVector a1 = FloatVector.fromArray(F, dst, d1 + i), b1 = FloatVector.fromArray(F, dst, d1 + i + 16);
             FloatVector c1 = FloatVector.fromArray(F, dst, d1 + i + 32), e1 = FloatVector.fromArray(F, dst, d1 + i + 48);
             for (int t = 0; t < m; t++) {
-                int p = o + t * 72;
+                int p = o + t * NIBBLE_HEAD;
                 FloatVector w0 = FloatVector.broadcast(F, scores[s0 + t]), w1 = FloatVector.broadcast(F, scores[s1 + t]);
                 IntVector scaled = table.reinterpretAsFloats().mul(scaleAt(src, p)).reinterpretAsInts();
                 IntVector codes = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, p + 2));
@@ -674,8 +676,8 @@ public final class Attention {
                 b0 = vb.fma(w0, b0);
                 a1 = va.fma(w1, a1);
                 b1 = vb.fma(w1, b1);
-                IntVector scaled2 = table.reinterpretAsFloats().mul(scaleAt(src, p + 18)).reinterpretAsInts();
-                IntVector codes2 = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, p + 20));
+                IntVector scaled2 = table.reinterpretAsFloats().mul(scaleAt(src, p + NIBBLE_BLOCK)).reinterpretAsInts();
+                IntVector codes2 = Vec.unsignedBytes(ByteVector.fromArray(Vec.B, src, p + NIBBLE_BLOCK + 2));
                 FloatVector vc = codes2.and(15).selectFrom(scaled2).reinterpretAsFloats();
                 FloatVector ve = codes2.lanewise(VectorOperators.LSHR, 4).selectFrom(scaled2).reinterpretAsFloats();
                 c0 = vc.fma(w0, c0);
@@ -738,6 +740,8 @@ public final class Attention {
     /** The same as float bits in int lanes: an int vector's selectFrom compiles to one vpermd, where a float shuffle cast from int codes did not compile at all. */
     private static final int[] Q4_0_BITS = new int[16], TURBO4_BITS = new int[16], TURBO3_BITS = new int[16];
     private static final float[] TURBO3_VALUES = KvType.TURBO3.codebook();
+    /** Bytes of a Q4_0/TURBO4 block (f16 d, 16 bytes of nibbles) and of a head of 128 in them. */
+    private static final int NIBBLE_BLOCK = 2 + KvType.BLOCK / 2, NIBBLE_HEAD = 128 / KvType.BLOCK * NIBBLE_BLOCK;
     /** Bytes of a full TURBO3 block: f16 d, 8 bytes of low bit pairs, 4 of high bits. */
     private static final int TURBO3_BLOCK = 2 + KvType.BLOCK / 4 + KvType.BLOCK / 8;
     /** Lane j's shift into a block's 2-bit plane (as one little-endian int per 16 elements) and into its 1-bit plane. */

@@ -125,7 +125,7 @@ public final class Ops {
             s0 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0)).add(s0);
             s1 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1)).add(s1);
         }
-        double sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        double sum = Vec.sum(s0.add(s1)); // a fixed order: reduceLanes may add differently before and after C2
         for (; i < n; i++) sum += x[off + i] = (float) Math.exp(x[off + i] - max);
         if (stats != null) {
             stats[at] = max;
