@@ -95,7 +95,7 @@ final class ApiHandler extends Handler.Abstract {
             callback.succeeded();
         } catch (ApiError e) {
             status = e.status;
-            sendError(response, callback, e);
+            sendError(request, response, callback, e);
         } catch (Completion.ClientGone e) {
             status = 499; // nginx's "client closed request": nothing could be sent
             callback.failed(e.getCause());
@@ -104,7 +104,7 @@ final class ApiHandler extends Handler.Abstract {
             // A bug, not the client's doing: the client learns only that it happened; stderr gets the trace.
             System.err.println("ternion: error: " + request.getMethod() + " " + path + ": " + e);
             e.printStackTrace(System.err);
-            sendError(response, callback, ApiError.internal("internal error: " + e.getClass().getSimpleName()));
+            sendError(request, response, callback, ApiError.internal("internal error: " + e.getClass().getSimpleName()));
         } finally {
             server.metrics().request(route == null ? "unknown" : route.name().toLowerCase(java.util.Locale.ROOT), status);
         }
@@ -279,7 +279,7 @@ final class ApiHandler extends Handler.Abstract {
         return body;
     }
 
-    private static void sendError(Response response, Callback callback, ApiError e) {
+    private static void sendError(Request request, Response response, Callback callback, ApiError e) {
         if (response.isCommitted()) {
             callback.failed(e);
             return;
@@ -287,9 +287,11 @@ final class ApiHandler extends Handler.Abstract {
         try {
             response.setStatus(e.status);
             if (e.headerName != null) response.getHeaders().put(e.headerName, e.headerValue);
-            // An oversized body may be left unread, and then the connection cannot carry another
-            // request: saying so keeps a client from reusing it (Java's HttpClient then saw "no bytes").
-            if (e.status == 413) response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            // A body left unread (oversized, or refused before it was read: a wrong key, a wrong
+            // route, a body still arriving) means the connection cannot carry another request: saying
+            // so keeps a client from reusing it (Java's HttpClient then saw "no bytes", after a 413
+            // and, in a loaded build, after a 401 to a POST whose body came in a later packet).
+            if (e.status == 413 || !request.consumeAvailable()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
             byte[] body = JSON.writeValueAsBytes(errorBody(e));
             response.write(true, ByteBuffer.wrap(body), callback);
