@@ -417,7 +417,7 @@ public final class Attention {
      * slower for F16 and TURBO3 ones (README, "Constant strides"), so they keep the general loops.
      * It loads its table itself: a vector passed to a method C2 may not inline is boxed. It reads
      * the queries as int bits ({@link Scratch#queryBits}), so that C2 loads their 16 vectors once
-     * per call, not once per position: 1.16–1.20× per attention step at 16384 positions.
+     * per call, not once per position: 1.09–1.20× per attention step at 16384 positions.
      */
     private static void keyNibbles128(int[] bits, byte[] src, int at, int m, int[] qs, int q0, int q1, float[] lanes, int l0, int l1) {
         IntVector table = IntVector.fromArray(Vec.I, bits, 0);
