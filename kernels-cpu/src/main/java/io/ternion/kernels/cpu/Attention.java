@@ -231,7 +231,7 @@ public final class Attention {
         int keys = source(kType, headDim), values = source(vType, headDim);
         if (scratch.queryBits.length < group * headDim) scratch.queryBits = new int[group * headDim];
         int[] queryBits = scratch.queryBits;
-        if (keys == NIBBLES) for (int i = 0; i < group * headDim; i++) queryBits[i] = Float.floatToRawIntBits(qs[i]);
+        if (nibbles128(keys, headDim, cache.kBytes)) for (int i = 0; i < group * headDim; i++) queryBits[i] = Float.floatToRawIntBits(qs[i]);
         IntVector valueTable = values == NIBBLES || values == PLANES ? IntVector.fromArray(Vec.I, table(vType), 0) : null;
         for (int b = 0; b < n; b += BLOCK_POSITIONS) {
             int m = Math.min(BLOCK_POSITIONS, n - b);
@@ -374,7 +374,7 @@ public final class Attention {
      */
     private static void keyCodes(int source, int[] bits, byte[] src, int at, int bytes, int m, float[] qs, int[] queryBits, int q0, int q1, int headDim,
             float[] lanes, int l0, int l1) {
-        if (source == NIBBLES && headDim == 128 && bytes == NIBBLE_HEAD) {
+        if (nibbles128(source, headDim, bytes)) {
             keyNibbles128(bits, src, at, m, queryBits, q0, q1, lanes, l0, l1);
             return;
         }
@@ -404,6 +404,11 @@ public final class Attention {
             acc0.intoArray(lanes, l0 + t * L);
             acc1.intoArray(lanes, l1 + t * L);
         }
+    }
+
+    /** Whether a side is read by {@link #keyNibbles128} / {@link #weighNibbles128}: Q4_0 or TURBO4 in heads of 128, whole 72-byte heads. */
+    private static boolean nibbles128(int source, int headDim, int bytes) {
+        return source == NIBBLES && headDim == 128 && bytes == NIBBLE_HEAD;
     }
 
     /**
@@ -616,7 +621,7 @@ public final class Attention {
      */
     private static void weighPairs(int source, IntVector table, float[] scores, int s0, int s1, short[] h, byte[] src, int at, int bytes, int m,
             int headDim, float[] dst, int d0, int d1) {
-        if (source == NIBBLES && headDim == 128 && bytes == NIBBLE_HEAD) {
+        if (nibbles128(source, headDim, bytes)) {
             weighNibbles128(table, scores, s0, s1, src, at, m, dst, d0, d1);
             return;
         }
