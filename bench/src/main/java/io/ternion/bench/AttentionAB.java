@@ -17,12 +17,13 @@ import java.util.SplittableRandom;
  * Usage: {@code java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar io.ternion.bench.AttentionAB
  * heads kvHeads positions layers kvType before.jar after.jar} (jars with the kernels, e.g. two builds
  * of benchmarks.jar); {@code -Drounds=N} rounds of 200 ms per build (default 40), the first half
- * discarded as warm-up.
+ * discarded as warm-up; {@code -Drows=R} steps a batch of R prompt rows at the last R positions
+ * (one {@code attendRows} call, as prompt processing at depth makes) instead of one query.
  */
 public final class AttentionAB {
     private AttentionAB() {}
 
-    record Build(String name, Object cache, Object pool, MethodHandle attend, long bytesPerStep) {}
+    record Build(String name, Object cache, Object pool, MethodHandle attend, MethodHandle attendRows, long bytesPerStep) {}
 
     public static void main(String[] a) throws Throwable {
         if (a.length < 6) {
@@ -52,10 +53,16 @@ public final class AttentionAB {
             Object p = pool.getConstructor(int.class).newInstance(1);
             MethodHandle attend = MethodHandles.publicLookup().findStatic(attention, "attend", MethodType.methodType(void.class, kvCache, int.class,
                     float[].class, int.class, int.class, int.class, int.class, int.class, float[].class, int.class, float.class, pool));
+            MethodHandle attendRows = MethodHandles.publicLookup().findStatic(attention, "attendRows", MethodType.methodType(void.class, kvCache,
+                    int.class, float[].class, int.class, int.class, int[].class, int[].class, int.class, int.class, int.class, float[].class, int.class,
+                    float.class, pool));
             long bytes = (long) kvCache.getMethod("bytes").invoke(cache) / layers;
-            builds[b] = new Build(Path.of(a[5 + b]).getFileName().toString(), cache, p, attend, bytes);
+            builds[b] = new Build(Path.of(a[5 + b]).getFileName().toString(), cache, p, attend, attendRows, bytes);
         }
-        float[] q = new float[heads * headDim], out = new float[heads * headDim];
+        int rows = Integer.getInteger("rows", 1);
+        int[] rowPositions = new int[rows], rowSlots = new int[rows];
+        for (int r = 0; r < rows; r++) rowPositions[r] = positions - rows + r;
+        float[] q = new float[rows * heads * headDim], out = new float[rows * heads * headDim];
         SplittableRandom rnd = new SplittableRandom(5);
         for (int i = 0; i < q.length; i++) q[i] = (float) (rnd.nextDouble() * 2 - 1);
         float scale = (float) (1 / Math.sqrt(headDim));
@@ -67,7 +74,8 @@ public final class AttentionAB {
                 Build x = builds[b];
                 long c0 = mx.getCurrentThreadCpuTime(); int s = 0;
                 while (mx.getCurrentThreadCpuTime() - c0 < 200_000_000L) {
-                    x.attend.invoke(x.cache, s % layers, q, 0, heads, kvHeads, headDim, positions, out, 0, scale, x.pool);
+                    if (rows == 1) x.attend.invoke(x.cache, s % layers, q, 0, heads, kvHeads, headDim, positions, out, 0, scale, x.pool);
+                    else x.attendRows.invoke(x.cache, s % layers, q, 0, rows, rowPositions, rowSlots, heads, kvHeads, headDim, out, 0, scale, x.pool);
                     s++;
                 }
                 ns[b][r] = (mx.getCurrentThreadCpuTime() - c0) / (double) s;
@@ -76,8 +84,8 @@ public final class AttentionAB {
         for (int b = 0; b < nb; b++) {
             double[] late = Arrays.copyOfRange(ns[b], rounds / 2, rounds);
             Arrays.sort(late);
-            System.out.printf("%-16s %-6s %d/%d heads pos %d: min %.0f us/step, median %.0f (cpu); %.2f GB/s of cache per cpu-second at the min%n",
-                    builds[b].name, typeName, heads, kvHeads, positions, late[0] / 1e3, late[late.length / 2] / 1e3, builds[b].bytesPerStep / late[0]);
+            System.out.printf("%-16s %-6s %d rows %d/%d heads pos %d: min %.0f us/step, median %.0f (cpu); %.2f GB/s of cache per cpu-second at the min%n",
+                    builds[b].name, typeName, rows, heads, kvHeads, positions, late[0] / 1e3, late[late.length / 2] / 1e3, builds[b].bytesPerStep / late[0]);
         }
         System.exit(0);
     }

@@ -61,6 +61,10 @@ public final class Attention {
         int maxPositions = 0;
         for (int b = 0; b < rows; b++) maxPositions = Math.max(maxPositions, positions[b] + 1);
         int parts = parts(maxPositions, rows * nKvHeads);
+        if (parts == 1 && rows > 1) {
+            shared(cache, layer, q, qOff, rows, positions, slots, nHeads, nKvHeads, headDim, out, outOff, scale, pool, seen, maxPositions);
+            return;
+        }
         boolean plain = cache.f16() || (cache.keyType() == null && cache.valueType() == null);
         if (parts > 1 || !plain) {
             split(cache, layer, q, qOff, rows, positions, slots, nHeads, nKvHeads, headDim, out, outOff, scale, pool, parts, seen);
@@ -188,6 +192,223 @@ public final class Attention {
                 }
                 if (rotatedValues) KvRotation.inverse(out, o, headDim);
             }
+        }
+    }
+
+    /** At most this many rows of one slot share a task of {@link #shared}, and with it each key and value decoded. */
+    private static final int ROW_GROUP = 16;
+    /** At most this many scores (4 MiB) per task of {@link #shared}, unless one row needs more: 16 rows of 4 heads at 65536 positions would take 16 MiB per thread. */
+    private static final long ROW_SCORES = 1 << 20;
+    /**
+     * Positions {@link #rowsOnHead} decodes at a time for heads of 128: the kernels' set-up (their
+     * two queries' or outputs' vectors, the bounds checks) is paid once per 64 positions, not 16.
+     */
+    private static final int ROW_BLOCK = 4 * L;
+
+    /**
+     * A batch of rows (a prompt), each one part from position 0: rows of one slot are taken up to
+     * {@link #ROW_GROUP} at a time per KV head ({@link #rowsOnHead}), so that each block of keys and
+     * values is decoded from the cache once for all of them, where a task per row decoded the
+     * whole cache again for every row of the prompt. Each row's arithmetic is the one-row path's,
+     * so the bits are the same for any grouping (which may then follow the batch and the threads).
+     */
+    private static void shared(KvCache cache, int layer, float[] q, int qOff, int rows, int[] positions, int[] slots, int nHeads, int nKvHeads,
+            int headDim, float[] out, int outOff, float scale, WorkerPool pool, long seen, int maxPositions) {
+        int group = nHeads / nKvHeads, qDim = nHeads * headDim;
+        // Enough tasks for the threads, and each task's scores (every row and head over every position) within ROW_SCORES.
+        long byTasks = (long) rows * nKvHeads / TARGET_TASKS, byScores = ROW_SCORES / ((long) group * maxPositions);
+        int per = (int) Math.clamp(Math.min(byTasks, byScores), 1, ROW_GROUP);
+        int[] starts = new int[rows + 1];
+        int groups = 0;
+        for (int b = 0; b < rows; ) {
+            starts[groups++] = b;
+            int e = b + 1;
+            while (e < rows && e - b < per && slots[e] == slots[b]) e++;
+            b = e;
+        }
+        starts[groups] = rows;
+        boolean rotatedValues = cache.valueType() != null && cache.valueType().rotated();
+        run(pool, groups * nKvHeads, 2L * nHeads * headDim * seen, (from, to) -> {
+            Scratch scratch = SCRATCH.get();
+            for (int i = from; i < to; i++) {
+                int g = i / nKvHeads, kvHead = i % nKvHeads, r0 = starts[g], r1 = starts[g + 1];
+                rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
+                if (!rotatedValues) continue;
+                for (int r = r0; r < r1; r++) {
+                    for (int j = 0; j < group; j++) KvRotation.inverse(out, outOff + r * qDim + (kvHead * group + j) * headDim, headDim);
+                }
+            }
+        });
+    }
+
+    /**
+     * Rows r0..r1−1 (one slot; row r sees positions 0..positions[r], its queries at
+     * q[qOff + r·qDim..], its output at dst[dstOff + r·qDim..]) on the {@code group} query heads of
+     * KV head {@code kvHead}: per block of positions the keys are decoded into rows once (the ROWS
+     * path of {@link #part}, whose bits every type's direct read matches) and scored for every row
+     * that sees the block; after each row's softmax, the values likewise. Row by row, this is what
+     * {@link #part} does over 0..positions[r], in the same order, so the bits are the same. Heads
+     * of 128 (with 16 lanes) take {@link #ROW_BLOCK} positions at a time and kernels that keep two
+     * queries and their outputs in registers ({@link #keyPair128}, {@link #weighPair128}).
+     */
+    private static void rowsOnHead(KvCache cache, int layer, int slot, int kvHead, float[] q, int qOff, int qDim, int r0, int r1, int[] positions,
+            int group, int headDim, float scale, float[] dst, int dstOff, Scratch scratch) {
+        int count = r1 - r0, width = group * headDim, heads = count * group, maxN = 0;
+        for (int r = r0; r < r1; r++) maxN = Math.max(maxN, positions[r] + 1);
+        boolean wide = L == 16 && headDim == 128;
+        int keyBlock = wide ? ROW_BLOCK : BLOCK_POSITIONS;
+        if (scratch.queries.length < count * width) scratch.queries = new float[count * width];
+        if (scratch.queryBits.length < count * width) scratch.queryBits = new int[count * width];
+        if (scratch.scores.length < heads * maxN) scratch.scores = new float[Math.max(heads * maxN, 2 * scratch.scores.length)];
+        if (scratch.block.length < ROW_BLOCK * headDim) scratch.block = new float[ROW_BLOCK * headDim];
+        if (scratch.lanes.length < 2 * ROW_BLOCK * L) scratch.lanes = new float[2 * ROW_BLOCK * L];
+        float[] qs = scratch.queries, scores = scratch.scores, block = scratch.block, lanes = scratch.lanes;
+        int[] queryBits = scratch.queryBits;
+        KvType kType = cache.keyType(), vType = cache.valueType();
+        for (int r = 0; r < count; r++) {
+            System.arraycopy(q, qOff + (r0 + r) * qDim + kvHead * width, qs, r * width, width);
+            if (kType != null && kType.rotated()) for (int j = 0; j < group; j++) KvRotation.forward(qs, r * width + j * headDim, headDim);
+        }
+        if (wide) for (int i = 0; i < count * width; i++) queryBits[i] = Float.floatToRawIntBits(qs[i]);
+        int first = cache.at(slot, kvHead, 0) / headDim, second = ROW_BLOCK * L;
+        for (int b = 0; b < maxN; b += keyBlock) {
+            int m = Math.min(keyBlock, maxN - b);
+            for (int t = 0; t < m; t++) decode(kType, cache.kf, cache.kh, cache.kq, cache.kBytes, layer, first + b + t, headDim, block, t * headDim);
+            for (int r = 0; r < count; r++) {
+                int seen = positions[r0 + r] + 1 - b;
+                if (seen <= 0) continue;
+                for (int j = 0; j < group; j += 2) {
+                    int c0 = r * group + j, c1 = r * group + Math.min(j + 1, group - 1);
+                    // Pair by pair, so the lanes of only two queries are live: at L·L floats per 16 positions, all of them outgrew L1.
+                    if (wide) keyPair128(block, Math.min(m, seen), queryBits, c0 * headDim, c1 * headDim, lanes, 0, second);
+                    else keyRow(block, Math.min(m, seen), qs, c0 * headDim, c1 * headDim, headDim, lanes, 0, second);
+                    for (int sub = 0; sub < m && sub < seen; sub += L) {
+                        int ms = Math.min(L, seen - sub);
+                        sumAcross(lanes, sub * L, block, qs, c0 * headDim, ms, headDim, scale, scores, c0 * maxN + b + sub);
+                        if (c1 != c0) sumAcross(lanes, second + sub * L, block, qs, c1 * headDim, ms, headDim, scale, scores, c1 * maxN + b + sub);
+                    }
+                }
+            }
+        }
+        for (int r = 0; r < count; r++) {
+            int n = positions[r0 + r] + 1, o = dstOff + (r0 + r) * qDim + kvHead * width;
+            for (int j = 0; j < group; j++) Ops.softmax(scores, (r * group + j) * maxN, n, null, 0);
+            Arrays.fill(dst, o, o + width, 0f);
+        }
+        for (int b = 0; b < maxN; b += ROW_BLOCK) {
+            int m = Math.min(ROW_BLOCK, maxN - b);
+            for (int t = 0; t < m; t++) decode(vType, cache.vf, cache.vh, cache.vq, cache.vBytes, layer, first + b + t, headDim, block, t * headDim);
+            for (int r = 0; r < count; r++) {
+                int seen = positions[r0 + r] + 1 - b;
+                if (seen <= 0) continue;
+                int mr = Math.min(m, seen), o = dstOff + (r0 + r) * qDim + kvHead * width;
+                for (int j = 0; j < group; j += 2) {
+                    int j1 = Math.min(j + 1, group - 1), s0 = (r * group + j) * maxN + b, s1 = (r * group + j1) * maxN + b;
+                    if (wide) weighPair128(scores, s0, s1, mr, block, dst, o + j * headDim, o + j1 * headDim);
+                    else weighRows(scores, s0, s1, block, mr, headDim, dst, o + j * headDim, o + j1 * headDim);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #weighRows} for two queries of 128 (weights at scores[s0..] and scores[s1..], outputs at
+     * dst[d0..] and dst[d1..]; d0 may be d1 with s0 = s1): the sixteen output vectors stay in
+     * registers over the m positions, each value vector loaded once for both and each weight
+     * broadcast once, where weighRows broadcasts it once per output vector.
+     */
+    private static void weighPair128(float[] scores, int s0, int s1, int m, float[] block, float[] dst, int d0, int d1) {
+        FloatVector a0 = FloatVector.fromArray(F, dst, d0), a1 = FloatVector.fromArray(F, dst, d0 + 16);
+        FloatVector a2 = FloatVector.fromArray(F, dst, d0 + 32), a3 = FloatVector.fromArray(F, dst, d0 + 48);
+        FloatVector a4 = FloatVector.fromArray(F, dst, d0 + 64), a5 = FloatVector.fromArray(F, dst, d0 + 80);
+        FloatVector a6 = FloatVector.fromArray(F, dst, d0 + 96), a7 = FloatVector.fromArray(F, dst, d0 + 112);
+        FloatVector b0 = FloatVector.fromArray(F, dst, d1), b1 = FloatVector.fromArray(F, dst, d1 + 16);
+        FloatVector b2 = FloatVector.fromArray(F, dst, d1 + 32), b3 = FloatVector.fromArray(F, dst, d1 + 48);
+        FloatVector b4 = FloatVector.fromArray(F, dst, d1 + 64), b5 = FloatVector.fromArray(F, dst, d1 + 80);
+        FloatVector b6 = FloatVector.fromArray(F, dst, d1 + 96), b7 = FloatVector.fromArray(F, dst, d1 + 112);
+        for (int t = 0; t < m; t++) {
+            FloatVector w = FloatVector.broadcast(F, scores[s0 + t]), x = FloatVector.broadcast(F, scores[s1 + t]);
+            int row = t * 128;
+            FloatVector v = FloatVector.fromArray(F, block, row);
+            a0 = v.fma(w, a0);
+            b0 = v.fma(x, b0);
+            v = FloatVector.fromArray(F, block, row + 16);
+            a1 = v.fma(w, a1);
+            b1 = v.fma(x, b1);
+            v = FloatVector.fromArray(F, block, row + 32);
+            a2 = v.fma(w, a2);
+            b2 = v.fma(x, b2);
+            v = FloatVector.fromArray(F, block, row + 48);
+            a3 = v.fma(w, a3);
+            b3 = v.fma(x, b3);
+            v = FloatVector.fromArray(F, block, row + 64);
+            a4 = v.fma(w, a4);
+            b4 = v.fma(x, b4);
+            v = FloatVector.fromArray(F, block, row + 80);
+            a5 = v.fma(w, a5);
+            b5 = v.fma(x, b5);
+            v = FloatVector.fromArray(F, block, row + 96);
+            a6 = v.fma(w, a6);
+            b6 = v.fma(x, b6);
+            v = FloatVector.fromArray(F, block, row + 112);
+            a7 = v.fma(w, a7);
+            b7 = v.fma(x, b7);
+        }
+        a0.intoArray(dst, d0);
+        a1.intoArray(dst, d0 + 16);
+        a2.intoArray(dst, d0 + 32);
+        a3.intoArray(dst, d0 + 48);
+        a4.intoArray(dst, d0 + 64);
+        a5.intoArray(dst, d0 + 80);
+        a6.intoArray(dst, d0 + 96);
+        a7.intoArray(dst, d0 + 112);
+        b0.intoArray(dst, d1);
+        b1.intoArray(dst, d1 + 16);
+        b2.intoArray(dst, d1 + 32);
+        b3.intoArray(dst, d1 + 48);
+        b4.intoArray(dst, d1 + 64);
+        b5.intoArray(dst, d1 + 80);
+        b6.intoArray(dst, d1 + 96);
+        b7.intoArray(dst, d1 + 112);
+    }
+
+    /** {@link #keyRow} for two queries of 128 read as int bits (so that C2 keeps their 16 vectors in registers, as in {@link #keyNibbles128}). */
+    private static void keyPair128(float[] block, int m, int[] qs, int qa, int qb, float[] lanes, int la, int lb) {
+        FloatVector a0 = IntVector.fromArray(Vec.I, qs, qa).reinterpretAsFloats(), a1 = IntVector.fromArray(Vec.I, qs, qa + 16).reinterpretAsFloats();
+        FloatVector a2 = IntVector.fromArray(Vec.I, qs, qa + 32).reinterpretAsFloats(), a3 = IntVector.fromArray(Vec.I, qs, qa + 48).reinterpretAsFloats();
+        FloatVector a4 = IntVector.fromArray(Vec.I, qs, qa + 64).reinterpretAsFloats(), a5 = IntVector.fromArray(Vec.I, qs, qa + 80).reinterpretAsFloats();
+        FloatVector a6 = IntVector.fromArray(Vec.I, qs, qa + 96).reinterpretAsFloats(), a7 = IntVector.fromArray(Vec.I, qs, qa + 112).reinterpretAsFloats();
+        FloatVector b0 = IntVector.fromArray(Vec.I, qs, qb).reinterpretAsFloats(), b1 = IntVector.fromArray(Vec.I, qs, qb + 16).reinterpretAsFloats();
+        FloatVector b2 = IntVector.fromArray(Vec.I, qs, qb + 32).reinterpretAsFloats(), b3 = IntVector.fromArray(Vec.I, qs, qb + 48).reinterpretAsFloats();
+        FloatVector b4 = IntVector.fromArray(Vec.I, qs, qb + 64).reinterpretAsFloats(), b5 = IntVector.fromArray(Vec.I, qs, qb + 80).reinterpretAsFloats();
+        FloatVector b6 = IntVector.fromArray(Vec.I, qs, qb + 96).reinterpretAsFloats(), b7 = IntVector.fromArray(Vec.I, qs, qb + 112).reinterpretAsFloats();
+        for (int t = 0; t < m; t++) {
+            int row = t * 128;
+            FloatVector k = FloatVector.fromArray(F, block, row);
+            FloatVector x = a0.fma(k, FloatVector.zero(F)), y = b0.fma(k, FloatVector.zero(F));
+            k = FloatVector.fromArray(F, block, row + 16);
+            x = a1.fma(k, x);
+            y = b1.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 32);
+            x = a2.fma(k, x);
+            y = b2.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 48);
+            x = a3.fma(k, x);
+            y = b3.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 64);
+            x = a4.fma(k, x);
+            y = b4.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 80);
+            x = a5.fma(k, x);
+            y = b5.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 96);
+            x = a6.fma(k, x);
+            y = b6.fma(k, y);
+            k = FloatVector.fromArray(F, block, row + 112);
+            x = a7.fma(k, x);
+            y = b7.fma(k, y);
+            x.intoArray(lanes, la + t * L);
+            y.intoArray(lanes, lb + t * L);
         }
     }
 

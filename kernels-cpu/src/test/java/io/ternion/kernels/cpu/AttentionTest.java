@@ -81,6 +81,44 @@ class AttentionTest {
         return out;
     }
 
+    /**
+     * A prompt's batch of rows, whose tasks share each decoded block of keys and values among up to
+     * 16 rows of a slot, gives every row the bits of attending it alone (one row over at most 256
+     * positions is one part, as each row of a batch is): two slots whose rows are interleaved in
+     * runs, heads of 128 (the kernels that keep two queries in registers) and of 80.
+     */
+    @ParameterizedTest
+    @EnumSource(KvType.class)
+    void batchRowsGiveEachRowsBitsAlone(KvType type) {
+        for (int headDim : new int[] {128, 80}) {
+            for (int[] shape : new int[][] {{8, 2}, {3, 1}}) {
+                int heads = shape[0], kvHeads = shape[1], kvDim = kvHeads * headDim, qDim = heads * headDim, context = 200;
+                String what = type + " " + heads + "/" + kvHeads + " heads of " + headDim;
+                SplittableRandom rnd = Inputs.random(what);
+                KvCache cache = new KvCache(1, 2, context, kvHeads, headDim, new KvTypes(type, type));
+                for (int slot = 0; slot < 2; slot++) {
+                    for (int t = 0; t < context; t++) cache.store(0, slot, t, Inputs.floats(rnd, kvDim), 0, Inputs.floats(rnd, kvDim), 0);
+                }
+                // 90 rows: slot 0 at 110..169, then slot 1 at 0..19 (shorter than a block), then slot 0 again at 190..199.
+                int rows = 90;
+                int[] positions = new int[rows], slots = new int[rows];
+                for (int b = 0; b < rows; b++) {
+                    slots[b] = b >= 60 && b < 80 ? 1 : 0;
+                    positions[b] = b < 60 ? 110 + b : b < 80 ? b - 60 : 110 + b;
+                }
+                float[] q = Inputs.floats(rnd, rows * qDim), got = new float[rows * qDim], want = new float[rows * qDim];
+                for (int i = 0; i < q.length; i++) q[i] *= 3;
+                float scale = (float) (1 / Math.sqrt(headDim));
+                Attention.attendRows(cache, 0, q, 0, rows, positions, slots, heads, kvHeads, headDim, got, 0, scale, TestPools.THREE);
+                for (int b = 0; b < rows; b++) {
+                    Attention.attendRows(cache, 0, q, b * qDim, 1, new int[] {positions[b]}, new int[] {slots[b]}, heads, kvHeads, headDim, want,
+                            b * qDim, scale, TestPools.ONE);
+                }
+                assertArrayEquals(want, got, what);
+            }
+        }
+    }
+
     /** The folding sum of L accumulators gives lane t the sum of accumulator t as Vec.sum adds it, for full and short blocks. */
     @Test
     void sumsAcrossLanesAsVecSumDoes() {
