@@ -18,9 +18,12 @@ import jdk.incubator.vector.VectorOperators;
  * KV head h / (nHeads / nKvHeads). Per head: scores = scale·q·k over the visible positions, a
  * max-subtracted softmax, then the score-weighted sum of the values.
  *
- * <p>Over an F16 or float cache, when each row's heads are work enough for the threads, every pair
- * of query heads is one task over all its positions ({@link #heads}). Otherwise (a quantized cache,
- * or a decode step at depth, where a few KV heads would leave threads idle) the positions of each
+ * <p>A batch of several rows (a prompt) whose rows are work enough for the threads takes rows of one
+ * sequence up to 16 at a time per KV head, each block of the cache decoded once for all of them
+ * ({@link #shared}). One row over an F16 or float cache, when its heads are work enough for the
+ * threads, makes every pair of query heads one task over all its positions ({@link #heads}).
+ * Otherwise (a quantized cache, or a decode step at depth, where a few KV heads would leave threads
+ * idle) the positions of each
  * KV head are cut into {@link #parts} (flash-decoding): a task scores all the query heads of one KV
  * head over one part, each key and value decoded once from the cache's own bytes into one
  * head-sized row for all of them ({@link #part}); the parts' softmaxes are then merged through
