@@ -234,8 +234,11 @@ public final class Attention {
         run(pool, groups * nKvHeads, 2L * nHeads * headDim * seen, (from, to) -> {
             Scratch scratch = SCRATCH.get();
             for (int i = from; i < to; i++) {
-                int g = i / nKvHeads, kvHead = i % nKvHeads, r0 = starts[g], r1 = starts[g + 1];
-                rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
+                int g = i / nKvHeads, kvHead = i % nKvHeads, r0 = starts[g], r1 = starts[g + 1], heads = r0 * qDim + kvHead * group * headDim;
+                // A row alone (a decode step among other sequences') has nothing to share: the direct reads of part are faster.
+                if (r1 - r0 == 1) part(cache, layer, slots[r0], kvHead, q, qOff + heads, group, headDim, 0, positions[r0] + 1, scale, out, outOff + heads,
+                        headDim, null, scratch);
+                else rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
                 if (!rotatedValues) continue;
                 for (int r = r0; r < r1; r++) {
                     for (int j = 0; j < group; j++) KvRotation.inverse(out, outOff + r * qDim + (kvHead * group + j) * headDim, headDim);

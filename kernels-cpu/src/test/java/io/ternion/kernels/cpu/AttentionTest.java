@@ -85,7 +85,7 @@ class AttentionTest {
      * A prompt's batch of rows, whose tasks share each decoded block of keys and values among up to
      * 16 rows of a slot, gives every row the bits of attending it alone (one row over at most 256
      * positions is one part, as each row of a batch is): two slots whose rows are interleaved in
-     * runs, heads of 128 (the kernels that keep two queries in registers) and of 80.
+     * runs, one row alone, heads of 128 (the kernels that keep two queries in registers) and of 80.
      */
     @ParameterizedTest
     @EnumSource(KvType.class)
@@ -99,12 +99,13 @@ class AttentionTest {
                 for (int slot = 0; slot < 2; slot++) {
                     for (int t = 0; t < context; t++) cache.store(0, slot, t, Inputs.floats(rnd, kvDim), 0, Inputs.floats(rnd, kvDim), 0);
                 }
-                // 90 rows: slot 0 at 110..169, then slot 1 at 0..19 (shorter than a block), then slot 0 again at 190..199.
-                int rows = 90;
+                // 91 rows: slot 0 at 110..169, then slot 1 at 0..19 (shorter than a block), slot 0 again at 190..199, and
+                // slot 1 at 25 alone (a decode step beside a prompt).
+                int rows = 91;
                 int[] positions = new int[rows], slots = new int[rows];
                 for (int b = 0; b < rows; b++) {
-                    slots[b] = b >= 60 && b < 80 ? 1 : 0;
-                    positions[b] = b < 60 ? 110 + b : b < 80 ? b - 60 : 110 + b;
+                    slots[b] = b >= 60 && b < 80 || b == 90 ? 1 : 0;
+                    positions[b] = b < 60 ? 110 + b : b < 80 ? b - 60 : b < 90 ? 110 + b : 25;
                 }
                 float[] q = Inputs.floats(rnd, rows * qDim), got = new float[rows * qDim], want = new float[rows * qDim];
                 for (int i = 0; i < q.length; i++) q[i] *= 3;
