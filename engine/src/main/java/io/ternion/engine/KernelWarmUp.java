@@ -29,6 +29,8 @@ final class KernelWarmUp implements AutoCloseable {
     private static final long SCRATCH_BYTES = 64L << 20;
     /** Prompt tokens per warm-up batch: enough for the batched kernels' row tiles. */
     private static final int BATCH = 16;
+    /** Where the second prompt batch starts: its rows straddle position 64, a block of attention's prompt path. */
+    private static final int LATER_BATCH = 50;
     /** Passes in a row within 1.5× of the fastest after which the kernels count as compiled (a pass then takes about 1 ms). */
     private static final int STEADY_PASSES = 100;
 
@@ -63,7 +65,7 @@ final class KernelWarmUp implements AutoCloseable {
     boolean isRunning() { return thread.isAlive(); }
 
     private void run(GgufFile file, ModelConfig config, int threads, KvTypes kv) {
-        int context = 2 * BATCH;
+        int context = 6 * BATCH;
         Graph graph;
         Arena arena = Arena.ofShared();
         try {
@@ -85,8 +87,13 @@ final class KernelWarmUp implements AutoCloseable {
             int steady = 0;
             while (!stop) {
                 long t0 = System.nanoTime();
-                m.forward(prompt, 0, logits); // the prompt kernels
-                for (int pos = BATCH; pos < context && !stop; pos++) m.forwardArgmax(new int[] {pos % VOCABULARY_ROWS}, pos, logits); // decode
+                // The prompt kernels: batches up to past the first 64 positions, so the JIT sees attention's
+                // prompt path over several blocks, with some rows short of the last one (a path never taken
+                // while warming up is compiled as a trap, and the real model's first prompt would deoptimize
+                // it), and as often as the decode steps, or that path is still compiling when a first prompt comes.
+                for (int start = 0; start < LATER_BATCH; start += BATCH) m.forward(prompt, start, logits);
+                m.forward(prompt, LATER_BATCH, logits);
+                for (int pos = LATER_BATCH + BATCH; pos < context && !stop; pos++) m.forwardArgmax(new int[] {pos % VOCABULARY_ROWS}, pos, logits); // decode
                 passes++;
                 // Compiled methods come in as jumps in speed; a long run of passes as fast as the fastest means they are all in.
                 long took = System.nanoTime() - t0;

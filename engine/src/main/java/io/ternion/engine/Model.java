@@ -161,6 +161,8 @@ public final class Model implements AutoCloseable {
     /** The steps in a row whose times must lie within {@link #SETTLE_SPREAD} of each other. */
     private static final int SETTLE_STEPS = 3;
     private static final double SETTLE_SPREAD = 1.3;
+    /** Tokens of the prompt batch that {@link #settle} runs before its steps. */
+    private static final int SETTLE_PROMPT = 16;
 
     /**
      * llama.cpp's warm-up run, on the real model: single-token steps at position 0 until
@@ -183,6 +185,10 @@ public final class Model implements AutoCloseable {
         }
         long deadline = System.nanoTime() + SETTLE_NANOS;
         float[] logits = new float[vocab];
+        // One prompt batch first: attention takes another path for a prompt's rows than for one token, and its
+        // first run on the real model's threads and shapes deoptimizes what the small model compiled.
+        int prompt = Math.min(SETTLE_PROMPT, Math.min(compiled.maxBatch(), compiled.contextLength()));
+        if (prompt > 1) compiled.forward(new int[prompt], 0, logits);
         java.lang.management.CompilationMXBean jit = compilationBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         long[] last = new long[SETTLE_STEPS], compiling = new long[SETTLE_STEPS];

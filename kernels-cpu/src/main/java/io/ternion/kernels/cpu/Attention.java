@@ -143,6 +143,22 @@ public final class Attention {
          * stores its sums to {@code lanes}, also a float[]; an int[] it cannot alias.
          */
         int[] queryBits = new int[0];
+
+        /**
+         * Room for {@link #rowsOnHead}'s {@code rows} rows of {@code group} heads over {@code positions}
+         * positions. Grown here, in its caller, not inside it: a thread's first call grows them,
+         * before C2 profiles anything, so C2 compiles the growth as a trap, and a worker thread
+         * of the real model taking it deoptimized rowsOnHead itself in the first prompt, which then
+         * ran partly interpreted (about twice as long for a short one).
+         */
+        void fitRows(int rows, int group, int headDim, int positions) {
+            int width = rows * group * headDim, heads = rows * group;
+            if (queries.length < width) queries = new float[width];
+            if (queryBits.length < width) queryBits = new int[width];
+            if (scores.length < heads * positions) scores = new float[Math.max(heads * positions, 2 * scores.length)];
+            if (block.length < ROW_BLOCK * headDim) block = new float[ROW_BLOCK * headDim];
+            if (lanes.length < 2 * ROW_BLOCK * L) lanes = new float[2 * ROW_BLOCK * L];
+        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -218,8 +234,9 @@ public final class Attention {
     private static void shared(KvCache cache, int layer, float[] q, int qOff, int rows, int[] positions, int[] slots, int nHeads, int nKvHeads,
             int headDim, float[] out, int outOff, float scale, WorkerPool pool, long seen, int maxPositions) {
         int group = nHeads / nKvHeads, qDim = nHeads * headDim;
-        // Enough tasks for the threads, and each task's scores (every row and head over every position) within ROW_SCORES.
-        long byTasks = (long) rows * nKvHeads / TARGET_TASKS, byScores = ROW_SCORES / ((long) group * maxPositions);
+        // Two tasks per thread, yet at least two rows a task (a small warm-up batch must run these kernels too), and each
+        // task's scores (every row and head over every position) within ROW_SCORES.
+        long byTasks = Math.max(2, (long) rows * nKvHeads / (2L * pool.threads())), byScores = ROW_SCORES / ((long) group * maxPositions);
         int per = (int) Math.clamp(Math.min(byTasks, byScores), 1, ROW_GROUP);
         int[] starts = new int[rows + 1];
         int groups = 0;
@@ -238,7 +255,12 @@ public final class Attention {
                 // A row alone (a decode step among other sequences') has nothing to share: the direct reads of part are faster.
                 if (r1 - r0 == 1) part(cache, layer, slots[r0], kvHead, q, qOff + heads, group, headDim, 0, positions[r0] + 1, scale, out, outOff + heads,
                         headDim, null, scratch);
-                else rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
+                else {
+                    int maxN = 0;
+                    for (int r = r0; r < r1; r++) maxN = Math.max(maxN, positions[r] + 1);
+                    scratch.fitRows(r1 - r0, group, headDim, maxN);
+                    rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
+                }
                 if (!rotatedValues) continue;
                 for (int r = r0; r < r1; r++) {
                     for (int j = 0; j < group; j++) KvRotation.inverse(out, outOff + r * qDim + (kvHead * group + j) * headDim, headDim);
@@ -259,15 +281,10 @@ public final class Attention {
      */
     private static void rowsOnHead(KvCache cache, int layer, int slot, int kvHead, float[] q, int qOff, int qDim, int r0, int r1, int[] positions,
             int group, int headDim, float scale, float[] dst, int dstOff, Scratch scratch) {
-        int count = r1 - r0, width = group * headDim, heads = count * group, maxN = 0;
+        int count = r1 - r0, width = group * headDim, maxN = 0;
         for (int r = r0; r < r1; r++) maxN = Math.max(maxN, positions[r] + 1);
         boolean wide = L == 16 && headDim == 128;
         int keyBlock = wide ? ROW_BLOCK : BLOCK_POSITIONS;
-        if (scratch.queries.length < count * width) scratch.queries = new float[count * width];
-        if (scratch.queryBits.length < count * width) scratch.queryBits = new int[count * width];
-        if (scratch.scores.length < heads * maxN) scratch.scores = new float[Math.max(heads * maxN, 2 * scratch.scores.length)];
-        if (scratch.block.length < ROW_BLOCK * headDim) scratch.block = new float[ROW_BLOCK * headDim];
-        if (scratch.lanes.length < 2 * ROW_BLOCK * L) scratch.lanes = new float[2 * ROW_BLOCK * L];
         float[] qs = scratch.queries, scores = scratch.scores, block = scratch.block, lanes = scratch.lanes;
         int[] queryBits = scratch.queryBits;
         KvType kType = cache.keyType(), vType = cache.valueType();
