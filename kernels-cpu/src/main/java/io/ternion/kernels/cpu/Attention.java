@@ -259,7 +259,7 @@ public final class Attention {
                     int maxN = 0;
                     for (int r = r0; r < r1; r++) maxN = Math.max(maxN, positions[r] + 1);
                     scratch.fitRows(r1 - r0, group, headDim, maxN);
-                    rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, group, headDim, scale, out, outOff, scratch);
+                    rowsOnHead(cache, layer, slots[r0], kvHead, q, qOff, qDim, r0, r1, positions, maxN, group, headDim, scale, out, outOff, scratch);
                 }
                 if (!rotatedValues) continue;
                 for (int r = r0; r < r1; r++) {
@@ -270,9 +270,9 @@ public final class Attention {
     }
 
     /**
-     * Rows r0..r1−1 (one slot; row r sees positions 0..positions[r], its queries at
-     * q[qOff + r·qDim..], its output at dst[dstOff + r·qDim..]) on the {@code group} query heads of
-     * KV head {@code kvHead}: per block of positions the keys are decoded into rows once (the ROWS
+     * Rows r0..r1−1 (one slot; row r sees positions 0..positions[r], maxN of them at most, its
+     * queries at q[qOff + r·qDim..], its output at dst[dstOff + r·qDim..]; scratch fitted by
+     * {@link Scratch#fitRows}) on the {@code group} query heads of KV head {@code kvHead}: per block of positions the keys are decoded into rows once (the ROWS
      * path of {@link #part}, whose bits every type's direct read matches) and scored for every row
      * that sees the block; after each row's softmax, the values likewise. Row by row, this is what
      * {@link #part} does over 0..positions[r], in the same order, so the bits are the same. Heads
@@ -280,9 +280,8 @@ public final class Attention {
      * queries and their outputs in registers ({@link #keyPair128}, {@link #weighPair128}).
      */
     private static void rowsOnHead(KvCache cache, int layer, int slot, int kvHead, float[] q, int qOff, int qDim, int r0, int r1, int[] positions,
-            int group, int headDim, float scale, float[] dst, int dstOff, Scratch scratch) {
-        int count = r1 - r0, width = group * headDim, maxN = 0;
-        for (int r = r0; r < r1; r++) maxN = Math.max(maxN, positions[r] + 1);
+            int maxN, int group, int headDim, float scale, float[] dst, int dstOff, Scratch scratch) {
+        int count = r1 - r0, width = group * headDim;
         boolean wide = L == 16 && headDim == 128;
         int keyBlock = wide ? ROW_BLOCK : BLOCK_POSITIONS;
         float[] qs = scratch.queries, scores = scratch.scores, block = scratch.block, lanes = scratch.lanes;
