@@ -29,7 +29,7 @@ final class KernelWarmUp implements AutoCloseable {
     private static final long SCRATCH_BYTES = 64L << 20;
     /** Prompt tokens per warm-up batch: enough for the batched kernels' row tiles. */
     private static final int BATCH = 16;
-    /** Where the second prompt batch starts: its rows straddle position 64, a block of attention's prompt path. */
+    /** Where the last prompt batch of a pass starts: its rows straddle position 64, a block of attention's prompt path. */
     private static final int LATER_BATCH = 50;
     /** Passes in a row within 1.5× of the fastest after which the kernels count as compiled (a pass then takes about 1 ms). */
     private static final int STEADY_PASSES = 100;
