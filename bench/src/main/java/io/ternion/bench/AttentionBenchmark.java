@@ -28,7 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Each call reads the next of {@code layers()} layers, as a decode step does, so the cache (315 MB
  * of F16 at 4096 positions) streams from memory. The {@code kvBytes} counter is the K and V bytes
  * read, per second: compare it with {@link BandwidthProbe}'s. Attention before flash-decoding:
- * {@code -jvmArgsAppend -Dternion.attention.split=false}.
+ * {@code -jvmArgsAppend -Dternion.attention.split=false}. {@code -p rows=64} scores a prompt's batch
+ * of 64 rows at the last 64 positions instead of one decoded token (attention's prompt path, whose
+ * rows share each decoded block of the cache); the counter then still counts the cache once a call.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -53,10 +55,14 @@ public class AttentionBenchmark {
     @Param({"1", "2"})
     int threads;
 
+    /** Query rows a call: 1 is a decode step, more a prompt's batch. */
+    @Param({"1"})
+    int rows;
+
     private KvCache cache;
     private WorkerPool pool;
-    private final float[] q = BenchWeights.activations(HEADS * HEAD_DIM, 7);
-    private final float[] out = new float[HEADS * HEAD_DIM];
+    private float[] q, out;
+    private int[] rowPositions, rowSlots;
     private int layer;
 
     @Setup(Level.Trial)
@@ -75,6 +81,11 @@ public class AttentionBenchmark {
             }
         }
         pool = new WorkerPool(threads);
+        q = BenchWeights.activations(rows * HEADS * HEAD_DIM, 7);
+        out = new float[rows * HEADS * HEAD_DIM];
+        rowPositions = new int[rows];
+        rowSlots = new int[rows];
+        for (int r = 0; r < rows; r++) rowPositions[r] = positions - rows + r;
     }
 
     @TearDown(Level.Trial)
@@ -90,7 +101,9 @@ public class AttentionBenchmark {
 
     @Benchmark
     public float[] attend(Read read) {
-        Attention.attend(cache, layer, q, 0, HEADS, KV_HEADS, HEAD_DIM, positions, out, 0, (float) (1 / Math.sqrt(HEAD_DIM)), pool);
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        if (rows == 1) Attention.attend(cache, layer, q, 0, HEADS, KV_HEADS, HEAD_DIM, positions, out, 0, scale, pool);
+        else Attention.attendRows(cache, layer, q, 0, rows, rowPositions, rowSlots, HEADS, KV_HEADS, HEAD_DIM, out, 0, scale, pool);
         layer = layer + 1 == cache.layers() ? 0 : layer + 1;
         read.kvBytes += cache.bytes() / cache.layers() / cache.contextLength() * positions;
         return out;
