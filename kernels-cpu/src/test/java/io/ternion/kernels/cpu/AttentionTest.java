@@ -83,7 +83,7 @@ class AttentionTest {
 
     /**
      * A prompt's batch of rows, whose tasks share each decoded block of keys and values among up to
-     * 16 rows of a slot, gives every row the bits of attending it alone (one row over at most 256
+     * 32 rows of a slot, gives every row the bits of attending it alone (one row over at most 256
      * positions is one part, as each row of a batch is): two slots whose rows are interleaved in
      * runs, one row alone, heads of 128 (the kernels that keep two queries in registers) and of 80.
      */
