@@ -23,11 +23,10 @@ import jdk.incubator.vector.VectorOperators;
  * ({@link #shared}). One row over an F16 or float cache, when its heads are work enough for the
  * threads, makes every pair of query heads one task over all its positions ({@link #heads}).
  * Otherwise (a quantized cache, or a decode step at depth, where a few KV heads would leave threads
- * idle) the positions of each
- * KV head are cut into {@link #parts} (flash-decoding): a task scores all the query heads of one KV
- * head over one part, each key and value decoded once from the cache's own bytes into one
- * head-sized row for all of them ({@link #part}); the parts' softmaxes are then merged through
- * their maxima and sums. How a head is cut depends on the shapes only, never on the thread count,
+ * idle) the positions of each KV head are cut into {@link #parts} (flash-decoding): a task scores
+ * all the query heads of one KV head over one part, each key and value decoded once from the
+ * cache's own bytes into one head-sized row for all of them ({@link #part}); the parts' softmaxes
+ * are then merged through their maxima and sums. How a head is cut depends on the shapes only, never on the thread count,
  * so any number of threads gives the same bits. A rotated key type scores the rotated query; a
  * rotated value type turns the output back ({@link KvRotation}).
  */
@@ -220,7 +219,10 @@ public final class Attention {
      * 4096 positions, q4_0 and f16, both orders).
      */
     private static final int ROW_GROUP = 32;
-    /** At most this many scores (4 MiB) per task of {@link #shared}, unless one row needs more: 32 rows of 4 heads at 65536 positions would take 32 MiB per thread. */
+    /**
+     * At most this many scores (4 MiB) per task of {@link #shared}, unless one row needs more: 32
+     * rows of 4 heads at 65536 positions would take 32 MiB per thread.
+     */
     private static final long ROW_SCORES = 1 << 20;
     /**
      * Positions {@link #rowsOnHead} decodes at a time for heads of 128: the kernels' set-up (their
@@ -276,9 +278,9 @@ public final class Attention {
     /**
      * Rows r0..r1−1 (one slot; row r sees positions 0..positions[r], maxN of them at most, its
      * queries at q[qOff + r·qDim..], its output at dst[dstOff + r·qDim..]; scratch fitted by
-     * {@link Scratch#fitRows}) on the {@code group} query heads of KV head {@code kvHead}: per block of positions the keys are decoded into rows once (the ROWS
-     * path of {@link #part}, whose bits every type's direct read matches) and scored for every row
-     * that sees the block; after each row's softmax, the values likewise. Row by row, this is what
+     * {@link Scratch#fitRows}) on the {@code group} query heads of KV head {@code kvHead}: per block
+     * of positions the keys are decoded into rows once (the ROWS path of {@link #part}, whose bits
+     * every type's direct read matches) and scored for every row that sees the block; after each row's softmax, the values likewise. Row by row, this is what
      * {@link #part} does over 0..positions[r], in the same order, so the bits are the same. Heads
      * of 128 (with 16 lanes) take {@link #ROW_BLOCK} positions at a time and kernels that keep two
      * queries and their outputs in registers ({@link #keyPair128}, {@link #weighPair128}).
