@@ -89,6 +89,13 @@ final class Vec {
         for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
     }
 
+    /** x[i] *= a over n floats. */
+    static void scale(float[] x, int off, int n, float a) {
+        int i = 0;
+        for (int end = F.loopBound(n); i < end; i += L) FloatVector.fromArray(F, x, off + i).mul(a).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= a;
+    }
+
     /**
      * IEEE binary16 → binary32 for L halves, exactly as {@link Float#float16ToFloat} (subnormals, ±0
      * and infinities bit for bit; a NaN stays a NaN). The Vector API has no half type, so:
@@ -126,8 +133,18 @@ final class Vec {
      * halves ({@link KvCache#store} saturates), and attention's time is mostly these conversions.
      */
     static FloatVector finiteHalfToFloat(ShortVector h16) {
+        return halfBits(h16).mul(0x1p112f);
+    }
+
+    /**
+     * {@link #finiteHalfToFloat} without its last multiplication: each finite half's value times
+     * 2⁻¹¹², exactly (a subnormal float for a subnormal half). A caller that multiplies by the
+     * result can put the 2¹¹² into its other factor, where it costs nothing per vector and gives
+     * the same products, so the same bits (see Attention's F16 kernels).
+     */
+    static FloatVector halfBits(ShortVector h16) {
         IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats();
     }
 
     /** bfloat16 → float: the half is the top of the float. */

@@ -34,8 +34,26 @@ class AttentionTest {
         }
     }
 
+    /**
+     * F16 keys and values are widened without their factor 2^112, which the queries and the weights
+     * carry instead: the same bits with subnormal halves (keys and values of 1e-5 and less), and a
+     * query too large to carry it (components past 2^15) scores the keys decoded into rows.
+     */
+    @Test
+    void f16TakesSubnormalHalvesAndHugeQueries() {
+        for (float queryScale : new float[] {3, 1e5f}) {
+            for (int headDim : new int[] {128, 80}) check(KvType.F16, 8, 2, headDim, 200, queryScale, 1e-5f);
+        }
+    }
+
     private static void check(KvType type, int heads, int kvHeads, int headDim, int positions) {
-        String what = type + " " + heads + "/" + kvHeads + " heads of " + headDim + " over " + positions;
+        check(type, heads, kvHeads, headDim, positions, 3, 1);
+    }
+
+    /** As above, queries times {@code queryScale}, every third key and value times {@code tiny}. */
+    private static void check(KvType type, int heads, int kvHeads, int headDim, int positions, float queryScale, float tiny) {
+        String what = type + " " + heads + "/" + kvHeads + " heads of " + headDim + " over " + positions + ", queries ×" + queryScale
+                + ", tiny ×" + tiny;
         SplittableRandom rnd = Inputs.random(what);
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
         KvCache cache = new KvCache(1, 1, positions, kvHeads, headDim, new KvTypes(type, type));
@@ -43,6 +61,7 @@ class AttentionTest {
         float[] mean = new float[kvDim];
         for (int t = 0; t < positions; t++) {
             float[] k = Inputs.floats(rnd, kvDim), v = Inputs.floats(rnd, kvDim);
+            if (t % 3 == 1) for (int i = 0; i < kvDim; i++) { k[i] *= tiny; v[i] *= tiny; }
             cache.store(0, 0, t, k, 0, v, 0);
             // Quantized keys are stored less the slot's first key (softmax ignores the constant q·μ).
             if (type.centresKeys() && t == 0) mean = k.clone();
@@ -52,7 +71,7 @@ class AttentionTest {
             values[t] = stored(type, v, headDim);
         }
         float[] q = Inputs.floats(rnd, heads * headDim);
-        for (int i = 0; i < q.length; i++) q[i] *= 3;
+        for (int i = 0; i < q.length; i++) q[i] *= queryScale;
         float scale = (float) (1 / Math.sqrt(headDim));
         float[] got = new float[heads * headDim];
         Attention.attend(cache, 0, q, 0, heads, kvHeads, headDim, positions, got, 0, scale, TestPools.THREE);
