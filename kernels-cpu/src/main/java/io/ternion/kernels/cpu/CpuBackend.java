@@ -93,6 +93,12 @@ public final class CpuBackend implements Backend {
     /** Models whose weights are smaller load too fast to need a progress line (tests, stories260K). */
     static final long SHOW_REPACKING_ABOVE = 64L << 20;
 
+    /**
+     * Rows from which a per-row op (norms, RoPE, the gated unit) runs on the pool's threads: a
+     * prompt's batch or several sequences decoding together; below it the caller does it alone.
+     */
+    private static final int PARALLEL_ROWS = 4;
+
     private static final class Compiled implements CompiledModel {
         private final Graph graph;
         private final int context, maxBatch, slots;
@@ -200,12 +206,16 @@ public final class CpuBackend implements Backend {
                 case Op.RmsNorm r -> {
                     float[] in = bufs.get(r.in()), out = bufs.get(r.out()), w = vectors.get(r.weight());
                     int d = r.in().width();
-                    for (int b = 0; b < r.in().rows(n, outputs); b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
+                    rows(r.in().rows(n, outputs), (from, to) -> {
+                        for (int b = from; b < to; b++) Ops.rmsNorm(out, b * d, in, b * d, w, 0, d, r.eps());
+                    });
                 }
                 case Op.HeadRmsNorm r -> {
                     float[] x = bufs.get(r.x()), w = vectors.get(r.weight());
-                    int hd = r.headDim();
-                    for (int i = 0; i < n * r.x().width(); i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
+                    int hd = r.headDim(), width = r.x().width();
+                    rows(n, (from, to) -> {
+                        for (int i = from * width; i < to * width; i += hd) Ops.rmsNorm(x, i, x, i, w, 0, hd, r.eps());
+                    });
                 }
                 case Op.MatMul m -> MatMul.matmul(weights.get(m.weight()), bufs.get(m.in()), 0, m.in().rows(n, outputs), bufs.get(m.out()), 0, pool);
                 case Op.SharedInput s -> {
@@ -219,7 +229,10 @@ public final class CpuBackend implements Backend {
                 case Op.RmsNormQuantize r -> run(r.norm(), batch, outputs);
                 case Op.Rope r -> {
                     float[] x = bufs.get(r.x());
-                    for (int b = 0; b < n; b++) rope(r, x, b * r.x().width(), r.heads(), batch.positions()[b], r.scaling().mscale());
+                    int[] positions = batch.positions();
+                    rows(n, (from, to) -> {
+                        for (int b = from; b < to; b++) rope(r, x, b * r.x().width(), r.heads(), positions[b], r.scaling().mscale());
+                    });
                 }
                 case Op.StoreKv s -> {
                     float[] k = bufs.get(s.k()), v = bufs.get(s.v());
@@ -241,16 +254,31 @@ public final class CpuBackend implements Backend {
                 case Op.Glu g -> {
                     float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
                     int len = n * g.out().width();
-                    switch (g.activation()) {
-                        case SILU -> Ops.swiGlu(out, 0, gate, 0, up, 0, len);
-                        case RELU_SQUARED -> Ops.reluSquaredGlu(out, 0, gate, 0, up, 0, len);
-                    }
+                    // Cut at whole vectors (Vec.L floats), so each element takes the vector or scalar
+                    // path it takes in one call over len: the scalar silu may round otherwise.
+                    rows(n, (from, to) -> {
+                        int lo = (int) ((long) len * from / n) / Vec.L * Vec.L, hi = to == n ? len : (int) ((long) len * to / n) / Vec.L * Vec.L;
+                        switch (g.activation()) {
+                            case SILU -> Ops.swiGlu(out, lo, gate, lo, up, lo, hi - lo);
+                            case RELU_SQUARED -> Ops.reluSquaredGlu(out, lo, gate, lo, up, lo, hi - lo);
+                        }
+                    });
                 }
                 case Op.SelectOutputs s -> {
                     int d = s.in().width(), j = 0;
                     for (int row : batch.outputRows()) System.arraycopy(bufs.get(s.in()), row * d, bufs.get(s.out()), j++ * d, d);
                 }
             }
+        }
+
+        /**
+         * A per-row op over {@code n} rows: a prompt's batch on the pool's threads, one row (a decode
+         * step) on the caller, where a hand-off to the threads would cost more than the op. Each row
+         * is computed as it is alone, so the bits do not depend on the cut.
+         */
+        private void rows(int n, WorkerPool.RangeTask task) {
+            if (n >= PARALLEL_ROWS) pool.parallelFor(n, task);
+            else task.run(0, n);
         }
 
         @Override
