@@ -71,8 +71,8 @@ final class BinaryPanels extends Q8TablePanels {
     @Override int tablesPerVector() { return chunks * CHUNK_TABLES; }
 
     @Override
-    void tables(short[] q, int qOff, short[] out, int outOff) {
-        tables(q, qOff, k, out, outOff);
+    void tables(short[] q, int qOff, int from, int to, short[] out, int outOff) {
+        tables(q, qOff + from, to - from, out, outOff + from / 16 * STEP_TABLES);
     }
 
     /** Packs the n × k Q1_0 matrix {@code w}, panels in parallel over the pool. */

@@ -18,6 +18,15 @@ abstract class Q8TableKernel<P extends Q8TablePanels> extends PackedKernel<P, Ta
 
     @Override
     TableActivations quantize(P p, float[] x, int xOff, int batch, WorkerPool pool) {
+        if (batch == 1 && pool.threads() > 1) {
+            // A decode step's vector: quantized and tabulated by the threads together, part by part.
+            Q8_0Activations a = Q8_0Activations.unquantized(p.k, 1);
+            short[] tables = TableActivations.splitTables(p.tablesPerVector());
+            return TableActivations.split(p.k, a.q, a.d, tables, (from, to) -> {
+                Q8_0Activations.quantize(x, xOff, a.q, a.d, from / Q8_0Activations.QK, to / Q8_0Activations.QK);
+                p.tables(a.q, 0, from, to, tables, 0);
+            });
+        }
         Q8_0Activations a = Q8_0Activations.quantize(x, xOff, p.k, batch);
         return TableActivations.built(batch, p.k, a.q, a.d, p.tablesPerVector(), p::tables, pool);
     }

@@ -33,7 +33,15 @@ abstract class Q8TablePanels {
     abstract int tablesPerVector();
 
     /** Vector {@code q} (Q8_0 codes from qOff, k of them) as this layout's tables, into out from outOff. */
-    abstract void tables(short[] q, int qOff, short[] out, int outOff);
+    void tables(short[] q, int qOff, short[] out, int outOff) {
+        tables(q, qOff, 0, k, out, outOff);
+    }
+
+    /**
+     * The tables of activations [from, to) of vector {@code q} (a multiple of 16 apart), where the
+     * whole vector's tables start at out[outOff]: each step's tables depend only on its own activations.
+     */
+    abstract void tables(short[] q, int qOff, int from, int to, short[] out, int outOff);
 
     /** Panels [from, to) against every vector's tables, into fsum (vector b's row r at b·(to − from)·64 + r − from·64). */
     abstract void dot(int from, int to, short[] tab, int batch, float[] d, float[] fsum);

@@ -39,28 +39,38 @@ final class Q8_0Activations {
     }
 
     static Q8_0Activations quantize(float[] x, int xOff, int k, int batch) {
+        Q8_0Activations a = unquantized(k, batch);
+        quantize(x, xOff, a.q, a.d, 0, batch * k / QK);
+        return a;
+    }
+
+    /** Arrays for {@code batch} rows of k, to be filled by {@link #quantize(float[], int, short[], float[], int, int)}. */
+    static Q8_0Activations unquantized(int k, int batch) {
         if (k % QK != 0) throw new IllegalArgumentException("Q8_0 needs rows of a multiple of 32, got " + k);
-        Q8_0Activations a = new Q8_0Activations(k, batch);
+        return new Q8_0Activations(k, batch);
+    }
+
+    /** Blocks [from, to) of x (from xOff) into q (32 per block) and d (one per block). */
+    static void quantize(float[] x, int xOff, short[] q, float[] d, int from, int to) {
         // The reference's steps with vectors (quantizeBlock is the scalar statement of them): the
         // largest |x| does not depend on the order it is taken in.
-        for (int i = 0, blocks = batch * k / QK; i < blocks; i++) {
+        for (int i = from; i < to; i++) {
             int off = xOff + i * QK;
             FloatVector m = FloatVector.zero(F);
             for (int l = 0; l < QK; l += L) m = FloatVector.fromArray(F, x, off + l).abs().max(m); // fresh receiver (Vec.sumsOf32)
-            float d = m.reduceLanes(VectorOperators.MAX) / 127;
-            float id = d != 0 ? 1.0f / d : 0.0f;
+            float scale = m.reduceLanes(VectorOperators.MAX) / 127;
+            float id = scale != 0 ? 1.0f / scale : 0.0f;
             for (int l = 0; l < QK; l += L) {
                 // round as in ActivationI8.quantizeRow (written out for the same reason).
                 FloatVector v = FloatVector.fromArray(F, x, off + l).mul(id);
                 IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
                 FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
                 IntVector neg = (IntVector) v.compare(VectorOperators.LT, 0f).toVector().convert(VectorOperators.F2I, 0);
-                IntVector q = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I));
-                ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(a.q, i * QK + l);
+                IntVector codes = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I));
+                ((ShortVector) codes.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(q, i * QK + l);
             }
-            a.d[i] = Float.float16ToFloat(Numbers.floatToHalf(d));
+            d[i] = Float.float16ToFloat(Numbers.floatToHalf(scale));
         }
-        return a;
     }
 
     /** One block of 32 into {@code out}; returns fp16(d) widened to float. */

@@ -1,6 +1,7 @@
 package io.ternion.kernels.cpu;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -18,9 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * product, with the tables already in each thread's cache, 88; built on each thread it took 15–20%
  * less (2560×2560 and 6912×2560, alternating runs). A thread keeps its tables while it works through
  * the matrices that share the input (a layer's q, k and v). For Q1_0 and Q2_0, whose weights take
- * fewer bytes per element, the same change measured no faster and at times slower (building the
- * tables twice costs more of their shorter matvec), so theirs are built once ({@link #built}), as is
- * every batch (a prompt), its rows spread over the threads: building them all on every thread would
+ * fewer bytes per element, the same change measured no faster (building the tables twice costs more
+ * of their shorter matvec; in one JVM, 46.5 against 45.3 tok/s). Theirs are quantized and built
+ * once, by the threads together, part by part ({@link #split}); every batch (a prompt) is built
+ * once ({@link #built}), its rows spread over the threads: building them all on every thread would
  * add a tenth to the work.
  *
  * <p>The arrays are reused from one call to the next on the same thread (an object lives only until
@@ -55,14 +57,84 @@ final class TableActivations {
     private final Builder builder;
     /** A batch's tables, built once for all threads; null for a single vector. */
     private final short[] shared;
+    /** For {@link #split} activations: the parts still to quantize and tabulate; else null. */
+    private final Parts parts;
 
     private TableActivations(int batch, float[] d, short[] q, int per, Builder builder, short[] shared) {
+        this(batch, d, q, per, builder, shared, null);
+    }
+
+    private TableActivations(int batch, float[] d, short[] q, int per, Builder builder, short[] shared, Parts parts) {
         this.batch = batch;
         this.d = d;
         this.q = q;
         this.per = per;
         this.builder = builder;
         this.shared = shared;
+        this.parts = parts;
+    }
+
+    /** Quantizes and tabulates activations [from, to) of a single vector. */
+    @FunctionalInterface
+    interface PartBuilder {
+        void build(int from, int to);
+    }
+
+    /**
+     * A single vector's quantization and tables, cut into parts of {@link #PART} activations that
+     * the threads claim in order when they first need the tables ({@link #tables()}): each thread
+     * builds what it claims, then waits for the parts the others claimed. Built by the caller
+     * before the threads started, as they were until this, they took 6.6 µs a call on Bonsai-1.7B's
+     * decode (113 calls a token) while the other thread waited. ModelAB, one JVM, decode on 2
+     * threads: Bonsai-1.7B (Q1_0) 1.007–1.080× over three runs, Ternary Bonsai-1.7B (Q2_0, blocks of
+     * 128, twice the tables) 1.073×. A thread that comes late finds every part claimed and only waits;
+     * one that never comes leaves them all to the others, as {@link WorkerPool} does with its chunks.
+     */
+    private static final class Parts {
+        final int k, count;
+        final PartBuilder builder;
+        final AtomicInteger next = new AtomicInteger(), done = new AtomicInteger();
+        /** A part's failure: counted as done, so that no thread waits for it forever, then rethrown by every waiter. */
+        volatile RuntimeException failure;
+
+        Parts(int k, PartBuilder builder) {
+            this.k = k;
+            this.count = (k + PART - 1) / PART;
+            this.builder = builder;
+        }
+
+        void await() {
+            if (done.get() < count) {
+                for (int p; (p = next.getAndIncrement()) < count; done.incrementAndGet()) {
+                    try {
+                        builder.build(p * PART, Math.min(k, (p + 1) * PART));
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                }
+                while (done.get() < count) Thread.onSpinWait();
+            }
+            if (failure != null) throw failure;
+        }
+    }
+
+    /**
+     * Activations per part of {@link #split}: a whole number of Q8_0 blocks and table steps; 4 parts a
+     * vector of 2048, 12 of 6144.
+     */
+    static final int PART = 512;
+
+    /**
+     * A single vector of k activations whose codes {@code q}, scales {@code d} and {@code tables} (from
+     * {@link #splitTables}) the threads that use them make together ({@link Parts}), through {@code builder}.
+     */
+    static TableActivations split(int k, short[] q, float[] d, short[] tables, PartBuilder builder) {
+        return new TableActivations(1, d, q, tables.length, null, tables, new Parts(k, builder));
+    }
+
+    /** The calling thread's tables array, at least {@code per} shorts, for {@link #split} activations. */
+    static short[] splitTables(int per) {
+        return ThreadArrays.atLeast(SHARED, per);
     }
 
     /**
@@ -86,6 +158,7 @@ final class TableActivations {
 
     /** The tables, batch × the kernel's tables per row: the batch's shared ones, or this thread's own for a single row. */
     short[] tables() {
+        if (parts != null) parts.await();
         if (shared != null) return shared;
         Own own = OWN.get();
         if (own.id != id) {

@@ -82,8 +82,8 @@ final class TwoBitPanels extends Q8TablePanels {
     @Override int tablesPerVector() { return chunks * chunkTables; }
 
     @Override
-    void tables(short[] q, int qOff, short[] out, int outOff) {
-        tables(q, qOff, k, out, outOff);
+    void tables(short[] q, int qOff, int from, int to, short[] out, int outOff) {
+        tables(q, qOff + from, to - from, out, outOff + from / WEIGHTS_PER_STEP * STEP_TABLES);
     }
 
     /** Packs the n × k Q2_0 matrix {@code w} of blocks of {@code qk}, panels in parallel over the pool. */
