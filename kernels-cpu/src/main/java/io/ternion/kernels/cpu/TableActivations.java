@@ -112,7 +112,12 @@ final class TableActivations {
                         failure = e;
                     }
                 }
-                while (done.get() < count) Thread.onSpinWait();
+                // Yield now and then, as WorkerPool's waits do: with more threads than cores, the
+                // thread building the last part may be waiting for this core.
+                for (int spins = 1; done.get() < count; spins++) {
+                    if ((spins & 63) == 0) Thread.yield();
+                    else Thread.onSpinWait();
+                }
             }
             if (failure != null) throw failure;
         }
