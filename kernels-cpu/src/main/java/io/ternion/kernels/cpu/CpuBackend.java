@@ -253,11 +253,11 @@ public final class CpuBackend implements Backend {
                 case Op.Add a -> Ops.add(bufs.get(a.acc()), 0, bufs.get(a.x()), 0, a.acc().rows(n, outputs) * a.acc().width());
                 case Op.Glu g -> {
                     float[] gate = bufs.get(g.gate()), up = bufs.get(g.up()), out = bufs.get(g.out());
-                    int len = n * g.out().width();
+                    int width = g.out().width(), len = n * width;
                     // Cut at whole vectors (Vec.L floats), so each element takes the vector or scalar
                     // path it takes in one call over len: the scalar silu may round otherwise.
                     rows(n, (from, to) -> {
-                        int lo = (int) ((long) len * from / n) / Vec.L * Vec.L, hi = to == n ? len : (int) ((long) len * to / n) / Vec.L * Vec.L;
+                        int lo = from * width / Vec.L * Vec.L, hi = to == n ? len : to * width / Vec.L * Vec.L;
                         switch (g.activation()) {
                             case SILU -> Ops.swiGlu(out, lo, gate, lo, up, lo, hi - lo);
                             case RELU_SQUARED -> Ops.reluSquaredGlu(out, lo, gate, lo, up, lo, hi - lo);
