@@ -61,11 +61,22 @@ final class Vec {
         return VectorShuffle.iota(F, by, 1, true);
     }
 
-    /** {@link #sum(FloatVector)} for doubles. */
+    /**
+     * {@link #sum(FloatVector)} for doubles of the same vector shape (L/2 lanes), rotated the same way:
+     * with {@code slice}, C2 compiled softmax's and the RMS norm's sums out of line, as Java that
+     * allocated (JFR: a boxed vector and a double[] per step of the fold, on every call).
+     */
     static double sum(DoubleVector v) {
-        for (int half = v.length() / 2; half > 0; half /= 2) v = v.add(v.slice(half));
+        v = v.add(v.rearrange(D_ROTATE_HALF));
+        if (L >= 8) v = v.add(v.rearrange(D_ROTATE_QUARTER));
+        if (L >= 16) v = v.add(v.rearrange(D_ROTATE_EIGHTH));
         return v.lane(0);
     }
+
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+    private static final VectorShuffle<Double> D_ROTATE_HALF = VectorShuffle.iota(D, L / 4, 1, true);
+    private static final VectorShuffle<Double> D_ROTATE_QUARTER = VectorShuffle.iota(D, Math.max(1, L / 8), 1, true);
+    private static final VectorShuffle<Double> D_ROTATE_EIGHTH = VectorShuffle.iota(D, Math.max(1, L / 16), 1, true);
 
     /** Σ a[i]·b[i] over n floats: one accumulator per lane, then {@link #sum(FloatVector)}. */
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {

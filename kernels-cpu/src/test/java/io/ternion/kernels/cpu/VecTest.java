@@ -3,11 +3,39 @@ package io.ternion.kernels.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Random;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.Test;
 
-/** The in-register conversions, exhaustively: random weights almost never hit subnormals, ±∞ or NaN. */
+/** The in-register conversions, exhaustively (random weights almost never hit subnormals, ±∞ or NaN), and the fixed-order sums. */
 class VecTest {
+
+    /**
+     * A double vector's sum is the halves' fold (lane i plus lane i + n/2, then quarters, …), the
+     * order the softmax and the RMS norm were pinned with; values of mixed magnitudes make any
+     * other order (such as lane by lane) round differently.
+     */
+    @Test
+    void doubleSumFoldsHalvesInAFixedOrder() {
+        VectorSpecies<Double> d = VectorSpecies.of(double.class, Vec.F.vectorShape());
+        Random random = new Random(7);
+        int differsFromLaneOrder = 0;
+        for (int trial = 0; trial < 2000; trial++) {
+            double[] lanes = new double[d.length()];
+            for (int i = 0; i < lanes.length; i++) lanes[i] = random.nextGaussian() * Math.pow(10, random.nextInt(33) - 16);
+            double[] fold = lanes.clone();
+            for (int half = fold.length / 2; half > 0; half /= 2) {
+                for (int i = 0; i < half; i++) fold[i] += fold[i + half];
+            }
+            double laneOrder = 0;
+            for (double x : lanes) laneOrder += x;
+            if (laneOrder != fold[0]) differsFromLaneOrder++;
+            assertEquals(Double.doubleToRawLongBits(fold[0]), Double.doubleToRawLongBits(Vec.sum(DoubleVector.fromArray(d, lanes, 0))));
+        }
+        if (d.length() > 2) assertTrue(differsFromLaneOrder > 100, "the values must tell the orders apart: " + differsFromLaneOrder);
+    }
 
     @Test
     void halfToFloatMatchesTheJdkForEveryHalf() {
