@@ -106,9 +106,24 @@ public final class Ops {
         for (; i < body; i += L) m0 = FloatVector.fromArray(F, x, off + i).max(m0);
         float max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).max(m0).max(m1).max(m2).max(m3).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) max = Math.max(max, x[off + i]);
-        // The exponentials are summed in doubles as they are stored, not read back by a scalar loop.
+        double sum = exponentials(x, off, body, max);
+        for (i = body; i < n; i++) sum += x[off + i] = (float) Math.exp(x[off + i] - max);
+        if (stats != null) {
+            stats[at] = max;
+            stats[at + 1] = (float) sum;
+        }
+        float inv = (float) (1.0 / sum);
+        for (i = 0; i < body; i += L) FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= inv;
+    }
+
+    /**
+     * exp(x − max) over the whole vectors of x[off, off + body), stored in place, and their sum in
+     * doubles as they are stored (not read back by a scalar loop), folded as {@link Vec#sum} folds.
+     */
+    private static double exponentials(float[] x, int off, int body, float max) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
-        for (i = 0; i < body; i += L) {
+        for (int i = 0; i < body; i += L) {
             FloatVector v = FloatVector.fromArray(F, x, off + i).sub(max);
             FloatVector c = v.max(EXP_MIN);
             FloatVector t = c.fma(LOG2E, ROUND), k = t.sub(ROUND);
@@ -125,15 +140,15 @@ public final class Ops {
             s0 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0)).add(s0);
             s1 = ((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1)).add(s1);
         }
-        double sum = Vec.sum(s0.add(s1)); // a fixed order: reduceLanes may add differently before and after C2
-        for (; i < n; i++) sum += x[off + i] = (float) Math.exp(x[off + i] - max);
-        if (stats != null) {
-            stats[at] = max;
-            stats[at + 1] = (float) sum;
-        }
-        float inv = (float) (1.0 / sum);
-        for (i = 0; i < body; i += L) FloatVector.fromArray(F, x, off + i).mul(inv).intoArray(x, off + i);
-        for (; i < n; i++) x[off + i] *= inv;
+        // Vec.sum's fixed-order fold (reduceLanes may add differently before and after C2), written
+        // out: called, it came after the loop had used C2's node budget (NodeCountInliningCutoff),
+        // so it ran out of line and the vector passed to it was boxed on every call. The Vector
+        // API's own methods are inlined past that budget.
+        DoubleVector v = s0.add(s1);
+        v = v.add(v.rearrange(Vec.D_ROTATE_HALF));
+        if (L >= 8) v = v.add(v.rearrange(Vec.D_ROTATE_QUARTER));
+        if (L >= 16) v = v.add(v.rearrange(Vec.D_ROTATE_EIGHTH));
+        return v.lane(0);
     }
 
     /** x·sigmoid(x), as ggml's {@code x/(1+expf(-x))}. */

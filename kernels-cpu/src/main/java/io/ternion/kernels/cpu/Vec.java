@@ -74,9 +74,9 @@ final class Vec {
     }
 
     private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
-    private static final VectorShuffle<Double> D_ROTATE_HALF = VectorShuffle.iota(D, L / 4, 1, true);
-    private static final VectorShuffle<Double> D_ROTATE_QUARTER = VectorShuffle.iota(D, Math.max(1, L / 8), 1, true);
-    private static final VectorShuffle<Double> D_ROTATE_EIGHTH = VectorShuffle.iota(D, Math.max(1, L / 16), 1, true);
+    static final VectorShuffle<Double> D_ROTATE_HALF = VectorShuffle.iota(D, L / 4, 1, true);
+    static final VectorShuffle<Double> D_ROTATE_QUARTER = VectorShuffle.iota(D, Math.max(1, L / 8), 1, true);
+    static final VectorShuffle<Double> D_ROTATE_EIGHTH = VectorShuffle.iota(D, Math.max(1, L / 16), 1, true);
 
     /** Σ a[i]·b[i] over n floats: one accumulator per lane, then {@link #sum(FloatVector)}. */
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
