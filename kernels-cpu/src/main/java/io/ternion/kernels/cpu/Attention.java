@@ -756,6 +756,14 @@ public final class Attention {
     }
 
     /**
+     * a[off + t] = {@link Vec#sum} of the accumulator stored at a[off + t·L], for t &lt; L: {@link
+     * #sumAcross} without a tail or a scale (times 1, exact), for another kernel's accumulators.
+     */
+    static void sumsAcross(float[] a, int off) {
+        sumAcross(a, off, null, null, 0, L, L, 1f, a, off);
+    }
+
+    /**
      * {@link #sumAcross}'s folds at 16 lanes, two steps per pass in registers: as one loop of
      * single steps, each step's sums went to memory and the next step loaded them back, and that
      * chain of stores and loads made the folds a sixth of a step at 16384 positions (AttentionAB).

@@ -55,6 +55,8 @@ public final class MatMul {
     /** Budget for one thread's decoded tile: a good part of a 1–2 MiB L2, leaving room for x. */
     private static final int TILE_BYTES = 256 * 1024;
     private static final ThreadLocal<float[]> TILE = ThreadArrays.floats();
+    /** Where {@link #dot4x4} leaves its 16 accumulators' lanes. */
+    private static final ThreadLocal<float[]> LANES = ThreadArrays.floats();
     /** Below this many multiply-adds, waking the other threads costs more than they save. */
     private static final long PARALLEL_MIN_WORK = 1 << 16;
 
@@ -141,11 +143,11 @@ public final class MatMul {
         int tileRows = Math.clamp(TILE_BYTES / (4L * k) / 4 * 4, 4, 64);
         int tiles = (n + tileRows - 1) / tileRows;
         WorkerPool.RangeTask tileTask = (from, to) -> {
-            float[] tile = ThreadArrays.atLeastFloats(TILE, tileRows * k);
+            float[] tile = ThreadArrays.atLeastFloats(TILE, tileRows * k), lanes = ThreadArrays.atLeastFloats(LANES, 16 * L);
             for (int t = from; t < to; t++) {
                 int r0 = t * tileRows, rows = Math.min(tileRows, n - r0);
                 kernel.decode(data, k, r0, r0 + rows, tile, 0);
-                multiplyTile(tile, rows, k, x, xOffset, batch, y, yOffset + r0, n);
+                multiplyTile(tile, rows, k, x, xOffset, batch, y, yOffset + r0, n, lanes);
             }
         };
         if (inline) tileTask.run(0, tiles);
@@ -233,13 +235,13 @@ public final class MatMul {
         }
     }
 
-    /** y[yOff + b*n + i] = tile row i · x vector b, for i &lt; rows, b &lt; batch. */
-    private static void multiplyTile(float[] tile, int rows, int k, float[] x, int xOff, int batch, float[] y, int yOff, int n) {
+    /** y[yOff + b*n + i] = tile row i · x vector b, for i &lt; rows, b &lt; batch; {@code lanes}: 16·L floats of scratch. */
+    private static void multiplyTile(float[] tile, int rows, int k, float[] x, int xOff, int batch, float[] y, int yOff, int n, float[] lanes) {
         for (int b = 0; b < batch; b += 4) {
             int bn = Math.min(4, batch - b);
             for (int i = 0; i < rows; i += 4) {
                 if (bn == 4 && rows - i >= 4) {
-                    dot4x4(tile, i * k, x, xOff + b * k, k, y, yOff + b * n + i, n);
+                    dot4x4(tile, i * k, x, xOff + b * k, k, y, yOff + b * n + i, n, lanes);
                 } else {
                     // Same accumulation order as dot4x4 (one accumulator, then the scalar tail), so a
                     // row's result does not depend on where the tile boundaries fall.
@@ -254,7 +256,7 @@ public final class MatMul {
     }
 
     /** Four rows (w from wOff, stride k) times four vectors (x from xOff, stride k): 16 dot products. */
-    private static void dot4x4(float[] w, int wOff, float[] x, int xOff, int k, float[] y, int yOff, int n) {
+    private static void dot4x4(float[] w, int wOff, float[] x, int xOff, int k, float[] y, int yOff, int n, float[] lanes) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
@@ -273,30 +275,24 @@ public final class MatMul {
             c03 = w0.fma(x3, c03); c13 = w1.fma(x3, c13); c23 = w2.fma(x3, c23); c33 = w3.fma(x3, c33);
         }
         // Written out rather than through an array of vectors: with the array C2 allocated the 16
-        // accumulators and the prompt path ran at 5.7 instead of 49 GFLOP/s on one core.
-        y[yOff] = finish(c00, w, wOff, x, xOff, j, k);
-        y[yOff + n] = finish(c01, w, wOff, x, xOff + k, j, k);
-        y[yOff + 2 * n] = finish(c02, w, wOff, x, xOff + 2 * k, j, k);
-        y[yOff + 3 * n] = finish(c03, w, wOff, x, xOff + 3 * k, j, k);
-        y[yOff + 1] = finish(c10, w, wOff + k, x, xOff, j, k);
-        y[yOff + 1 + n] = finish(c11, w, wOff + k, x, xOff + k, j, k);
-        y[yOff + 1 + 2 * n] = finish(c12, w, wOff + k, x, xOff + 2 * k, j, k);
-        y[yOff + 1 + 3 * n] = finish(c13, w, wOff + k, x, xOff + 3 * k, j, k);
-        y[yOff + 2] = finish(c20, w, wOff + 2 * k, x, xOff, j, k);
-        y[yOff + 2 + n] = finish(c21, w, wOff + 2 * k, x, xOff + k, j, k);
-        y[yOff + 2 + 2 * n] = finish(c22, w, wOff + 2 * k, x, xOff + 2 * k, j, k);
-        y[yOff + 2 + 3 * n] = finish(c23, w, wOff + 2 * k, x, xOff + 3 * k, j, k);
-        y[yOff + 3] = finish(c30, w, wOff + 3 * k, x, xOff, j, k);
-        y[yOff + 3 + n] = finish(c31, w, wOff + 3 * k, x, xOff + k, j, k);
-        y[yOff + 3 + 2 * n] = finish(c32, w, wOff + 3 * k, x, xOff + 2 * k, j, k);
-        y[yOff + 3 + 3 * n] = finish(c33, w, wOff + 3 * k, x, xOff + 3 * k, j, k);
-    }
-
-    /** The lanes of one accumulator, then the scalar tail from element j: as {@link Vec#dot}. */
-    private static float finish(FloatVector acc, float[] w, int wOff, float[] x, int xOff, int j, int k) {
-        float sum = Vec.sum(acc);
-        for (int t = j; t < k; t++) sum += w[wOff + t] * x[xOff + t];
-        return sum;
+        // accumulators and the prompt path ran at 5.7 instead of 49 GFLOP/s on one core. Stored and
+        // summed across in memory, not passed on: after this loop C2 is over its node budget
+        // (NodeCountInliningCutoff), so a call taking a vector was left out of line and all 16 were
+        // boxed on every call (JFR: most of a 4-sequence decode's allocations, ~1 KB a call).
+        c00.intoArray(lanes, 0); c01.intoArray(lanes, L); c02.intoArray(lanes, 2 * L); c03.intoArray(lanes, 3 * L);
+        c10.intoArray(lanes, 4 * L); c11.intoArray(lanes, 5 * L); c12.intoArray(lanes, 6 * L); c13.intoArray(lanes, 7 * L);
+        c20.intoArray(lanes, 8 * L); c21.intoArray(lanes, 9 * L); c22.intoArray(lanes, 10 * L); c23.intoArray(lanes, 11 * L);
+        c30.intoArray(lanes, 12 * L); c31.intoArray(lanes, 13 * L); c32.intoArray(lanes, 14 * L); c33.intoArray(lanes, 15 * L);
+        // Accumulator t's sum lands at lanes[t / L · L² + t % L].
+        for (int g = 0; g < 16; g += L) Attention.sumsAcross(lanes, g * L);
+        for (int r = 0; r < 4; r++) {
+            for (int b = 0; b < 4; b++) {
+                int t = 4 * r + b;
+                float sum = lanes[t / L * L * L + t % L];
+                for (int i = j; i < k; i++) sum += w[wOff + r * k + i] * x[xOff + b * k + i]; // the tail, as Vec.dot
+                y[yOff + r + b * n] = sum;
+            }
+        }
     }
 
     /** Row {@code row} of {@code w} as floats (an embedding lookup). */

@@ -56,6 +56,31 @@ class MatMulTest {
     }
 
     /**
+     * A batch's matmul gives each output the bits of Vec.dot of the decoded row and the vector,
+     * whether it falls in a 4×4 block or at a tile's edge, so no cut of rows or vectors changes a
+     * result. Inputs of mixed magnitudes, so that another order of the lanes' sum rounds differently.
+     */
+    @Test
+    void batchOutputsAreEachRowsDotProduct() {
+        int k = 3 * Vec.L + 5, n = 10, batch = 9;
+        Tensor w = Inputs.weights(Inputs.random("rows", n), GgmlType.F32, k, n, Inputs.Placement.NATIVE_ALIGNED);
+        var rnd = Inputs.random("x", batch);
+        float[] x = new float[batch * k];
+        for (int j = 0; j < x.length; j++) x[j] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
+        float[] y = new float[batch * n];
+        try (WorkerPool pool = new WorkerPool(1)) {
+            MatMul.matmul(MatMul.prepare(w, pool), x, 0, batch, y, 0, pool);
+        }
+        float[] row = new float[k];
+        for (int r = 0; r < n; r++) {
+            w.dequantizeRow(r, row, 0);
+            for (int b = 0; b < batch; b++) {
+                assertEquals(Float.floatToRawIntBits(Vec.dot(row, 0, x, b * k, k)), Float.floatToRawIntBits(y[b * n + r]), "row " + r + ", vector " + b);
+            }
+        }
+    }
+
+    /**
      * q, k and v (or gate and up) through {@link MatMul#matmuls}: one quantization of the input and
      * one parallelFor over all three matrices' stripes give each matrix exactly what its own matmul
      * gives, for a token and for a prompt longer than one quantization group, on 1 and 3 threads.
