@@ -21,12 +21,15 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q6_KMatMul implements RowKernel {
     private static final int QK = 256, BYTES = 210;
+    /** Where a row's accumulator is summed (see dot). */
+    private static final ThreadLocal<float[]> LANES = ThreadArrays.floats();
 
     @Override public GgmlType type() { return GgmlType.Q6_K; }
 
     @Override
     public void dot(MemorySegment w, int k, int from, int to, float[] x, int xOff, float[] y, int yOff) {
         int blocks = k / QK;
+        float[] lanes = ThreadArrays.atLeastFloats(LANES, L);
         for (int r = from; r < to; r++) {
             long base = (long) r * blocks * BYTES;
             FloatVector a0 = FloatVector.zero(F), a1 = a0;
@@ -53,7 +56,10 @@ final class Q6_KMatMul implements RowKernel {
                     }
                 }
             }
-            y[yOff + r] = Vec.sum(a0.add(a1));
+            // Stored and summed from memory: called after this loop, Vec.sum was past C2's node
+            // budget (NodeCountInliningCutoff) and its vector was boxed, 96 bytes of garbage a row.
+            a0.add(a1).intoArray(lanes, 0);
+            y[yOff + r] = Vec.sumLanes(lanes, 0);
         }
     }
 

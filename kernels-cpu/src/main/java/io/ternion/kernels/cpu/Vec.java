@@ -51,6 +51,18 @@ final class Vec {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sum(FloatVector)} of a vector stored at a[off, off + L), for a kernel whose call to it
+     * C2 would leave out of line (boxing the vector): the same additions in the same order (lane i
+     * plus lane i + L/2, then quarters, …), in place.
+     */
+    static float sumLanes(float[] a, int off) {
+        for (int half = L / 2; half > 0; half /= 2) {
+            for (int i = 0; i < half; i++) a[off + i] += a[off + i + half];
+        }
+        return a[off];
+    }
+
     /** Lane i ← lane (i + L/2ʲ) mod L; separate constants so C2 sees each as one. */
     private static final VectorShuffle<Float> ROTATE_HALF = rotation(L / 2);
     private static final VectorShuffle<Float> ROTATE_QUARTER = rotation(L / 4);

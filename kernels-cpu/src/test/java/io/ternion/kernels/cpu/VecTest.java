@@ -5,12 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.Test;
 
 /** The in-register conversions, exhaustively (random weights almost never hit subnormals, ±∞ or NaN), and the fixed-order sums. */
 class VecTest {
+
+    /** Lanes stored to an array sum as the vector does: bit for bit, over values of mixed magnitudes. */
+    @Test
+    void storedLanesSumAsTheVector() {
+        Random random = new Random(11);
+        float[] lanes = new float[3 * Vec.L];
+        for (int trial = 0; trial < 2000; trial++) {
+            for (int i = 0; i < lanes.length; i++) lanes[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(15) - 7));
+            float want = Vec.sum(FloatVector.fromArray(Vec.F, lanes, Vec.L));
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(Vec.sumLanes(lanes, Vec.L)));
+        }
+    }
 
     /**
      * A double vector's sum is the halves' fold (lane i plus lane i + n/2, then quarters, …), the
