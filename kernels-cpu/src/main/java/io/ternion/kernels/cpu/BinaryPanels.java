@@ -289,19 +289,24 @@ final class BinaryPanels extends Q8TablePanels {
             // here (a helper taking vectors was not inlined, see above); packing made them positive
             // (see pack), so the sign bit needs no work: h·2^13 as float bits is the half's value
             // times 2^-112, exact (normal or subnormal); exponent 31 (infinity, NaN) is set to 255.
+            // Reinterpreted to the named species F, not with reinterpretAsFloats(): that finds its
+            // species through a call C2 sometimes left out of line (AbstractSpecies.computeSpecies,
+            // "too big"), and then the conversion ran as Java for the life of the JVM (about one test
+            // JVM in three, 120–330 KB of garbage per 2048×1024 matvec). With F named, 2 test JVMs in
+            // 19 still did so (README, "Calls past C2's node budget").
             ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES, LE);
             ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES + 2 * LANES, LE);
             IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
-            FloatVector dx = h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretAsFloats();
+            FloatVector dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f).add(dx.mul(0x1p112f).mul(s0)).intoArray(fsum, f);
             h = (IntVector) h01.convertShape(S2I, I, 1);
-            dx = h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretAsFloats();
+            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(0x1p112f).mul(s1)).intoArray(fsum, f + 16);
             h = (IntVector) h23.convertShape(S2I, I, 0);
-            dx = h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretAsFloats();
+            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(0x1p112f).mul(s2)).intoArray(fsum, f + 32);
             h = (IntVector) h23.convertShape(S2I, I, 1);
-            dx = h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretAsFloats();
+            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(0x1p112f).mul(s3)).intoArray(fsum, f + 48);
         }
     }

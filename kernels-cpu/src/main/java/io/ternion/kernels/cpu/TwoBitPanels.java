@@ -247,29 +247,30 @@ final class TwoBitPanels extends Q8TablePanels {
                 s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
             }
             int f = at + i * ROWS;
-            // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above).
+            // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above),
+            // reinterpreted to the named species: see BinaryPanels.block.
             long sc = codeBytes;
             ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + sc, LE);
             ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + sc + 2 * LANES, LE);
             IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
-            FloatVector m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-            FloatVector dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            FloatVector m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
+            FloatVector dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f).add(dx.mul(s0)).intoArray(fsum, f);
             h = (IntVector) h01.convertShape(S2I, I, 1);
-            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(s1)).intoArray(fsum, f + 16);
             h = (IntVector) h23.convertShape(S2I, I, 0);
-            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(s2)).intoArray(fsum, f + 32);
             h = (IntVector) h23.convertShape(S2I, I, 1);
-            m = h.and(0x7fff).lanewise(LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-            dx = m.reinterpretAsInts().lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretAsFloats();
+            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
+                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(s3)).intoArray(fsum, f + 48);
         }
     }
