@@ -148,10 +148,11 @@ final class BinaryPanels extends Q8TablePanels {
             // passed C2's node budget, and its vector, boxed, ran as Java (5% of a Q1_0 decode).
             for (int g = 0; g < 3; g++) {
                 int a = at + 5 * g;
-                ShortVector bias = ShortVector.broadcast(S, g == 2 ? a15 : 0); // the third table's weight 15 at −1
-                B0.mul(ShortVector.broadcast(S, q[a])).add(B1.mul(ShortVector.broadcast(S, q[a + 1])))
+                ShortVector table = B0.mul(ShortVector.broadcast(S, q[a])).add(B1.mul(ShortVector.broadcast(S, q[a + 1])))
                         .add(B2.mul(ShortVector.broadcast(S, q[a + 2])).add(B3.mul(ShortVector.broadcast(S, q[a + 3]))))
-                        .add(B4.mul(ShortVector.broadcast(S, q[a + 4]))).sub(bias).intoArray(out, o + g * TABLE);
+                        .add(B4.mul(ShortVector.broadcast(S, q[a + 4])));
+                if (g == 2) table = table.sub(ShortVector.broadcast(S, a15)); // the third table's weight 15 at −1
+                table.intoArray(out, o + g * TABLE);
             }
             ShortVector.broadcast(S, (short) (2 * a15)).intoArray(out, o + 3 * TABLE);
         }
