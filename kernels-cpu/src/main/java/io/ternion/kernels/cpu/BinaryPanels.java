@@ -8,7 +8,6 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.OR;
-import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
 import java.lang.invoke.MethodHandles;
@@ -41,7 +40,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Layout: panels of 64 rows, K in chunks of 128 (one weight block); a stripe of panels per thread
  * as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by panel, each
- * panel's 8 steps of 128 bytes followed by its 64 fp16 scales: 1152 bytes per chunk and panel, the
+ * panel's 8 steps of 128 bytes followed by its 64 fp16 scales (in lane order): 1152 bytes per chunk and panel, the
  * file's size.
  */
 final class BinaryPanels extends Q8TablePanels {
@@ -98,7 +97,7 @@ final class BinaryPanels extends Q8TablePanels {
                         a ^= flip & 0xffffffffffff8000L;
                         b ^= flip;
                         int l = lane(i);
-                        block[STEPS * ROWS + i] = (short) a;
+                        block[STEPS * ROWS + l] = (short) a;
                         block[l] = (short) (a >>> 16);
                         block[ROWS + l] = (short) (a >>> 32);
                         block[2 * ROWS + l] = (short) (a >>> 48);
@@ -118,7 +117,7 @@ final class BinaryPanels extends Q8TablePanels {
     /**
      * The lane of row i (0..63) of a panel in its steps: in each half of 32 rows, row j at lane
      * 2·(j % 16) + j / 16, so that a step's shorts, read as ints, hold rows 0..15 in their low
-     * halves and 16..31 in their high ones (see {@link #block}). The scales stay in row order.
+     * halves and 16..31 in their high ones (see {@link #block}). The scales are in the same order.
      */
     static int lane(int i) {
         int j = i % LANES;
@@ -216,24 +215,24 @@ final class BinaryPanels extends Q8TablePanels {
                     // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
                     long at0 = (long) (sub) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
                     int t0 = t + (sub) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
-                    IntVector v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
-                    IntVector u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
+                    IntVector v = IntVector.fromMemorySegment(I, seg, w + at0, LE);
+                    IntVector u = IntVector.fromMemorySegment(I, seg, w + at0 + 2 * LANES, LE);
                     ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
                     ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                    ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, seg, w + at1, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, seg, w + at1 + 2 * LANES, LE).reinterpretAsInts();
+                    ShortVector lo = ((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)).add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                    ShortVector hi = ((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)).add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
+                    v = IntVector.fromMemorySegment(I, seg, w + at1, LE);
+                    u = IntVector.fromMemorySegment(I, seg, w + at1 + 2 * LANES, LE);
                     a = ShortVector.fromArray(S, tab, t1);
                     b = ShortVector.fromArray(S, tab, t1 + TABLE);
                     c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
                     h = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    lo = lo.add(((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))).add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                    hi = hi.add(((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))).add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
                     // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
                     // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
                     // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
@@ -242,34 +241,34 @@ final class BinaryPanels extends Q8TablePanels {
                     // rounds as the reference's multiply, then add.
                     float dy = d[d0 + sub];
                     FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+                    IntVector li = (IntVector) lo.reinterpretShape(I, 0), hj = (IntVector) hi.reinterpretShape(I, 0);
+                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s0);
+                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s1);
+                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s2);
+                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s3);
                 }
                 {
                     // A 32-block is two steps: rows 0..31 sum into lo, 32..63 into hi.
                     long at0 = (long) (sub + 1) * 2 * STEP_BYTES, at1 = at0 + STEP_BYTES;
                     int t0 = t + (sub + 1) * 2 * STEP_TABLES, t1 = t0 + STEP_TABLES;
-                    IntVector v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
-                    IntVector u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
+                    IntVector v = IntVector.fromMemorySegment(I, seg, w + at0, LE);
+                    IntVector u = IntVector.fromMemorySegment(I, seg, w + at0 + 2 * LANES, LE);
                     ShortVector a = ShortVector.fromArray(S, tab, t0), b = ShortVector.fromArray(S, tab, t0 + TABLE);
                     ShortVector c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE), h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                    ShortVector lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    ShortVector hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)).add(h, u.reinterpretAsShorts().compare(LT, 0));
-                    v = ShortVector.fromMemorySegment(S, seg, w + at1, LE).reinterpretAsInts();
-                    u = ShortVector.fromMemorySegment(S, seg, w + at1 + 2 * LANES, LE).reinterpretAsInts();
+                    ShortVector lo = ((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)).add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                    ShortVector hi = ((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)).add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
+                    v = IntVector.fromMemorySegment(I, seg, w + at1, LE);
+                    u = IntVector.fromMemorySegment(I, seg, w + at1 + 2 * LANES, LE);
                     a = ShortVector.fromArray(S, tab, t1);
                     b = ShortVector.fromArray(S, tab, t1 + TABLE);
                     c = ShortVector.fromArray(S, tab, t1 + 2 * TABLE);
                     h = ShortVector.fromArray(S, tab, t1 + 3 * TABLE);
-                    lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, v.reinterpretAsShorts().compare(LT, 0));
-                    hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b))
-                            .add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))).add(h, u.reinterpretAsShorts().compare(LT, 0));
+                    lo = lo.add(((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))).add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                    hi = hi.add(((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b))
+                            .add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))).add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
                     // Read as ints, lane i of lo holds row i in its low half and row 16 + i in its high
                     // half (see lane): the high half, shifted down, is the row's sum; the low half shifted
                     // up is 65536 times it, exact as an int and as a float, so times dy / 65536 (a power
@@ -278,36 +277,43 @@ final class BinaryPanels extends Q8TablePanels {
                     // rounds as the reference's multiply, then add.
                     float dy = d[d0 + sub + 1];
                     FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                    IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+                    IntVector li = (IntVector) lo.reinterpretShape(I, 0), hj = (IntVector) hi.reinterpretShape(I, 0);
+                    s0 = ((FloatVector) li.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s0);
+                    s1 = ((FloatVector) li.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s1);
+                    s2 = ((FloatVector) hj.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s2);
+                    s3 = ((FloatVector) hj.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s3);
                 }
             }
             int f = at + i * ROWS;
             // fsum += fp16 d · sumi, the halves widened to floats as Vec.halfToFloat does, written out
-            // here (a helper taking vectors was not inlined, see above); packing made them positive
-            // (see pack), so the sign bit needs no work: h·2^13 as float bits is the half's value
-            // times 2^-112, exact (normal or subnormal); exponent 31 (infinity, NaN) is set to 255.
-            // Reinterpreted to the named species F, not with reinterpretAsFloats(): that finds its
-            // species through a call C2 sometimes left out of line (AbstractSpecies.computeSpecies,
-            // "too big"), and then the conversion ran as Java for the life of the JVM (about one test
-            // JVM in three, 120–330 KB of garbage per 2048×1024 matvec). With F named, 2 test JVMs in
-            // 19 still did so (README, "Calls past C2's node budget").
-            ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES, LE);
-            ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + CODE_BYTES + 2 * LANES, LE);
-            IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
-            FloatVector dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
+            // here (a helper taking vectors was not inlined, see above). The scales are in lane order
+            // (see pack), so read as ints, lane j holds row j's d in its low half and row 16 + j's in
+            // its high half, as the sums do; packing made them positive, so the sign bit needs no
+            // work: a half moved to bits 13..27 is, as float bits, its value times 2^-112, exact
+            // (normal or subnormal); exponent 31 (infinity, NaN) is set to 255.
+            //
+            // Every vector here and above is loaded, reinterpreted and converted to a named species
+            // (IntVector.fromMemorySegment(I, ..), reinterpretShape(S, 0), convertShape(I2F, F, 0)),
+            // not with reinterpretAsInts() or convert(I2F, 0), which find their species from the
+            // receiver's, and the scales are read as ints, not widened from shorts (S2I). In some JVMs
+            // (about one test JVM in three, after other kernels had run) C2's compile of this method
+            // lost the vectors' types and ran parts of it as the Vector API's Java code for the life
+            // of the JVM, 20 KB to 1.2 MB of garbage per 2048×1024 matvec; written this way, with the
+            // launcher's JIT thresholds, that became rare, not impossible (README, "Calls past C2's
+            // node budget").
+            IntVector x = IntVector.fromMemorySegment(I, seg, w + CODE_BYTES, LE);
+            IntVector m = x.lanewise(LSHL, 16).lanewise(LSHR, 3);
+            FloatVector dx = (FloatVector) m.lanewise(OR, 0x7f800000, m.and(0x0f800000).compare(EQ, 0x0f800000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f).add(dx.mul(0x1p112f).mul(s0)).intoArray(fsum, f);
-            h = (IntVector) h01.convertShape(S2I, I, 1);
-            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
+            m = x.lanewise(LSHR, 3).and(0xffffe000);
+            dx = (FloatVector) m.lanewise(OR, 0x7f800000, m.and(0x0f800000).compare(EQ, 0x0f800000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(0x1p112f).mul(s1)).intoArray(fsum, f + 16);
-            h = (IntVector) h23.convertShape(S2I, I, 0);
-            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
+            x = IntVector.fromMemorySegment(I, seg, w + CODE_BYTES + 2 * LANES, LE);
+            m = x.lanewise(LSHL, 16).lanewise(LSHR, 3);
+            dx = (FloatVector) m.lanewise(OR, 0x7f800000, m.and(0x0f800000).compare(EQ, 0x0f800000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(0x1p112f).mul(s2)).intoArray(fsum, f + 32);
-            h = (IntVector) h23.convertShape(S2I, I, 1);
-            dx = (FloatVector) h.lanewise(LSHL, 13).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00)).reinterpretShape(F, 0);
+            m = x.lanewise(LSHR, 3).and(0xffffe000);
+            dx = (FloatVector) m.lanewise(OR, 0x7f800000, m.and(0x0f800000).compare(EQ, 0x0f800000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(0x1p112f).mul(s3)).intoArray(fsum, f + 48);
         }
     }

@@ -8,7 +8,6 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.OR;
-import static jdk.incubator.vector.VectorOperators.S2I;
 
 import io.ternion.gguf.Numbers;
 import java.lang.foreign.MemorySegment;
@@ -50,7 +49,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Layout: panels of 64 rows, K in chunks of one weight block (8 or 16 steps), a stripe of panels
  * per thread as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by
- * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales (in row order): the
+ * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales (in lane order, as the rows' shorts): the
  * file's size.
  */
 final class TwoBitPanels extends Q8TablePanels {
@@ -102,8 +101,8 @@ final class TwoBitPanels extends Q8TablePanels {
                 for (int c = 0; c < p.chunks; c++) {
                     // A file block is fp16 d, then one short per step: d to the block's scales, the others to their steps.
                     for (int i = 0, o = c * fileBlock; i < ROWS; i++, o += rowBytes) {
-                        block[p.steps * ROWS + i] = src.get(SHORT, o);
                         int l = BinaryPanels.lane(i);
+                        block[p.steps * ROWS + l] = src.get(SHORT, o);
                         for (int s = 0; s < p.steps; s++) block[s * ROWS + l] = src.get(SHORT, o + 2 + 2L * s);
                     }
                     MemorySegment.copy(block, 0, p.data, SHORT, p.offset(c, panel), block.length);
@@ -193,46 +192,46 @@ final class TwoBitPanels extends Q8TablePanels {
                 int t0 = t + sub * STEPS_PER_32 * STEP_TABLES;
                 IntVector v, u;
                 ShortVector a, b, c, h, lo, hi;
-                v = ShortVector.fromMemorySegment(S, seg, w + at0, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * LANES, LE).reinterpretAsInts();
+                v = IntVector.fromMemorySegment(I, seg, w + at0, LE);
+                u = IntVector.fromMemorySegment(I, seg, w + at0 + 2 * LANES, LE);
                 a = ShortVector.fromArray(S, tab, t0);
                 b = ShortVector.fromArray(S, tab, t0 + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 2 * TABLE);
                 h = ShortVector.fromArray(S, tab, t0 + 3 * TABLE);
-                lo = v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                hi = u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c))
-                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 1 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 1 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                lo = ((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))
+                        .add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                hi = ((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c))
+                        .add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
+                v = IntVector.fromMemorySegment(I, seg, w + at0 + 1 * STEP_BYTES, LE);
+                u = IntVector.fromMemorySegment(I, seg, w + at0 + 1 * STEP_BYTES + 2 * LANES, LE);
                 a = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 2 * TABLE);
                 h = ShortVector.fromArray(S, tab, t0 + 1 * STEP_TABLES + 3 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 2 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                lo = lo.add(((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                hi = hi.add(((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
+                v = IntVector.fromMemorySegment(I, seg, w + at0 + 2 * STEP_BYTES, LE);
+                u = IntVector.fromMemorySegment(I, seg, w + at0 + 2 * STEP_BYTES + 2 * LANES, LE);
                 a = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 2 * TABLE);
                 h = ShortVector.fromArray(S, tab, t0 + 2 * STEP_TABLES + 3 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
-                v = ShortVector.fromMemorySegment(S, seg, w + at0 + 3 * STEP_BYTES, LE).reinterpretAsInts();
-                u = ShortVector.fromMemorySegment(S, seg, w + at0 + 3 * STEP_BYTES + 2 * LANES, LE).reinterpretAsInts();
+                lo = lo.add(((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                hi = hi.add(((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
+                v = IntVector.fromMemorySegment(I, seg, w + at0 + 3 * STEP_BYTES, LE);
+                u = IntVector.fromMemorySegment(I, seg, w + at0 + 3 * STEP_BYTES + 2 * LANES, LE);
                 a = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES);
                 b = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + TABLE);
                 c = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 2 * TABLE);
                 h = ShortVector.fromArray(S, tab, t0 + 3 * STEP_TABLES + 3 * TABLE);
-                lo = lo.add(v.reinterpretAsShorts().selectFrom(a).add(v.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(v.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, v.reinterpretAsShorts().compare(LT, 0));
-                hi = hi.add(u.reinterpretAsShorts().selectFrom(a).add(u.lanewise(LSHR, 5).reinterpretAsShorts().selectFrom(b)).add(u.lanewise(LSHR, 10).reinterpretAsShorts().selectFrom(c)))
-                        .add(h, u.reinterpretAsShorts().compare(LT, 0));
+                lo = lo.add(((ShortVector) v.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) v.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) v.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) v.reinterpretShape(S, 0)).compare(LT, 0));
+                hi = hi.add(((ShortVector) u.reinterpretShape(S, 0)).selectFrom(a).add(((ShortVector) u.lanewise(LSHR, 5).reinterpretShape(S, 0)).selectFrom(b)).add(((ShortVector) u.lanewise(LSHR, 10).reinterpretShape(S, 0)).selectFrom(c)))
+                        .add(h, ((ShortVector) u.reinterpretShape(S, 0)).compare(LT, 0));
                 // Read as ints, lane j of lo holds row j in its low half and row 16 + j in its high half
                 // (BinaryPanels.lane): the high half shifted down is the row's sum, the low half
                 // shifted up 65536 times it, exact, and times dy / 65536 the same product as sum · dy.
@@ -240,37 +239,38 @@ final class TwoBitPanels extends Q8TablePanels {
                 // fused multiply-add rounds as the reference's multiply, then add.
                 float dy = d[d0 + sub];
                 FloatVector dyv = FloatVector.broadcast(F, dy), dyLow = FloatVector.broadcast(F, dy * 0x1p-16f);
-                IntVector li = lo.reinterpretAsInts(), hj = hi.reinterpretAsInts();
-                s0 = ((FloatVector) li.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s0);
-                s1 = ((FloatVector) li.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s1);
-                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convert(I2F, 0)).fma(dyLow, s2);
-                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convert(I2F, 0)).fma(dyv, s3);
+                IntVector li = (IntVector) lo.reinterpretShape(I, 0), hj = (IntVector) hi.reinterpretShape(I, 0);
+                s0 = ((FloatVector) li.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s0);
+                s1 = ((FloatVector) li.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s1);
+                s2 = ((FloatVector) hj.lanewise(LSHL, 16).convertShape(I2F, F, 0)).fma(dyLow, s2);
+                s3 = ((FloatVector) hj.lanewise(ASHR, 16).convertShape(I2F, F, 0)).fma(dyv, s3);
             }
             int f = at + i * ROWS;
-            // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see above),
-            // reinterpreted to the named species: see BinaryPanels.block.
+            // fsum += fp16 d · sumi, the halves widened exactly as Vec.halfToFloat does, written out (see
+            // above): the scales are in lane order, so read as ints each half is one row's d as each
+            // half of the sums is one row's sum (BinaryPanels.block, which also says why every vector
+            // here is loaded, reinterpreted and converted to a named species). Unlike Q1_0's, the
+            // scales keep their signs.
             long sc = codeBytes;
-            ShortVector h01 = ShortVector.fromMemorySegment(S, seg, w + sc, LE);
-            ShortVector h23 = ShortVector.fromMemorySegment(S, seg, w + sc + 2 * LANES, LE);
-            IntVector h = (IntVector) h01.convertShape(S2I, I, 0);
-            FloatVector m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
-            FloatVector dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
+            IntVector x = IntVector.fromMemorySegment(I, seg, w + sc, LE);
+            IntVector m = x.lanewise(LSHL, 16);
+            FloatVector dx = ((FloatVector) m.and(0x7fff0000).lanewise(LSHR, 3).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, m.and(0x7c000000).compare(EQ, 0x7c000000))
+                    .or(m.and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f).add(dx.mul(s0)).intoArray(fsum, f);
-            h = (IntVector) h01.convertShape(S2I, I, 1);
-            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
-            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
+            dx = ((FloatVector) x.lanewise(LSHR, 3).and(0x0fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, x.and(0x7c000000).compare(EQ, 0x7c000000))
+                    .or(x.and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(s1)).intoArray(fsum, f + 16);
-            h = (IntVector) h23.convertShape(S2I, I, 0);
-            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
-            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
+            x = IntVector.fromMemorySegment(I, seg, w + sc + 2 * LANES, LE);
+            m = x.lanewise(LSHL, 16);
+            dx = ((FloatVector) m.and(0x7fff0000).lanewise(LSHR, 3).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, m.and(0x7c000000).compare(EQ, 0x7c000000))
+                    .or(m.and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(s2)).intoArray(fsum, f + 32);
-            h = (IntVector) h23.convertShape(S2I, I, 1);
-            m = ((FloatVector) h.and(0x7fff).lanewise(LSHL, 13).reinterpretShape(F, 0)).mul(0x1p112f);
-            dx = (FloatVector) ((IntVector) m.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, h.and(0x7c00).compare(EQ, 0x7c00))
-                    .or(h.lanewise(LSHL, 16).and(0x80000000)).reinterpretShape(F, 0);
+            dx = ((FloatVector) x.lanewise(LSHR, 3).and(0x0fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, x.and(0x7c000000).compare(EQ, 0x7c000000))
+                    .or(x.and(0x80000000)).reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(s3)).intoArray(fsum, f + 48);
         }
     }

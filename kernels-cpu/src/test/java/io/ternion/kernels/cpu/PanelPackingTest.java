@@ -149,7 +149,7 @@ class PanelPackingTest {
                     // A negative scale: its magnitude, and the weights' bits flipped (in lane order, see BinaryPanels.lane).
                     int flip = rows[o + 1] < 0 ? 0xffff : 0;
                     for (int s = 0; s < STEPS; s++) block[s * ROWS + BinaryPanels.lane(i)] = (short) ((rows[o + 2 + 2 * s] & 0xFF | rows[o + 3 + 2 * s] << 8) ^ flip);
-                    block[STEPS * ROWS + i] = (short) (rows[o] & 0xFF | (rows[o + 1] & 0x7f) << 8);
+                    block[STEPS * ROWS + BinaryPanels.lane(i)] = (short) (rows[o] & 0xFF | (rows[o + 1] & 0x7f) << 8);
                 }
                 MemorySegment.copy(block, 0, out, SHORT, stripedBlock(c, panel, chunks, panels, threads) * BLOCK_BYTES, block.length);
             }

@@ -20,10 +20,10 @@ import org.junit.jupiter.api.Test;
  * vectors only, the width the kernels are tuned for: with 256-bit ones the packed kernels run as the
  * Vector API's Java code, and the Q6_K rows still box a vector each (a carried vector's type lost).
  *
- * <p>No Q1_0 or Q2_0 case: in some test JVMs (after other kernels had run) C2 compiled the packed
- * kernels' scales as Java for good, 120 KB to 1.2 MB a call; reinterpreting to a named species made
- * that rarer (2 JVMs in 19, from about 4 in 10) but not rare enough to assert (README, "Calls past
- * C2's node budget").
+ * <p>No Q1_0 or Q2_0 case: in some test JVMs (after other kernels had run) C2 compiled parts of the
+ * packed kernels as Java for good, 20 KB to 1.2 MB a call. Named species and scales read as ints
+ * made that rarer (with the launcher's JIT thresholds, 1 JVM in 28, from 3 in 10) but not rare
+ * enough to assert (README, "Calls past C2's node budget").
  */
 class SteadyStateAllocationTest {
     private static final com.sun.management.ThreadMXBean THREADS = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
