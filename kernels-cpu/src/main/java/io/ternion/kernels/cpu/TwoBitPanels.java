@@ -49,8 +49,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Layout: panels of 64 rows, K in chunks of one weight block (8 or 16 steps), a stripe of panels
  * per thread as in {@link TernaryPanels}, in a stripe chunk by chunk and within a chunk panel by
- * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales (in lane order, as the rows' shorts): the
- * file's size.
+ * panel; each panel's steps of 128 bytes are followed by its 64 fp16 scales (in lane order, as the
+ * rows' shorts): the file's size.
  */
 final class TwoBitPanels extends Q8TablePanels {
     /* 512 bits, not Vec's preferred species, for BinaryPanels' reasons (one vpermw / vpermi2w per lookup). */
