@@ -20,8 +20,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Read bandwidth ({@link ReadBandwidth}: a Vector API sum over 1 GiB off-heap, split over the same
- * worker pool the kernels use). The {@code bytes} counter (bytes/s) is the roofline a kernel's
- * bytes/s counter is measured against; {@link KernelReport} divides them.
+ * worker pool the kernels use), in each of its patterns. The {@code bytes} counter (bytes/s) of the
+ * faster pattern is the roofline a kernel's bytes/s counter is measured against; {@link KernelReport}
+ * divides them.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -32,6 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 public class BandwidthProbe {
     @Param({"1", "2"})
     int threads;
+
+    @Param({"ROWS", "STREAMS"})
+    ReadBandwidth.Pattern pattern;
 
     private ReadBandwidth probe;
     private WorkerPool pool;
@@ -57,6 +61,6 @@ public class BandwidthProbe {
     @Benchmark
     public float sum(Read read) {
         read.bytes += ReadBandwidth.SIZE;
-        return probe.sum(pool);
+        return probe.sum(pool, pattern);
     }
 }

@@ -83,7 +83,7 @@ public class MatMulBatchBenchmark {
     public float[] matmul(Work work) {
         MatMul.matmul(w, x, 0, batch, y, 0, pool);
         work.flops += 2L * k * n * batch;
-        work.weightBytes += w.tensor().data().byteSize();
+        work.weightBytes += MatVecBenchmark.streamedBytes(w);
         return y;
     }
 }
