@@ -2,6 +2,7 @@ package io.ternion.bench;
 
 import io.ternion.gguf.GgmlType;
 import io.ternion.gguf.Tensor;
+import io.ternion.harness.ReadBandwidth;
 import io.ternion.kernels.cpu.MatMul;
 import io.ternion.kernels.cpu.Weights;
 import io.ternion.kernels.cpu.WorkerPool;
@@ -26,8 +27,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Decode matvec (batch 1) for every weight type at the BitNet 2B4T shapes ({@link BenchWeights#shape}),
  * weights off-heap at a GGUF-like 32-byte alignment, in enough copies to overflow the L3 (see
  * {@link BenchWeights}). The {@code weightBytes} counter is the weight-streaming rate in bytes/s (of the
- * repacked copy where a kernel has one);
- * {@link KernelReport} divides it by {@link BandwidthProbe}'s at the same thread count.
+ * repacked copy where a kernel has one); {@link KernelReport} divides it by {@link BandwidthProbe}'s
+ * at the same thread count, and each iteration's by the probe measured in the same JVM right before
+ * it ({@link Paired}), the figure that pairs the same seconds of a shared host.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -46,6 +48,7 @@ public class MatVecBenchmark {
     int threads;
 
     private Arena arena;
+    private ReadBandwidth probe;
     private Weights[] weights;
     private WorkerPool pool;
     private float[] x, y;
@@ -55,6 +58,7 @@ public class MatVecBenchmark {
     public void setUp() {
         int[] kn = BenchWeights.shape(shape);
         arena = Arena.ofShared();
+        probe = new ReadBandwidth();
         pool = new WorkerPool(threads);
         // Prepared once, as a backend does at load (the ternary and binary formats are repacked).
         Tensor[] copies = BenchWeights.copies(arena, GgmlType.parse(type), kn[0], kn[1], 42);
@@ -68,6 +72,7 @@ public class MatVecBenchmark {
     public void tearDown() {
         pool.close();
         arena.close();
+        probe.close();
     }
 
     /**
@@ -86,12 +91,31 @@ public class MatVecBenchmark {
         public long weightBytes;
     }
 
+    /**
+     * The probe's bytes/s ({@link ReadBandwidth#measure}, one pass of each pattern), measured before
+     * each iteration outside its timing: one value per iteration, which {@link KernelReport} divides
+     * that iteration's {@code weightBytes} rate by.
+     */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Paired {
+        public long probeBytesPerSecond;
+        /** The figure, set by each call: JMH zeroes the counter after this setup. */
+        long measured;
+
+        @Setup(Level.Iteration)
+        public void measure(MatVecBenchmark b) {
+            measured = (long) b.probe.measure(b.pool, 0, 1);
+        }
+    }
+
     @Benchmark
-    public float[] matvec(Streamed streamed) {
+    public float[] matvec(Streamed streamed, Paired paired) {
         Weights w = weights[next];
         next = next + 1 == weights.length ? 0 : next + 1;
         MatMul.matmul(w, x, 0, 1, y, 0, pool);
         streamed.weightBytes += streamedBytes(w);
+        paired.probeBytesPerSecond = paired.measured;
         return y;
     }
 }
