@@ -14,9 +14,10 @@ import java.util.Locale;
  * Decode matvecs against the read-bandwidth probe, alternated in one JVM: each round measures the
  * probe ({@link ReadBandwidth#measure}, its faster pattern) and then each type's matvec for a
  * second, and a type's fraction in that round is its rate over that round's probe. On a shared
- * host whose memory bandwidth moves by 1.5× from one minute to the next, a JMH run (a JVM per
- * benchmark, the probe minutes before the kernel) pairs a kernel with a probe of another moment;
- * here both see the same minutes, and the median over the rounds is the figure to quote.
+ * host whose memory bandwidth moves by 1.5× from one second to the next, a JMH run of
+ * {@link BandwidthProbe} and {@link MatVecBenchmark} (a JVM each, minutes apart) pairs a kernel with
+ * a probe of another moment; here both see the same seconds, and the median over the rounds is the
+ * figure to quote ({@link MatVecBenchmark.Paired} does the same within JMH).
  *
  * <pre>{@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp bench/target/benchmarks.jar io.ternion.bench.KernelRoofline Q1_0,Q2_0_128,TQ2_0 [KxN] [threads]}</pre>
