@@ -1,6 +1,7 @@
 package io.ternion.kernels.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,6 +179,54 @@ class HostileCodesTest {
             s.set(Numbers.SHORT, o, (short) (d | rnd.nextInt(2) << 15));
         }
         matchesTheReference(tensor(type, k, n, b), type + " random bytes");
+    }
+
+    /**
+     * Q1_0 and Q2_0 scales of exponent 31 (±∞, NaN), which the kernels widen with shifts and then
+     * mend (without the mending such a scale widens to a finite 2¹⁶–2¹⁷). The engines multiply a
+     * weight block's scale once, by the block's sum over its 32-blocks ({@code sumf += d·sumi} in
+     * {@code ggml_vec_dot_q1_0_q8_0}), so a row with one such block is NaN where d is, and else ±∞ by
+     * the signs of d and of that sum (NaN where the sum is 0). The sum comes from the reference with
+     * that block's scale set to 1 and every other scale to 0, exactly. Every other row computes the
+     * reference's products.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q1_0", "Q2_0", "Q2_0_128"})
+    void nonFiniteScalesGiveWhatTheEnginesGive(GgmlType type) {
+        int k = 384, n = 77, blocksPerRow = k / type.blockSize;
+        SplittableRandom rnd = Inputs.random("non-finite scales", type);
+        byte[] b = new byte[(int) type.byteSize((long) k * n)];
+        rnd.nextBytes(b);
+        byte[] unit = b.clone();
+        short[] specials = {(short) 0x7c00, (short) 0xfc00, (short) 0x7e00, (short) 0xfd01, (short) 0x7c01};
+        float[] special = new float[n]; // each row's non-finite scale, or 0
+        for (int o = 0, i = 0; o < b.length; o += type.blockBytes, i++) {
+            int row = i / blocksPerRow;
+            boolean odd = row % 7 == 3 && i % blocksPerRow == row % blocksPerRow;
+            short d = odd ? specials[row / 7 % specials.length] : Numbers.floatToHalf((float) rnd.nextDouble(-0.1, 0.1));
+            if (odd) special[row] = Float.float16ToFloat(d);
+            MemorySegment.ofArray(b).set(Numbers.SHORT, o, d);
+            MemorySegment.ofArray(unit).set(Numbers.SHORT, o, odd ? (short) 0x3c00 : 0);
+        }
+        Tensor w = tensor(type, k, n, b);
+        for (int batch : new int[] {1, 3}) {
+            float[] x = Inputs.floats(Inputs.random("non-finite", type, batch), batch * k);
+            double[] ref = QuantizedReference.matmul(w, x, batch), blockSums = QuantizedReference.matmul(tensor(type, k, n, unit), x, batch);
+            for (WorkerPool pool : TestPools.BOTH) {
+                float[] y = new float[batch * n];
+                MatMul.matmul(MatMul.prepare(w, pool), x, 0, batch, y, 0, pool);
+                for (int i = 0; i < y.length; i++) {
+                    int row = i % n;
+                    String where = type + " row " + row + " of batch " + i / n + ", " + pool.threads() + " threads";
+                    if (special[row] == 0) {
+                        assertEquals(ref[i], y[i], 5e-5 * Math.max(1, Math.abs(ref[i])), where);
+                    } else {
+                        float want = special[row] * (float) Math.signum(blockSums[i]); // NaN for a NaN d or a sum of 0
+                        assertEquals(want, y[i], where + " (d " + special[row] + ", block sum " + blockSums[i] + ")");
+                    }
+                }
+            }
+        }
     }
 
     private static Tensor tensor(GgmlType type, int k, int n, byte[] bytes) {
