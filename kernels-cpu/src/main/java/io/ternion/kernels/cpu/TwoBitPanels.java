@@ -250,27 +250,28 @@ final class TwoBitPanels extends Q8TablePanels {
             // above): the scales are in lane order, so read as ints each half is one row's d as each
             // half of the sums is one row's sum (BinaryPanels.block, which also says why every vector
             // here is loaded, reinterpreted and converted to a named species). Unlike Q1_0's, the
-            // scales keep their signs.
+            // scales keep their signs: shifted down arithmetically, the sign fills bits 28..31, and the
+            // mask keeps bit 31 of them, so the float carries it through the exact rescaling by 2^112.
             long sc = codeBytes;
             IntVector x = IntVector.fromMemorySegment(I, seg, w + sc, LE);
             IntVector m = x.lanewise(LSHL, 16);
-            FloatVector dx = ((FloatVector) m.and(0x7fff0000).lanewise(LSHR, 3).reinterpretShape(F, 0)).mul(0x1p112f);
+            FloatVector dx = ((FloatVector) m.lanewise(ASHR, 3).and(0x8fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
             dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, m.and(0x7c000000).compare(EQ, 0x7c000000))
-                    .or(m.and(0x80000000)).reinterpretShape(F, 0);
+                    .reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f).add(dx.mul(s0)).intoArray(fsum, f);
-            dx = ((FloatVector) x.lanewise(LSHR, 3).and(0x0fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = ((FloatVector) x.lanewise(ASHR, 3).and(0x8fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
             dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, x.and(0x7c000000).compare(EQ, 0x7c000000))
-                    .or(x.and(0x80000000)).reinterpretShape(F, 0);
+                    .reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 16).add(dx.mul(s1)).intoArray(fsum, f + 16);
             x = IntVector.fromMemorySegment(I, seg, w + sc + 2 * LANES, LE);
             m = x.lanewise(LSHL, 16);
-            dx = ((FloatVector) m.and(0x7fff0000).lanewise(LSHR, 3).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = ((FloatVector) m.lanewise(ASHR, 3).and(0x8fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
             dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, m.and(0x7c000000).compare(EQ, 0x7c000000))
-                    .or(m.and(0x80000000)).reinterpretShape(F, 0);
+                    .reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 32).add(dx.mul(s2)).intoArray(fsum, f + 32);
-            dx = ((FloatVector) x.lanewise(LSHR, 3).and(0x0fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
+            dx = ((FloatVector) x.lanewise(ASHR, 3).and(0x8fffe000).reinterpretShape(F, 0)).mul(0x1p112f);
             dx = (FloatVector) ((IntVector) dx.reinterpretShape(I, 0)).lanewise(OR, 0x7f800000, x.and(0x7c000000).compare(EQ, 0x7c000000))
-                    .or(x.and(0x80000000)).reinterpretShape(F, 0);
+                    .reinterpretShape(F, 0);
             FloatVector.fromArray(F, fsum, f + 48).add(dx.mul(s3)).intoArray(fsum, f + 48);
         }
     }
