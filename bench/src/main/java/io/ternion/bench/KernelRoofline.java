@@ -69,7 +69,7 @@ public final class KernelRoofline {
         long bytes = 0, start = System.nanoTime(), now = start;
         for (int next = 0; now - start < nanos; next = next + 1 == w.length ? 0 : next + 1) {
             MatMul.matmul(w[next], x, 0, 1, y, 0, pool);
-            bytes += MatVecBenchmark.streamedBytes(w[next]);
+            bytes += BenchWeights.streamedBytes(w[next]);
             now = System.nanoTime();
         }
         return bytes / ((now - start) / 1e9);

@@ -83,7 +83,7 @@ public class MatMulBatchBenchmark {
     public float[] matmul(Work work) {
         MatMul.matmul(w, x, 0, batch, y, 0, pool);
         work.flops += 2L * k * n * batch;
-        work.weightBytes += MatVecBenchmark.streamedBytes(w);
+        work.weightBytes += BenchWeights.streamedBytes(w);
         return y;
     }
 }

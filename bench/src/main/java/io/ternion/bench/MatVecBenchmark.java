@@ -75,16 +75,7 @@ public class MatVecBenchmark {
         probe.close();
     }
 
-    /**
-     * The bytes a call reads: the repacked copy's where there is one, else the tensor's. The ternary
-     * panels hold 1.81 bits a weight where TQ2_0's file has 2.06 and I2_S's 2: counted in file bytes,
-     * their kernels seemed to read 10–14% faster than the probe could.
-     */
-    static long streamedBytes(Weights w) {
-        return w.residentBytes() > 0 ? w.residentBytes() : w.tensor().data().byteSize();
-    }
-
-    /** Bytes of weights read ({@link #streamedBytes}), reported per second. */
+    /** Bytes of weights read ({@link BenchWeights#streamedBytes}), reported per second. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Streamed {
@@ -114,7 +105,7 @@ public class MatVecBenchmark {
         Weights w = weights[next];
         next = next + 1 == weights.length ? 0 : next + 1;
         MatMul.matmul(w, x, 0, 1, y, 0, pool);
-        streamed.weightBytes += streamedBytes(w);
+        streamed.weightBytes += BenchWeights.streamedBytes(w);
         paired.probeBytesPerSecond = paired.measured;
         return y;
     }
