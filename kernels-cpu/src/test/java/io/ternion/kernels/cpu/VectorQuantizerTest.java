@@ -44,6 +44,11 @@ class VectorQuantizerTest {
             x[j] = block % 7 == 6 ? 0 : block % 2 == 0 ? (rnd.nextInt(254) - 127) + 0.5f : (float) rnd.nextGaussian();
             if (block % 2 == 0 && block % 7 != 6 && (j - 3) % 32 == 5) x[j] = -127f;
         }
+        // A corrupt activation (infinite, NaN of either sign) is the largest |x| of its block, as
+        // in the reference's Math.max: d is infinite or NaN there, its codes 0.
+        x[3 + 32 * 9 + 4] = Float.NEGATIVE_INFINITY;
+        x[3 + 32 * 11 + 7] = Float.NaN;
+        x[3 + 32 * 15 + 30] = Float.intBitsToFloat(0xffc00001);
         Q8_0Activations a = Q8_0Activations.quantize(x, 3, k, 1);
         byte[] q = new byte[32];
         for (int b = 0; b < k / 32; b++) {
