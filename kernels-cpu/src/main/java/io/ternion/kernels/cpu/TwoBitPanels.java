@@ -183,8 +183,13 @@ final class TwoBitPanels extends Q8TablePanels {
             FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             // 32-blocks in pairs, a loop of two in a loop of one (blocks of 64) or two (128): as one
             // loop of four, the 128-blocks streamed from memory at half the 64-blocks' rate (the same
-            // in L2), and written out in pairs, the method was too large for C1.
-            for (int pair = 0; pair < subs; pair += 2) for (int sub = pair; sub < pair + 2; sub++) {
+            // in L2), and written out in pairs, the method was too large for C1. The inner loop counts
+            // from 0, not from pair: counting from pair, in about one JVM in four C2 compiled blocks of
+            // 64 with range-check elimination's pre- and main loops, the 32-block twice and its
+            // registers spilled (about 1700 instructions, not 1100), and Q2_0 (64) streamed 20–30%
+            // slower for the life of that JVM; counted from 0, none of 18 JVMs did (README, issue 15).
+            for (int pair = 0; pair < subs; pair += 2) for (int half = 0; half < 2; half++) {
+                int sub = pair + half;
                 // A 32-block is four steps: rows 0..31 sum into lo, 32..63 into hi. The lookups read
                 // only the low 5 bits of each short, which an int shift by under 16 leaves as a short
                 // shift does; a short's sign is bit 15 (weight 7's high bit).
