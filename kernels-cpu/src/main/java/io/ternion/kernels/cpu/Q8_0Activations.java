@@ -52,11 +52,11 @@ final class Q8_0Activations {
 
     /** Blocks [from, to) of x (from xOff) into q (32 per block) and d (one per block). */
     static void quantize(float[] x, int xOff, short[] q, float[] d, int from, int to) {
-        // The reference's steps with vectors (quantizeBlock is the scalar statement of them), 1.7×
-        // faster than with float max and sign arithmetic (0.6 µs of a 2560-wide decode matvec's
-        // share): the largest |x| is the largest of the floats' bits without their signs, as ints
-        // (a NaN's bits are above infinity's, so a NaN still wins, as in Math.max), and halves round
-        // away from zero on the magnitude, then take the value's sign back.
+        // The reference's steps with vectors (quantizeBlock is the scalar statement of them): the
+        // largest |x| is the largest of the floats' bits without their signs, as ints (a NaN's bits
+        // are above infinity's, so a NaN still wins, as in Math.max), and halves round away from zero
+        // on the magnitude, which then takes the value's sign. With a float max (Java's NaN rules)
+        // and sign arithmetic through a mask's vector, a 2560-wide vector took 1.7 µs, now 1.0.
         for (int i = from; i < to; i++) {
             int off = xOff + i * QK;
             IntVector m = IntVector.zero(I);
