@@ -79,14 +79,15 @@ final class ActivationI8 {
         for (int j = body; j < k; j++) maxAbs = Math.max(maxAbs, Math.abs(x[off + j]));
         float s = (float) (127 / Math.max(1e-5, (double) maxAbs));
         for (int j = 0; j < body; j += L) {
-            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(s);
-            // round: t + sign(v) where |v − t| ≥ 0.5 for t = trunc(v), else t (neg is −1 in negative
-            // lanes: the step away from zero is 1 + 2·neg). Written out, not a helper: C2 did not
-            // always inline one, and its vector operations then ran as allocating Java code.
-            IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
-            FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
-            IntVector neg = (IntVector) v.compare(VectorOperators.LT, 0f).toVector().convert(VectorOperators.F2I, 0);
-            IntVector q = t.add(neg.mul(2).add(1), frac.abs().compare(VectorOperators.GE, 0.5f).cast(I)).max(-128).min(127);
+            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(s), a = v.abs();
+            // round: on the magnitude, t + 1 where |v| − t ≥ 0.5 for t = trunc(|v|), else t; then
+            // v's sign (as Q8_0Activations.quantize, where this replaced sign arithmetic through a
+            // mask's vector). Written out, not a helper: C2 did not always inline one, and its
+            // vector operations then ran as allocating Java code.
+            IntVector t = (IntVector) a.convertShape(VectorOperators.F2I, I, 0);
+            FloatVector frac = a.sub((FloatVector) t.convertShape(VectorOperators.I2F, F, 0));
+            IntVector q = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I)).lanewise(VectorOperators.NEG, v.compare(VectorOperators.LT, 0f).cast(I))
+                    .max(-128).min(127);
             ((ShortVector) q.convertShape(VectorOperators.I2S, Vec.S, 0)).intoArray(out, outOff + j);
         }
         for (int j = body; j < k; j++) out[outOff + j] = (short) Math.clamp(Numbers.roundHalfAway(x[off + j] * s), -128, 127);
